@@ -1,0 +1,45 @@
+# `make serve` and `make test` work on a fresh machine (Debian, root): they
+# create .venv, install the project and what it needs, then serve / test.
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+APT_STAMP := .venv/.apt-installed
+DEBS    := iverilog verilator yosys chromium
+PORT    ?= 5006
+
+.PHONY: serve test install debs bench clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --upgrade pip
+
+# torch is pinned here (a CPU wheel is on the build machine's disk); the
+# project itself only asks for torch>=2.4.
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install torch==2.13.0
+	$(BIN)/pip install -e '.[test]'
+	touch $@
+
+install: $(STAMP)
+
+$(APT_STAMP): | $(BIN)/python
+	@missing=""; for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
+	fi
+	touch $@
+
+debs: $(APT_STAMP)
+
+serve: install
+	$(BIN)/panel serve neurocore_gui/app.py --port $(PORT) --show --global-loading-spinner
+
+test: install debs
+	CI=$${CI:-} $(BIN)/python -m pytest -n 2 --dist loadgroup -q
+
+bench: install
+	for f in bench/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+
+clean:
+	rm -rf $(VENV) build *.egg-info tests/artifacts hdl/build

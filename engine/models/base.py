@@ -1,0 +1,223 @@
+"""The one declaration every neuron model is built from.
+
+A model is a :class:`param.Parameterized` subclass of :class:`NeuronModel`:
+
+* its **parameters** are ``param`` declarations (default, bounds, unit in the
+  ``label``/``doc``), validated on construction and on every assignment, and
+  read by the GUI to build editors;
+* its **state** is a dict of per-neuron arrays built by :meth:`initial_state`;
+* its **kernel** :meth:`step` advances ``n`` neurons by one step, in place,
+  and returns the model's output (0/1 spikes, or a graded rate for rate
+  models);
+* its **equations** live in the class docstring and its literature
+  **reference** in :attr:`reference`.
+
+The scalar classes of :mod:`engine.neurons`, the network's
+:class:`~engine.network.Population`, the backends, the GUI palette and the
+neuron lab are all derived from this declaration.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import ClassVar
+
+import numpy as np
+import param
+
+__all__ = [
+    "NeuronModel",
+    "Real",
+    "Count",
+    "register",
+    "registry",
+    "get_model",
+    "model_names",
+]
+
+
+def _finite_check(parameter: param.Parameter, value) -> None:
+    if value is None or callable(value):
+        return
+    if isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"parameter {parameter.name!r} must be a number, got a bool")
+    try:
+        ok = math.isfinite(float(value))
+    except (TypeError, ValueError):
+        return  # let param produce its own type error, which names the parameter
+    if not ok:
+        raise ValueError(f"parameter {parameter.name!r} must be finite, got {value!r}")
+
+
+class Real(param.Number):
+    """A finite real parameter: NaN and +/-inf are refused with a ``ValueError``
+    naming the parameter; bounds are inclusive unless ``inclusive_bounds`` says
+    otherwise.  Put the unit in ``unit=``; it is shown next to the editor."""
+
+    __slots__ = ["unit"]
+
+    def __init__(self, default=0.0, *, unit: str = "", **kwargs):
+        super().__init__(default=default, **kwargs)
+        self.unit = unit
+
+    def _validate_value(self, value, allow_None):
+        _finite_check(self, value)
+        super()._validate_value(value, allow_None)
+
+
+class Count(param.Integer):
+    """A non-negative (by default) integer parameter such as a refractory
+    period in steps."""
+
+    __slots__ = ["unit"]
+
+    def __init__(self, default=0, *, unit: str = "steps", bounds=(0, None), **kwargs):
+        super().__init__(default=default, bounds=bounds, **kwargs)
+        self.unit = unit
+
+    def _validate_value(self, value, allow_None):
+        if isinstance(value, (bool, np.bool_)):
+            raise ValueError(f"parameter {self.name!r} must be an integer, got a bool")
+        if isinstance(value, float) and value.is_integer():
+            return  # accepted and converted by param's own rules below
+        super()._validate_value(value, allow_None)
+
+
+class NeuronModel(param.Parameterized):
+    """Base class of every neuron model declaration (see module docstring).
+
+    Subclasses set the class attributes below, declare their parameters with
+    :class:`Real` / :class:`Count` (or any ``param`` type) and implement
+    :meth:`step`; :meth:`initial_state` defaults to :attr:`state_variables`.
+    """
+
+    #: name used by the registry, ``Population(model=...)`` and JSON files
+    #: (e.g. ``"LapicqueNeuron"``); defaults to the class name.
+    model_name: ClassVar[str] = ""
+    #: other accepted names (case-insensitive), e.g. ``("lif",)``
+    aliases: ClassVar[tuple[str, ...]] = ()
+    #: palette group: "reference", "integrate-and-fire", "conductance-based",
+    #: "oscillator", "map", "rate", "hardware"
+    category: ClassVar[str] = "integrate-and-fire"
+    #: literature reference for the equations
+    reference: ClassVar[str] = ""
+    #: state variable names -> initial value (per neuron)
+    state_variables: ClassVar[dict[str, float]] = {"v": 0.0}
+    #: physical unit of each state variable (for plots / editors)
+    state_units: ClassVar[dict[str, str]] = {}
+    #: the variable plotted as "membrane potential"
+    voltage_variable: ClassVar[str] = "v"
+    #: unit of the input current the kernel expects
+    current_unit: ClassVar[str] = "a.u."
+    #: "spikes" (0/1 output) or "rate" (graded output, e.g. Wilson-Cowan)
+    output: ClassVar[str] = "spikes"
+    #: False for maps and discrete-time hardware neurons, whose step ignores dt
+    uses_dt: ClassVar[bool] = True
+    #: True when state and arithmetic are integer (bit-true models)
+    integer: ClassVar[bool] = False
+    #: two state variables spanning the phase plane of a 2-D model, else None
+    phase_plane: ClassVar[tuple[str, str] | None] = None
+    #: default integration step of the scalar form, in ms
+    default_dt: ClassVar[float] = 1.0
+
+    # -- state ---------------------------------------------------------------
+    def initial_state(self, n: int) -> dict[str, np.ndarray]:
+        """Fresh state for ``n`` neurons (float64 arrays unless ``integer``)."""
+        dtype = np.int64 if self.integer else np.float64
+        return {name: np.full(n, value, dtype=dtype) for name, value in self.state_variables.items()}
+
+    # -- dynamics --------------------------------------------------------------
+    def step(self, state: dict[str, np.ndarray], current: np.ndarray, dt: float,
+             rng: np.random.Generator | None = None) -> np.ndarray:
+        """Advance every neuron one step of ``dt`` ms **in place**.
+
+        ``current`` has one entry per neuron, in :attr:`current_unit`.
+        Returns a length-``n`` array: 0/1 spikes (``output == "spikes"``) or
+        the graded output of a rate model.
+        """
+        raise NotImplementedError
+
+    # -- introspection -----------------------------------------------------------
+    @classmethod
+    def registry_name(cls) -> str:
+        return cls.model_name or cls.__name__
+
+    @classmethod
+    def parameter_names(cls) -> list[str]:
+        return [p for p in cls.param if p != "name"]
+
+    @classmethod
+    def equations(cls) -> str:
+        return (cls.__doc__ or "").strip()
+
+    def values(self) -> dict:
+        """Current parameter values as plain Python numbers."""
+        return {p: getattr(self, p) for p in self.parameter_names()}
+
+    def describe(self) -> dict:
+        """Everything the GUI / docs need to know about the model, as data."""
+        params = {}
+        for pname in self.parameter_names():
+            p = self.param[pname]
+            params[pname] = {
+                "default": p.default,
+                "bounds": getattr(p, "bounds", None),
+                "unit": getattr(p, "unit", ""),
+                "doc": p.doc or "",
+                "type": type(p).__name__,
+            }
+        return {
+            "name": self.registry_name(),
+            "category": self.category,
+            "reference": self.reference,
+            "equations": self.equations(),
+            "state_variables": dict(self.state_variables),
+            "voltage_variable": self.voltage_variable,
+            "current_unit": self.current_unit,
+            "output": self.output,
+            "parameters": params,
+        }
+
+
+# -- registry -------------------------------------------------------------------
+registry: dict[str, type[NeuronModel]] = {}
+_aliases: dict[str, str] = {}
+
+
+def register(cls: type[NeuronModel]) -> type[NeuronModel]:
+    """Class decorator adding a model to the registry under ``cls.registry_name()`` and
+    its aliases (case-insensitive)."""
+    key = cls.registry_name()
+    if key in registry and registry[key] is not cls:
+        raise ValueError(f"model name {key!r} is registered twice")
+    registry[key] = cls
+    for alias in (key, *cls.aliases):
+        _aliases[alias.lower()] = key
+    return cls
+
+
+def get_model(name_or_cls) -> type[NeuronModel]:
+    """Resolve a registry name, alias or class to a model declaration class."""
+    from engine import models  # noqa: F401 - importing registers every model
+
+    if isinstance(name_or_cls, type) and issubclass(name_or_cls, NeuronModel):
+        return name_or_cls
+    declaration = getattr(name_or_cls, "declaration", None)  # a scalar class
+    if isinstance(declaration, type) and issubclass(declaration, NeuronModel):
+        return declaration
+    if not isinstance(name_or_cls, str):
+        raise TypeError(f"model must be a model name or class, got {type(name_or_cls).__name__}")
+    key = _aliases.get(name_or_cls.lower())
+    if key is None:
+        import difflib
+
+        close = difflib.get_close_matches(name_or_cls, list(registry), n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise ValueError(f"unknown neuron model {name_or_cls!r}{hint} (known: {', '.join(sorted(registry))})")
+    return registry[key]
+
+
+def model_names() -> list[str]:
+    from engine import models  # noqa: F401
+
+    return sorted(registry)
