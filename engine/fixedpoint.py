@@ -110,3 +110,79 @@ class QFormat:
 
     def to_float(self, code):
         return np.asarray(code, dtype=np.float64) / self.scale
+
+
+# -- helpers shared by the fixed-point neuron, backend, export and co-simulation --
+
+def check_fits(value, bits: int, name: str) -> None:
+    """Raise ``ValueError`` naming ``name`` unless every value is an integer that
+    fits a signed ``bits``-bit register."""
+    arr = np.asarray(value)
+    if arr.dtype == np.bool_ or not np.issubdtype(arr.dtype, np.integer):
+        if arr.dtype.kind == "O" and all(isinstance(x, int) and not isinstance(x, bool) for x in arr.ravel()):
+            pass  # Python ints too large for int64 land here; range-checked below
+        else:
+            raise ValueError(f"{name} must be an integer code, got {value!r}")
+    lo, hi = int_range(bits)
+    if arr.size and (int(arr.min()) < lo or int(arr.max()) > hi):
+        bad = int(arr.min()) if int(arr.min()) < lo else int(arr.max())
+        raise ValueError(f"{name}={bad} does not fit a signed {bits}-bit register [{lo}, {hi}]")
+
+
+def work_dtype(data_width: int, fraction: int):
+    """Narrowest NumPy integer dtype in which the LIF update is bit-exact.
+
+    Only the low ``data_width`` bits of the new membrane are kept, and those
+    depend only on the low ``data_width + fraction`` bits of each product
+    (the shift discards ``fraction`` bits).  Integer arrays wrap modulo
+    ``2**32`` / ``2**64`` on overflow, so int32 is exact whenever
+    ``data_width + fraction <= 32`` (every Q-format up to Q8.8 and e.g. Q16.0,
+    Q12.4, Q20.12) and int64 is exact for every supported format (W+F <= 63).
+    """
+    check_width(data_width, fraction)
+    return np.int32 if data_width + fraction <= 32 else np.int64
+
+
+def wrap_inplace(arr: np.ndarray, bits: int) -> np.ndarray:
+    """Two's-complement wrap of a signed integer array to ``bits`` bits, in place:
+    shift the kept bits to the top of the word, then arithmetic-shift back
+    (two cheap passes, no temporaries)."""
+    word = arr.dtype.itemsize * 8
+    if bits < word:
+        s = word - bits
+        np.left_shift(arr, s, out=arr)
+        np.right_shift(arr, s, out=arr)
+    return arr
+
+
+def min_fraction_nonzero(value: float) -> int:
+    """Smallest number of fraction bits for which ``value`` does not round to 0
+    (round half away from zero: needs ``|value| * 2**F >= 0.5``)."""
+    a = abs(float(value))
+    if a == 0.0:
+        return 0
+    return max(0, int(np.ceil(np.log2(0.5 / a) - 1e-12)))
+
+
+def min_integer_bits(value: float) -> int:
+    """Integer bits (including the sign bit) needed to hold ``value`` without
+    saturating: ``Q(m).F`` holds ``[-2**(m-1), 2**(m-1) - 2**-F]``."""
+    a = abs(float(value))
+    m = 1
+    while a >= (1 << (m - 1)) and m < 64:
+        m += 1
+    return m
+
+
+def smallest_qformat(values, *, max_width: int = MAX_WIDTH) -> "QFormat | None":
+    """Smallest ``QFormat`` in which every non-zero value is representable without
+    rounding to zero or saturating (``None`` when none up to ``max_width`` bits)."""
+    vals = [float(v) for v in np.ravel(values) if float(v) != 0.0]
+    if not vals:
+        return QFormat(2, 0)
+    frac = max(min_fraction_nonzero(v) for v in vals)
+    ints = max(min_integer_bits(v) for v in vals)
+    width = frac + ints
+    if width > max_width:
+        return None
+    return QFormat(max(width, 1), frac)

@@ -119,6 +119,10 @@ class NeuronModel(param.Parameterized):
     phase_plane: ClassVar[tuple[str, str] | None] = None
     #: default integration step of the scalar form, in ms
     default_dt: ClassVar[float] = 1.0
+    #: typical input range (low, high) in :attr:`current_unit`, spanning rest
+    #: to brisk firing: slider bounds for the neuron lab / F-I curves and the
+    #: input scale of the scalar-vs-population property test
+    current_range: ClassVar[tuple[float, float]] = (0.0, 1.0)
 
     # -- state ---------------------------------------------------------------
     def initial_state(self, n: int) -> dict[str, np.ndarray]:
@@ -175,6 +179,7 @@ class NeuronModel(param.Parameterized):
             "voltage_variable": self.voltage_variable,
             "current_unit": self.current_unit,
             "output": self.output,
+            "current_range": tuple(self.current_range),
             "parameters": params,
         }
 

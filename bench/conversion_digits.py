@@ -1,0 +1,91 @@
+"""ANN-to-SNN conversion accuracy vs T on scikit-learn's digits (SPEC 2.6).
+
+Trains four ANNs on a fixed stratified 80/20 split of load_digits (seed 0):
+a ReLU MLP, a QCFS MLP (Bu et al. 2022, L = 4 levels, learnable theta), and
+a small CNN (Conv-BN-act-AvgPool x2, Linear) in both variants.  All four use
+the same noise-aware training (inputs replaced by Binomial(T', x)/T' rate
+draws, T' in {2, 4, 8}); ANN accuracy is measured on clean inputs.  Each ANN
+is converted with engine.conversion.convert (99.9th-percentile threshold
+balancing on the training set, reset by subtraction, membranes start at
+theta/2) and run with Poisson input spikes for T in {4, ..., 128}; SNN
+accuracy is the mean over 3 Poisson seeds.  The "const" column is the SNN
+at T=4 with constant-current input (no input coding noise), which isolates
+the conversion error from the Poisson sampling error.
+
+Run:  .venv/bin/python bench/conversion_digits.py
+"""
+from __future__ import annotations
+
+import time
+
+import torch
+
+from engine.conversion.experiment import (T_VALUES, accuracy_vs_T, load_digits_split, make_cnn,
+                                          make_mlp, train)
+from engine.conversion import convert
+
+NOISE = (2, 4, 8)
+N_SEEDS = 3
+
+
+def _spikingjelly_row(model, x_cal, x_test, y_test, T=32):
+    """Accuracy of spikingjelly's ann2snn converter on the same ANN, if installed.
+
+    spikingjelly is optional and not a dependency; this uses its documented
+    ``ann2snn.Converter(mode='99.9%', dataloader=...)`` API with Poisson inputs.
+    """
+    try:
+        from spikingjelly.activation_based import ann2snn, encoding, functional
+    except ImportError:
+        return None
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x_cal, torch.zeros(len(x_cal))),
+                                         batch_size=256)
+    snn = ann2snn.Converter(mode="99.9%", dataloader=loader)(model)
+    enc = encoding.PoissonEncoder()
+    torch.manual_seed(0)
+    with torch.no_grad():
+        functional.reset_net(snn)
+        out = sum(snn(enc(x_test)) for _ in range(T))
+    return float((out.argmax(1) == y_test).float().mean()) * 100
+
+
+def main():
+    torch.set_num_threads(2)
+    t_start = time.perf_counter()
+    xtr, ytr, xte, yte = load_digits_split(seed=0)
+    models = {
+        "MLP ReLU": make_mlp("relu", hidden=(256, 128), seed=0),
+        "MLP QCFS(L=4)": make_mlp("qcfs", hidden=(256, 128), T_train=4, seed=0),
+        "CNN ReLU": make_cnn("relu", seed=0),
+        "CNN QCFS(L=4)": make_cnn("qcfs", T_train=4, seed=0),
+    }
+    header = f"{'model':<15}{'ANN':>7}" + "".join(f"{'T=' + str(T):>8}" for T in T_VALUES) \
+        + f"{'const4':>8}{'convert ms':>12}"
+    print("ANN vs converted-SNN test accuracy (%) on sklearn digits, Poisson input, "
+          f"mean of {N_SEEDS} seeds")
+    print(header)
+    results = {}
+    for name, model in models.items():
+        train(model, xtr, ytr, epochs=100, seed=0, rate_noise_T=NOISE)
+        r = accuracy_vs_T(model, xtr, xte, yte, Ts=T_VALUES, n_seeds=N_SEEDS, name=name)
+        snn = convert(model, xtr if "MLP" in name else xtr.reshape(-1, 1, 8, 8), T=4)
+        xt = xte if "MLP" in name else xte.reshape(-1, 1, 8, 8)
+        const4 = float((snn.classify(xt, encoding="constant") == yte).float().mean()) * 100
+        results[name] = (r, model)
+        print(f"{name:<15}{r.ann_acc:>7.2f}" + "".join(f"{r.snn_acc[T]:>8.2f}" for T in T_VALUES)
+              + f"{const4:>8.2f}{r.convert_time_s * 1e3:>12.2f}")
+    print()
+    for name in results:
+        r = results[name][0]
+        print(f"{name:<15} gap ANN - SNN:  T=4 {r.ann_acc - r.snn_acc[4]:+.2f}   "
+              f"T=32 {r.ann_acc - r.snn_acc[32]:+.2f} points")
+    mean_conv = sum(r.convert_time_s for r, _ in results.values()) / len(results)
+    print(f"mean conversion time: {mean_conv * 1e3:.2f} ms")
+    sj = _spikingjelly_row(results["MLP ReLU"][1], xtr, xte, yte)
+    print("spikingjelly ann2snn (MLP ReLU, T=32): "
+          + ("not installed (optional)" if sj is None else f"{sj:.2f} %"))
+    print(f"total bench time: {time.perf_counter() - t_start:.1f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,370 @@
+"""The ``fixed_point`` backend: a whole network in the RTL's integer arithmetic.
+
+``Network.run(..., backend="fixed_point")`` (or ``FixedPointSimulator(network,
+dt, qformat=...)``) steps every population with exactly the update of
+``hdl/sc_lif_neuron.v`` (:class:`~engine.models.fixed_point_lif.FixedPointLIFArray`)
+and feeds it the same input the RTL layer ``hdl/sc_lif_layer.v`` computes::
+
+    I_t = sat_W( sat_W(stimulus code) + sum of weight codes of last step's spikes )
+
+(the sum is exact; ``sat_W`` clips to the signed W-bit range).  The graph logic
+-- stimuli, projections with their delays, previous-step spike semantics,
+monitors, chunks -- is the shared :class:`engine.backends.base.Simulator`; this
+module only overrides its hooks.
+
+Q-format
+    Given by ``qformat=`` (``QFormat``, ``(W, F)`` or ``"Q8.8"``); otherwise
+    the format of the network's ``FixedPointLIFNeuron`` populations (they must
+    all agree); otherwise Q8.8.  ``Network.run`` uses the default rule.
+
+Supported populations and the quantisation rule (``q(x) = round(x * 2**F)``,
+half away from zero, saturating to W bits):
+
+``FixedPointLIFNeuron``
+    runs as declared; stimulus values and projection weights *are* integer
+    codes (rounded to the nearest integer, as the NumPy backend does).
+``LapicqueNeuron``
+    its exact update is ``v += (1 - e)(v_rest - v) + (1 - e) R I`` with
+    ``e = exp(-dt/tau)``, so ``leak_k = q(1 - e)``, ``gain_k = q(R (1 - e))``;
+    ``v_rest, v_reset, v_threshold = q(.)``; input current and weights ``q(.)``.
+    Needs ``v_reset == v_rest`` or ``refractory_period == 0`` (the hardware
+    holds ``v_rest`` while refractory, Lapicque holds ``v_reset``).
+``StochasticLIFNeuron`` with ``noise_std == 0``
+    Euler update ``v += (dt/tau_mem)(v_rest - v) + R dt I``: ``leak_k =
+    q(dt/tau_mem)``, ``gain_k = q(R dt)`` (dt in ms); same voltage rule.
+
+Every other model, noisy StochasticLIF, and projections with ``tau_syn``
+raise ``NotImplementedError`` naming the population / projection.  A
+non-zero leak, gain or weight that rounds to 0, or a value that saturates,
+emits a :class:`QuantisationWarning` naming the parameter or projection and
+the smallest Q-format that avoids it.
+
+State monitors record ``v`` in the population's own units (volts of the float
+model = code / 2**F; integer codes for FixedPointLIFNeuron).  ``sim.stats``
+counts, per population, the input samples that saturated (``input_saturated``)
+and the membrane sums that wrapped (``v_wrapped``).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from engine import fixedpoint as fx
+from engine.backends import register_backend
+from engine.backends.base import Simulator
+from engine.models.fixed_point_lif import FixedPointLIF, FixedPointLIFArray
+
+__all__ = ["FixedPointSimulator", "QuantisationWarning", "PopulationMapping", "map_population",
+           "resolve_qformat", "quantise_weights", "network_qformat", "factory"]
+
+
+class QuantisationWarning(UserWarning):
+    """A parameter or weight lost its meaning when quantised (rounded to 0 or saturated)."""
+
+
+def resolve_qformat(q) -> fx.QFormat:
+    if isinstance(q, fx.QFormat):
+        return q
+    if isinstance(q, (tuple, list)) and len(q) == 2:
+        return fx.QFormat(int(q[0]), int(q[1]))
+    if isinstance(q, str):
+        m = re.fullmatch(r"\s*Q(\d+)\.(\d+)\s*", q)
+        if m:
+            return fx.QFormat(int(m.group(1)) + int(m.group(2)), int(m.group(2)))
+    raise ValueError(f"qformat must be a QFormat, (data_width, fraction) or a string like 'Q8.8', got {q!r}")
+
+
+def network_qformat(network, qformat=None) -> fx.QFormat:
+    """The Q-format a network runs in (see the module docstring)."""
+    if qformat is not None:
+        return resolve_qformat(qformat)
+    natives = [p for p in network.populations if isinstance(p.model, FixedPointLIF)]
+    formats = {(p.model.data_width, p.model.fraction) for p in natives}
+    if len(formats) > 1:
+        desc = ", ".join(f"{p.label!r}: Q{p.model.data_width - p.model.fraction}.{p.model.fraction}"
+                         for p in natives)
+        raise ValueError(f"FixedPointLIFNeuron populations use different Q-formats ({desc}); "
+                         f"one network runs in one format")
+    if formats:
+        return fx.QFormat(*formats.pop())
+    return fx.QFormat(16, 8)
+
+
+@dataclass
+class PopulationMapping:
+    """How one population runs in fixed point."""
+
+    label: str
+    kind: str                 # "native", "lapicque", "stochastic_lif"
+    qformat: fx.QFormat
+    config: dict              # data_width, fraction, v_rest, v_reset, v_threshold, refractory_period
+    leak_k: int
+    gain_k: int
+    noise_amplitude: int = 0
+    float_values: dict = field(default_factory=dict)   # the exact values the codes stand for
+    notes: list = field(default_factory=list)           # quantisation problems (also warned)
+
+    @property
+    def native(self) -> bool:
+        return self.kind == "native"
+
+    def key(self):
+        return (self.kind, tuple(sorted(self.config.items())), self.leak_k, self.gain_k, self.noise_amplitude)
+
+
+def _smallest_format_hint(values) -> str:
+    q = fx.smallest_qformat(values)
+    return f"Q{q.data_width - q.fraction}.{q.fraction}" if q is not None else "none up to 32 bits"
+
+
+def _quantise_param(value: float, q: fx.QFormat, what: str, notes: list, context_values) -> int:
+    code = q.quantize(value)
+    raw = math.copysign(math.floor(abs(value) * q.scale + 0.5), value)
+    if value != 0.0 and code == 0:
+        notes.append(f"{what} = {value:.6g} rounds to 0 in {q}; smallest Q-format that keeps it: "
+                     f"{_smallest_format_hint([value, *context_values])}")
+    elif not q.min_int <= raw <= q.max_int:
+        notes.append(f"{what} = {value:.6g} saturates to {q.to_float(code):.6g} in {q}; smallest Q-format "
+                     f"that holds it: {_smallest_format_hint([value, *context_values])}")
+    return int(code)
+
+
+def map_population(pop, q: fx.QFormat, dt_ms: float) -> PopulationMapping:
+    """Fixed-point mapping of ``pop`` (``NotImplementedError`` naming it when impossible)."""
+    from engine.models.lapicque import Lapicque
+
+    try:
+        from engine.models.stochastic_lif import StochasticLIF
+    except ImportError:  # pragma: no cover - model file absent
+        StochasticLIF = None
+    model = pop.model
+    if isinstance(model, FixedPointLIF):
+        model.validate()
+        if (model.data_width, model.fraction) != (q.data_width, q.fraction):
+            raise ValueError(f"population {pop.label!r} is declared in Q{model.data_width - model.fraction}."
+                             f"{model.fraction} but the network runs in {q}")
+        return PopulationMapping(pop.label, "native", q, model.config(), model.leak_k, model.gain_k,
+                                 model.noise_amplitude)
+    if type(model) is Lapicque:
+        e = math.exp(-dt_ms / model.tau)
+        leak, gain = 1.0 - e, model.resistance * (1.0 - e)
+        if model.refractory_period > 0 and model.v_reset != model.v_rest:
+            raise NotImplementedError(
+                f"population {pop.label!r}: LapicqueNeuron with refractory_period > 0 and v_reset != v_rest "
+                f"has no exact fixed-point form (the hardware holds v_rest while refractory)")
+        kind = "lapicque"
+    elif StochasticLIF is not None and type(model) is StochasticLIF:
+        if model.noise_std != 0.0:
+            raise NotImplementedError(f"population {pop.label!r}: StochasticLIFNeuron with noise_std="
+                                      f"{model.noise_std} has no fixed-point form; set noise_std=0")
+        leak, gain = dt_ms / model.tau_mem, model.resistance * dt_ms
+        kind = "stochastic_lif"
+    else:
+        raise NotImplementedError(
+            f"population {pop.label!r}: model {pop.model_name} has no fixed-point form; the fixed_point "
+            f"backend runs FixedPointLIFNeuron, LapicqueNeuron and StochasticLIFNeuron (noise_std=0)")
+    notes: list = []
+    volts = {"v_rest": model.v_rest, "v_reset": model.v_reset, "v_threshold": model.v_threshold}
+    ctx = [leak, gain, *volts.values()]
+    codes = {k: _quantise_param(v, q, f"population {pop.label!r}: {k}", notes, ctx) if v != 0 else 0
+             for k, v in volts.items()}
+    leak_k = _quantise_param(leak, q, f"population {pop.label!r}: leak (1-exp(-dt/tau))" if kind == "lapicque"
+                             else f"population {pop.label!r}: leak (dt/tau_mem)", notes, ctx)
+    gain_k = _quantise_param(gain, q, f"population {pop.label!r}: gain (R*(1-exp(-dt/tau)))"
+                             if kind == "lapicque" else f"population {pop.label!r}: gain (R*dt)", notes, ctx)
+    config = dict(data_width=q.data_width, fraction=q.fraction, refractory_period=int(model.refractory_period),
+                  **codes)
+    for n in notes:
+        warnings.warn(n, QuantisationWarning, stacklevel=3)
+    return PopulationMapping(pop.label, kind, q, config, leak_k, gain_k, 0,
+                             float_values={"leak": leak, "gain": gain, **volts}, notes=notes)
+
+
+def quantise_weights(proj, target_mapping: PopulationMapping, *, warn: bool = True) -> np.ndarray:
+    """Integer weight codes of ``proj`` (CSR order) for its target population."""
+    q = target_mapping.qformat
+    data = np.asarray(proj.data, dtype=np.float64)
+    label = proj.label or f"{proj.source.label}->{proj.target.label}"
+    if target_mapping.native:
+        codes = np.rint(data)
+        if codes.size and (codes.min() < q.min_int or codes.max() > q.max_int):
+            if warn:
+                warnings.warn(f"projection {label!r}: integer weights outside the {q.data_width}-bit range "
+                              f"saturate", QuantisationWarning, stacklevel=3)
+            codes = np.clip(codes, q.min_int, q.max_int)
+        return codes.astype(np.int64)
+    codes = np.asarray(q.quantize(data), dtype=np.int64).reshape(data.shape)
+    if warn and data.size:
+        lost = (data != 0) & (codes == 0)
+        raw = np.sign(data) * np.floor(np.abs(data) * q.scale + 0.5)
+        sat = (raw < q.min_int) | (raw > q.max_int)
+        vals = [*data[data != 0][:1000].tolist(), *target_mapping.float_values.values()]
+        if lost.any():
+            warnings.warn(f"projection {label!r}: {int(lost.sum())} of {data.size} weights (e.g. "
+                          f"{data[lost][0]:.6g}) round to 0 in {q}; smallest Q-format that keeps them: "
+                          f"{_smallest_format_hint(vals)}", QuantisationWarning, stacklevel=3)
+        if sat.any():
+            warnings.warn(f"projection {label!r}: {int(sat.sum())} weights saturate in {q}; smallest "
+                          f"Q-format that holds them: {_smallest_format_hint(vals)}",
+                          QuantisationWarning, stacklevel=3)
+    return codes
+
+
+class FixedPointSimulator(Simulator):
+    """Integer simulator bit-exact with ``hdl/`` (see the module docstring)."""
+
+    backend_name = "fixed_point"
+
+    def __init__(self, network, dt: float, qformat=None):
+        self.qformat = network_qformat(network, qformat)
+        self._kernels: list = []
+        self.mappings: list[PopulationMapping] = []
+        super().__init__(network, dt)
+
+    # -- populations -------------------------------------------------------------------
+    def _setup_populations(self) -> None:
+        super()._setup_populations()  # self._currents: summed weight codes (exact in float64)
+        self._stim = [np.zeros(p.n, dtype=np.float64) for p in self.populations]      # stimulus values
+        self._rt_codes: dict = {}
+        self.stats = {p.label: {"input_saturated": 0, "v_wrapped": 0} for p in self.populations}
+        self._input_sat = [0] * len(self.populations)
+        self.mappings = [None] * len(self.populations)
+        self._kernels = [None] * len(self.populations)
+        self._remap(load_state=True)
+
+    def _remap(self, load_state: bool = False) -> None:
+        for k, pop in enumerate(self.populations):
+            m = map_population(pop, self.qformat, self.dt_ms)
+            old = self.mappings[k]
+            if old is not None and old.key() == m.key() and not load_state:
+                self.mappings[k] = m
+                continue
+            self.mappings[k] = m
+            kern = FixedPointLIFArray(pop.n, **m.config, count_wraps=True)
+            self._kernels[k] = kern
+            self._load_state(k)
+
+    def _load_state(self, k) -> None:
+        """Initial fixed-point state from the population's (float or int) state."""
+        pop, m, kern = self.populations[k], self.mappings[k], self._kernels[k]
+        lo, hi = self.qformat.min_int, self.qformat.max_int
+        if m.native:
+            kern.v[...] = np.clip(pop.state["v"], lo, hi)
+            kern.counter[...] = pop.state["refractory_counter"]
+        else:
+            kern.v[...] = self.qformat.quantize(pop.state["v"])
+            kern.counter[...] = np.rint(pop.state["refractory"]).astype(np.int64)
+        kern.wraps.fill(0)
+
+    def _prepare(self) -> None:
+        self._remap()
+        for rt in self._proj_rt:
+            if rt.proj.tau_syn is not None:
+                raise NotImplementedError(f"projection {rt.proj.label!r}: synaptic time constants (tau_syn) "
+                                          f"have no fixed-point form in the RTL; use tau_syn=None")
+        super()._prepare()
+        self._rt_codes = {}
+        for rt in self._proj_rt:
+            self._rt_codes[id(rt)] = quantise_weights(rt.proj, self.mappings[rt.tgt]).astype(np.float64)
+
+    def _bind(self) -> None:
+        super()._bind()
+        # stimuli write into their own arrays: they are quantised separately
+        # (the RTL's ext_in port) before the weight codes are added
+        first = self.populations[0]
+        self._stim_calls = []
+        for stim in self.stimuli:
+            tgt = stim.target if stim.target is not None else first
+            self._stim_calls.append((stim.apply, self._stim[self._index[id(tgt)]]))
+
+    def _deliver(self, rt, idx, vals, out) -> None:
+        from engine.backends.base import deliver_rows
+
+        deliver_rows(out, idx, vals, rt.indptr, rt.indptr_list, rt.indices, self._rt_codes[id(rt)])
+
+    def input_codes(self, k: int, stim: np.ndarray, proj_codes: np.ndarray) -> tuple[np.ndarray, int]:
+        """``I_t`` of population ``k`` from its stimulus values and summed weight
+        codes, as the RTL layer forms it; also returns how many saturated."""
+        q, m = self.qformat, self.mappings[k]
+        lo, hi = q.min_int, q.max_int
+        if m.native:
+            s = np.clip(np.rint(stim), lo, hi)
+        else:
+            s = np.clip(np.sign(stim) * np.floor(np.abs(stim) * q.scale + 0.5), lo, hi)
+        total = s + proj_codes
+        n_sat = int(np.count_nonzero((total < lo) | (total > hi)))
+        return np.clip(total, lo, hi).astype(np.int64), n_sat
+
+    def _step_populations(self):
+        out = []
+        for k, pop in enumerate(self.populations):
+            m, kern = self.mappings[k], self._kernels[k]
+            stim = self._stim[k]
+            if not np.all(np.isfinite(stim)):
+                raise ValueError(f"stimulus current for population {pop.label!r} is not finite")
+            I_t, n_sat = self.input_codes(k, stim, self._currents[k])
+            stim.fill(0.0)
+            self._input_sat[k] += n_sat
+            noise = None
+            if m.noise_amplitude:
+                a = m.noise_amplitude
+                noise = pop.rng.integers(-a, a + 1, size=pop.n, dtype=np.int64)
+            spikes = kern.step(m.leak_k, m.gain_k, I_t, noise)
+            out.append((np.flatnonzero(spikes), None))
+        return out
+
+    def _read_state(self, k, var):
+        m, kern = self.mappings[k], self._kernels[k]
+        if m.native:
+            table = {"v": kern.v, "refractory_counter": kern.counter}
+        else:
+            table = {"v": kern.v / self.qformat.scale, "refractory": kern.counter.astype(np.float64)}
+        if var not in table:
+            raise ValueError(f"population {self.populations[k].label!r} has no state variable {var!r} in the "
+                             f"fixed_point backend; available: {', '.join(table)}")
+        return table[var]
+
+    def _finish_advance(self) -> None:
+        for k, pop in enumerate(self.populations):
+            m, kern = self.mappings[k], self._kernels[k]
+            if m.native:
+                pop.state["v"][...] = kern.v
+                pop.state["refractory_counter"][...] = kern.counter
+            else:
+                pop.state["v"][...] = kern.v / self.qformat.scale
+                pop.state["refractory"][...] = kern.counter
+            self.stats[pop.label] = {"input_saturated": self._input_sat[k], "v_wrapped": int(kern.wraps.sum())}
+
+    def reset(self) -> None:
+        super().reset()
+        for k in range(len(self.populations)):
+            self._load_state(k)
+            self._stim[k].fill(0.0)
+            self._input_sat[k] = 0
+        self.stats = {p.label: {"input_saturated": 0, "v_wrapped": 0} for p in self.populations}
+
+    # -- introspection ---------------------------------------------------------------------
+    def kernel(self, label: str) -> FixedPointLIFArray:
+        """The integer kernel (``v``, ``counter`` codes) of population ``label``."""
+        for pop, kern in zip(self.populations, self._kernels):
+            if pop.label == label:
+                return kern
+        raise KeyError(f"no population labelled {label!r}")
+
+    def weight_codes(self, proj) -> np.ndarray:
+        for rt in self._proj_rt:
+            if rt.proj is proj:
+                return self._rt_codes[id(rt)].astype(np.int64)
+        raise KeyError(f"projection {proj!r} is not in this simulator")
+
+
+def factory(network, dt):
+    return FixedPointSimulator(network, dt)
+
+
+register_backend("fixed_point", factory)

@@ -1,0 +1,60 @@
+"""Leaky integrate-and-fire neuron with a spike-triggered dynamic threshold."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from engine.models.base import Count, NeuronModel, Real, register
+
+
+@register
+class AdaptiveThresholdIF(NeuronModel):
+    """LIF neuron with a dynamic threshold (Chacron, Pakdaman & Longtin 2003).
+
+    .. math::
+        \\tau_m\\, dv/dt = -(v - v_{rest}) + R I, \\qquad
+        \\tau_\\theta\\, d\\theta/dt = -(\\theta - \\theta_0)
+
+    Both are integrated exactly for input constant over a step.  Spike when
+    ``v >= theta`` (after the update); then ``v = v_reset``,
+    ``theta += delta_theta`` and ``v`` is held for ``refractory_period``
+    steps.  Each spike raises the threshold, which relaxes back to
+    ``theta_0``: spike-frequency adaptation and negative ISI correlations.
+    """
+
+    model_name = "AdaptiveThresholdIFNeuron"
+    aliases = ("adaptive_threshold_if", "dynamic_threshold_lif")
+    reference = ("M. J. Chacron, K. Pakdaman & A. Longtin (2003), Interspike interval correlations, memory, "
+                 "adaptation, and refractoriness in a leaky model with dynamic threshold, "
+                 "Neural Comput. 15:253-278")
+    state_variables = {"v": 0.0, "theta": 1.0, "refractory": 0.0}
+    state_units = {"v": "a.u.", "theta": "a.u.", "refractory": "steps"}
+    current_unit = "a.u. (v per unit R)"
+    current_range = (0.0, 4.0)
+    phase_plane = ("v", "theta")
+
+    tau_m = Real(20.0, bounds=(0.0, None), inclusive_bounds=(False, True), unit="ms", doc="membrane time constant")
+    tau_theta = Real(100.0, bounds=(0.0, None), inclusive_bounds=(False, True), unit="ms",
+                     doc="threshold relaxation time constant")
+    resistance = Real(1.0, bounds=(0.0, None), unit="a.u.", doc="membrane resistance R")
+    v_rest = Real(0.0, unit="a.u.", doc="resting potential")
+    v_reset = Real(0.0, unit="a.u.", doc="potential after a spike")
+    theta_0 = Real(1.0, unit="a.u.", doc="resting threshold")
+    delta_theta = Real(0.2, bounds=(0.0, None), unit="a.u.", doc="threshold jump per spike")
+    refractory_period = Count(0, doc="steps held at v_reset after a spike")
+
+    def initial_state(self, n):
+        return {"v": np.full(n, self.v_rest, dtype=np.float64), "theta": np.full(n, self.theta_0, dtype=np.float64),
+                "refractory": np.zeros(n, dtype=np.float64)}
+
+    def step(self, state, current, dt, rng=None):
+        v, theta, ref = state["v"], state["theta"], state["refractory"]
+        active = ref <= 0
+        v_inf = self.v_rest + self.resistance * current
+        v_new = np.where(active, v_inf + (v - v_inf) * np.exp(-dt / self.tau_m), v)
+        theta_new = self.theta_0 + (theta - self.theta_0) * np.exp(-dt / self.tau_theta)
+        spikes = active & (v_new >= theta_new)
+        v[...] = np.where(spikes, self.v_reset, v_new)
+        theta[...] = np.where(spikes, theta_new + self.delta_theta, theta_new)
+        ref[...] = np.where(spikes, float(self.refractory_period), np.where(active, ref, ref - 1.0))
+        return spikes.astype(np.float64)

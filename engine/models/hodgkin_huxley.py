@@ -1,0 +1,173 @@
+"""Hodgkin-Huxley squid giant axon model."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from engine.models.base import NeuronModel, Real, register
+
+
+# Row order of the stacked rate array: alpha_m, alpha_h, alpha_n, beta_m, beta_h, beta_n,
+# so that rates[0:3] / rates[3:6] line up with the gates (m, h, n).  Every HH-type
+# rate here is a function of E = exp(-(V + D)/F); the rows at even positions 0, 2
+# are the "linear" rates c (V+D) / (1 - E), the odd rows 1, 3, 5 the exponential
+# rates c E, and row 4 the sigmoid 1 / (1 + E).
+_F = np.array([10.0, 20.0, 10.0, 18.0, 10.0, 80.0])[:, None]
+_C_LIN = np.array([0.1, 0.01])[:, None]
+_C_EXP = np.array([0.07, 4.0, 0.125])[:, None]
+
+
+def hh_rates(v, shifts):
+    """Stacked HH-form rate constants (1/ms), shape ``(6, n)``, for voltage ``v`` (mV).
+
+    ``shifts`` is the column of offsets D (mV) of the six rates; Hodgkin & Huxley
+    (1952) use (40, 65, 55, 65, 35, 65) in the modern convention, Wang & Buzsaki
+    (1996) use the same functions shifted to (35, 58, 34, 60, 28, 44).
+    """
+    x = v + shifts
+    em1 = np.expm1(-x / _F)  # E - 1, accurate where x ~ 0
+    out = np.empty_like(x)
+    lin_x, lin_em1 = x[0:3:2], em1[0:3:2]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lin = _C_LIN * lin_x / -lin_em1
+    if not np.all(lin_em1):  # removable 0/0 exactly at V = -D: the limit is c * F
+        lin = np.where(lin_em1 == 0.0, _C_LIN * _F[0:3:2], lin)
+    out[0:3:2] = lin
+    out[1:6:2] = _C_EXP * (em1[1:6:2] + 1.0)
+    out[4] = 1.0 / (2.0 + em1[4])
+    return out
+
+
+def substeps(dt: float, max_step: float) -> tuple[int, float]:
+    """Number and length of equal internal substeps no longer than ``max_step``."""
+    n = max(1, math.ceil(dt / max_step - 1e-9))
+    return n, dt / n
+
+
+def rk4(f, y, h, *args):
+    """One classical Runge-Kutta step of ``dy/dt = f(y, *args)`` for a stacked array ``y``."""
+    k1 = f(y, *args)
+    k2 = f(y + (0.5 * h) * k1, *args)
+    k3 = f(y + (0.5 * h) * k2, *args)
+    k4 = f(y + h * k3, *args)
+    return y + (h / 6.0) * (k1 + 2.0 * (k2 + k3) + k4)
+
+
+def finite_current(current, shape):
+    """The input current as a float64 array of ``shape``; non-finite values are refused."""
+    i_ext = np.broadcast_to(np.asarray(current, dtype=np.float64), shape)
+    if not np.all(np.isfinite(i_ext)):
+        raise ValueError("current must be finite")
+    return i_ext
+
+
+def rk4_with_crossing(f, y, dt, max_step, threshold, *args):
+    """Advance the stacked state ``y`` (row 0 = voltage) over ``dt`` by RK4 substeps
+    of at most ``max_step``; return the new state and a boolean array marking the
+    neurons whose row 0 crossed ``threshold`` from below in any substep."""
+    n_sub, h = substeps(dt, max_step)
+    crossed = np.zeros(y.shape[1], dtype=bool)
+    for _ in range(n_sub):
+        below = y[0] < threshold
+        y = rk4(f, y, h, *args)
+        crossed |= below & (y[0] >= threshold)
+    return y, crossed
+
+
+@register
+class HodgkinHuxley(NeuronModel):
+    """Hodgkin-Huxley (1952) squid giant axon, modern sign convention (rest -65 mV).
+
+    .. math::
+        C_m dV/dt = I - g_{Na} m^3 h (V - E_{Na}) - g_K n^4 (V - E_K) - g_L (V - E_L)
+
+        dx/dt = \\phi [\\alpha_x(V) (1 - x) - \\beta_x(V) x], \\quad x \\in \\{m, h, n\\}
+
+        \\alpha_m = 0.1 (V+40) / (1 - e^{-(V+40)/10}),  \\beta_m = 4 e^{-(V+65)/18}
+        \\alpha_h = 0.07 e^{-(V+65)/20},                \\beta_h = 1 / (1 + e^{-(V+35)/10})
+        \\alpha_n = 0.01 (V+55) / (1 - e^{-(V+55)/10}), \\beta_n = 0.125 e^{-(V+65)/80}
+
+    with V in mV, t in ms, rates in 1/ms, I in µA/cm², C_m in µF/cm²,
+    conductances in mS/cm² and the temperature factor
+    ``phi = 3 ** ((T - 6.3) / 10)`` (Q10 = 3; phi = 1 at the original 6.3 °C).
+
+    Integration: classical RK4 on (V, m, h, n) with the input held constant over
+    the step, split into equal internal substeps no longer than ``max_substep``
+    (default 0.025 ms), so a network step of 1 ms is 40 RK4 substeps and does
+    not blow up; dt = 0.01 ms and 0.05 ms give the same spike times to within
+    one coarse step.
+
+    A spike is reported in a step when V crosses ``v_spike`` (0 mV) from below
+    during any of its substeps (at most one per step).
+    """
+
+    model_name = "HodgkinHuxleyNeuron"
+    aliases = ("hodgkin_huxley", "hh")
+    category = "conductance-based"
+    reference = ("A. L. Hodgkin & A. F. Huxley (1952), J. Physiol. 117:500-544; "
+                 "constants in the modern convention as in P. Dayan & L. F. Abbott (2001), "
+                 "Theoretical Neuroscience, ch. 5.6, and W. Gerstner et al. (2014), "
+                 "Neuronal Dynamics, ch. 2.2")
+    state_variables = {"v": -65.0, "m": 0.0529, "h": 0.5961, "n": 0.3177}
+    state_units = {"v": "mV", "m": "1", "h": "1", "n": "1"}
+    voltage_variable = "v"
+    current_unit = "µA/cm²"
+    default_dt = 0.025
+
+    c_m = Real(1.0, bounds=(1e-3, None), unit="µF/cm²", doc="membrane capacitance")
+    g_na = Real(120.0, bounds=(0.0, None), unit="mS/cm²", doc="maximal sodium conductance")
+    g_k = Real(36.0, bounds=(0.0, None), unit="mS/cm²", doc="maximal potassium conductance")
+    g_l = Real(0.3, bounds=(0.0, None), unit="mS/cm²", doc="leak conductance")
+    e_na = Real(50.0, unit="mV", doc="sodium reversal potential")
+    e_k = Real(-77.0, unit="mV", doc="potassium reversal potential")
+    e_l = Real(-54.387, unit="mV", doc="leak reversal potential (rest at -65 mV)")
+    temperature = Real(6.3, bounds=(-10.0, 45.0), unit="°C", doc="temperature (Q10 = 3 on the gate rates)")
+    v_init = Real(-65.0, bounds=(-150.0, 100.0), unit="mV", doc="initial V; gates start at their steady state there")
+    v_spike = Real(0.0, unit="mV", doc="spike detection threshold (upward crossing)")
+    max_substep = Real(0.025, bounds=(1e-4, 0.05), unit="ms", doc="longest internal RK4 substep")
+
+    #: offsets D (mV) of (alpha_m, alpha_h, alpha_n, beta_m, beta_h, beta_n)
+    _SHIFTS = np.array([40.0, 65.0, 55.0, 65.0, 35.0, 65.0])[:, None]
+
+    # -- gate kinetics -----------------------------------------------------------
+    def rates(self, v):
+        """Stacked (alpha_m, alpha_h, alpha_n, beta_m, beta_h, beta_n) at 6.3 °C, 1/ms."""
+        return hh_rates(np.atleast_1d(np.asarray(v, dtype=np.float64)), self._SHIFTS)
+
+    def steady_gates(self, v):
+        """Steady-state (m, h, n) at voltage ``v`` (shape ``(3, len(v))``)."""
+        r = self.rates(v)
+        return r[0:3] / (r[0:3] + r[3:6])
+
+    def initial_state(self, n):
+        m, h, k = self.steady_gates(self.v_init)[:, 0]
+        return {"v": np.full(n, self.v_init), "m": np.full(n, m),
+                "h": np.full(n, h), "n": np.full(n, k)}
+
+    def _derivs(self, y, i_ext, p):
+        # ``p`` holds the parameter values read once per step: param's attribute
+        # access costs microseconds, which dominated this kernel.
+        g_na, e_na, g_k, e_k, g_l, e_l, inv_c, phi = p
+        v, m, h, k = y
+        r = hh_rates(v, self._SHIFTS)
+        k2 = k * k
+        i_ion = (g_na * (m * m * m * h)) * (v - e_na) + (g_k * (k2 * k2)) * (v - e_k) + g_l * (v - e_l)
+        out = np.empty_like(y)
+        out[0] = (i_ext - i_ion) * inv_c
+        out[1:] = phi * (r[0:3] - (r[0:3] + r[3:6]) * y[1:])
+        return out
+
+    def step(self, state, current, dt, rng=None):
+        v = state["v"]
+        i_ext = finite_current(current, v.shape)
+        phi = 3.0 ** ((self.temperature - 6.3) / 10.0)
+        p = (self.g_na, self.e_na, self.g_k, self.e_k, self.g_l, self.e_l, 1.0 / self.c_m, phi)
+        y = np.stack((v, state["m"], state["h"], state["n"]))
+        y, spiked = rk4_with_crossing(self._derivs, y, dt, self.max_substep, self.v_spike, i_ext, p)
+        v[...] = y[0]
+        state["m"][...] = y[1]
+        state["h"][...] = y[2]
+        state["n"][...] = y[3]
+        return spiked.astype(np.float64)

@@ -1,0 +1,102 @@
+"""sPyNNaker's current-based LIF neuron in s16.15 fixed point."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from engine.fixedpoint import QFormat, wrap
+from engine.models.base import NeuronModel, Real, register
+
+#: ISO/IEC TR 18037 ``accum`` as used by sPyNNaker's REAL type: s16.15 in 32 bits
+S1615 = QFormat(32, 15)
+
+
+def mul_s1615(a, b):
+    """s16.15 x s16.15 -> s16.15: exact 64-bit product, arithmetic shift right by
+    15 (truncation towards -inf), wrapped to 32 bits."""
+    return wrap(np.right_shift(np.asarray(a, dtype=np.int64) * np.asarray(b, dtype=np.int64), 15), 32)
+
+
+@register
+class SpiNNakerLIFNeuron(NeuronModel):
+    """Current-based LIF neuron as run by sPyNNaker on SpiNNaker (``IF_curr_exp``'s
+    neuron model, ``neuron_model_lif_impl``), bit-true in s16.15 fixed point.
+
+    Per time step (dt ms), all arithmetic on s16.15 integers (value x 2^15):
+
+    * if the refractory counter is > 0: decrement it and hold V;
+    * else ``alpha = I * R + V_rest`` and ``V <- alpha - exp_TC * (alpha - V)``,
+      the exact solution of ``tau_m dV/dt = -(V - V_rest) + R I`` over one step
+      for input held constant, with ``exp_TC = exp(-dt / tau_m)`` and
+      ``R = tau_m / c_m`` (ms / nF = MΩ);
+    * if ``V >= V_thresh``: spike, ``V = V_reset``, counter = ``ceil(tau_refrac / dt)``.
+
+    What is modelled: parameters (and the input current, in nA, each step) are
+    quantised to s16.15 by rounding to nearest (:class:`engine.fixedpoint.QFormat`);
+    each product is the exact 64-bit product shifted right by 15 (truncation,
+    as the ARM's ``accum`` multiply) and every result wraps to 32 bits (plain,
+    non-saturating ``accum``).  Not modelled: the synaptic current shaping
+    (``exc``/``inh`` exponential synapses -- the input here is the summed
+    current), ring-buffer weight scaling and the event-driven timing of the
+    real machine.  State ``v`` is the raw s16.15 code; ``v / 2**15`` is in mV.
+    """
+
+    model_name = "SpiNNakerLIFNeuron"
+    aliases = ("spinnaker_lif", "spinnaker")
+    category = "hardware"
+    reference = ("sPyNNaker neuron_model_lif_impl (SpiNNakerManchester/sPyNNaker, GitHub); "
+                 "S. B. Furber et al. (2014), Proc. IEEE 102:652-665; A. G. Rowley et al. (2019), "
+                 "'SpiNNTools', Front. Neurosci. 13:231; fixed-point types: ISO/IEC TR 18037")
+    state_variables = {"v": -65 * 2 ** 15, "refractory": 0}
+    state_units = {"v": "mV x 2^15 (s16.15 code)", "refractory": "steps"}
+    voltage_variable = "v"
+    current_unit = "nA"
+    integer = True
+    default_dt = 1.0
+
+    tau_m = Real(20.0, bounds=(1e-3, None), unit="ms", doc="membrane time constant")
+    cm = Real(1.0, bounds=(1e-6, None), unit="nF", doc="membrane capacitance")
+    v_rest = Real(-65.0, bounds=(-1000.0, 1000.0), unit="mV", doc="resting potential")
+    v_reset = Real(-65.0, bounds=(-1000.0, 1000.0), unit="mV", doc="potential after a spike")
+    v_thresh = Real(-50.0, bounds=(-1000.0, 1000.0), unit="mV", doc="spike threshold")
+    tau_refrac = Real(0.1, bounds=(0.0, 1000.0), unit="ms", doc="refractory period")
+    i_offset = Real(0.0, bounds=(-1000.0, 1000.0), unit="nA", doc="constant bias current")
+    v_init = Real(-65.0, bounds=(-1000.0, 1000.0), unit="mV", doc="initial potential")
+
+    FORMAT = S1615
+
+    @staticmethod
+    def to_mV(code):
+        """s16.15 code(s) -> mV (float)."""
+        return S1615.to_float(code)
+
+    def constants(self, dt: float) -> dict[str, int]:
+        """The s16.15 codes (and refractory steps) the core would hold for step ``dt``."""
+        q = S1615.quantize
+        return {"exp_tc": q(math.exp(-dt / self.tau_m)), "r_membrane": q(self.tau_m / self.cm),
+                "v_rest": q(self.v_rest), "v_reset": q(self.v_reset), "v_thresh": q(self.v_thresh),
+                "i_offset": q(self.i_offset),
+                "t_refract": int(math.ceil(self.tau_refrac / dt - 1e-9))}
+
+    def initial_state(self, n):
+        return {"v": np.full(n, S1615.quantize(self.v_init), dtype=np.int64),
+                "refractory": np.zeros(n, dtype=np.int64)}
+
+    def step(self, state, current, dt, rng=None):
+        v, ref = state["v"], state["refractory"]
+        cur = np.broadcast_to(np.asarray(current, dtype=np.float64), v.shape)
+        if not np.all(np.isfinite(cur)):
+            raise ValueError("current must be finite")
+        c = self.constants(dt)
+        i_in = wrap(S1615.quantize(cur, saturate=False) + c["i_offset"], 32)
+        alpha = wrap(mul_s1615(i_in, c["r_membrane"]) + c["v_rest"], 32)
+        v_new = wrap(alpha - mul_s1615(c["exp_tc"], wrap(alpha - v, 32)), 32)
+        active = ref <= 0
+        v[...] = np.where(active, v_new, v)
+        ref -= ~active  # count down while refractory (bool -> 0/1)
+        spikes = active & (v >= c["v_thresh"])
+        v[spikes] = c["v_reset"]
+        ref[spikes] = c["t_refract"]
+        return spikes.astype(np.int64)

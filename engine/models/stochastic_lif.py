@@ -1,0 +1,85 @@
+"""The reference system's noisy leaky integrate-and-fire neuron (Euler form)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from engine.models.base import Count, NeuronModel, Real, register
+
+
+def gaussian_noise(rng, std: float, active: np.ndarray) -> np.ndarray | float:
+    """``N(0, std)`` for the ``active`` neurons, 0 elsewhere.
+
+    Draws only for active neurons, in index order, so a population of one
+    consumes its generator exactly like the reference scalar neuron (which
+    returns early, drawing nothing, while refractory).  ``rng`` needs only a
+    ``normal(loc, scale, size)`` method.
+    """
+    if std == 0.0:
+        return 0.0
+    if rng is None:
+        raise ValueError("noise_std > 0 needs a random generator (rng); the population owns one")
+    noise = np.zeros(active.shape, dtype=np.float64)
+    idx = np.flatnonzero(active)
+    if idx.size:
+        noise[idx] = rng.normal(0.0, std, size=idx.size)
+    return noise
+
+
+@register
+class StochasticLIF(NeuronModel):
+    """Leaky integrate-and-fire neuron with additive Gaussian noise
+    (Gerstner & Kistler 2002), forward Euler(-Maruyama) as in the reference API.
+
+    .. math::
+        \\tau_{mem}\\, dv/dt = -(v - v_{rest}) + \\tau_{mem} R I + \\text{noise}
+
+    One step of ``dt`` ms for a neuron that is not refractory::
+
+        v += -(v - v_rest)*dt/tau_mem + resistance*I*dt + N(0, noise_std*sqrt(dt))
+
+    Spike when ``v >= v_threshold``; then ``v = v_reset`` and the refractory
+    counter is set to ``refractory_period``.  While the counter is positive it
+    counts down, ``v`` is held at ``v_rest`` and no noise is drawn.
+    Without noise the neuron fires for ``R*I*tau_mem > v_threshold - v_rest``.
+    """
+
+    model_name = "StochasticLIFNeuron"
+    aliases = ("stochastic_lif", "noisy_lif")
+    category = "reference"
+    reference = ("W. Gerstner & W. M. Kistler (2002), Spiking Neuron Models, Cambridge Univ. Press, "
+                 "ch. 4.1 (LIF) and 5.5 (diffusive noise)")
+    state_variables = {"v": 0.0, "refractory": 0.0}
+    state_units = {"v": "a.u.", "refractory": "steps"}
+    current_unit = "a.u. (v per unit R per ms)"
+    current_range = (0.0, 0.2)
+
+    v_rest = Real(0.0, unit="a.u.", doc="resting potential (also held while refractory)")
+    v_reset = Real(0.0, unit="a.u.", doc="potential after a spike")
+    v_threshold = Real(1.0, unit="a.u.", doc="spike threshold")
+    tau_mem = Real(20.0, bounds=(0.0, None), inclusive_bounds=(False, True), unit="ms",
+                   doc="membrane time constant")
+    resistance = Real(1.0, bounds=(0.0, None), unit="a.u.", doc="membrane resistance R")
+    noise_std = Real(0.0, bounds=(0.0, None), unit="a.u./sqrt(ms)",
+                     doc="noise amplitude; per-step std is noise_std*sqrt(dt)")
+    refractory_period = Count(0, doc="steps held at v_rest after a spike")
+
+    def initial_state(self, n):
+        return {"v": np.full(n, self.v_rest, dtype=np.float64), "refractory": np.zeros(n, dtype=np.float64)}
+
+    def _euler_step(self, state, current, dt, rng, threshold):
+        v, ref = state["v"], state["refractory"]
+        active = ref <= 0
+        noise = gaussian_noise(rng, self.noise_std * math.sqrt(dt), active)
+        # same operation order as the reference scalar update, so results are bit-identical
+        dv = -(v - self.v_rest) * dt / self.tau_mem + self.resistance * current * dt + noise
+        v_new = np.where(active, v + dv, self.v_rest)
+        spikes = active & (v_new >= threshold)
+        v[...] = np.where(spikes, self.v_reset, v_new)
+        ref[...] = np.where(spikes, float(self.refractory_period), np.where(active, ref, ref - 1.0))
+        return spikes.astype(np.float64)
+
+    def step(self, state, current, dt, rng=None):
+        return self._euler_step(state, current, dt, rng, self.v_threshold)

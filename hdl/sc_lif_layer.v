@@ -1,0 +1,86 @@
+// sc_lif_layer -- a population of N_OUT fixed-point LIF neurons fed by a dense
+// weight matrix from N_IN presynaptic spike lines.
+//
+// Each cycle (combinationally, before the clock edge):
+//   acc[j]  = ext_in[j] + sum_i in_spikes[i] * W[i][j]        (exact, ACC_W bits)
+//   I_t[j]  = saturate(acc[j], DATA_WIDTH)                      (clip to the register range)
+// and the clock edge steps every neuron.  Feeding in_spikes from another
+// layer's registered spike_out gives the engine's previous-step spike
+// semantics for free: the spikes seen at edge t are those of edge t-1.
+//
+// The weight memory is loaded with $readmemh from WEIGHT_FILE: one
+// DATA_WIDTH-bit two's-complement hex word per line, entry i*N_OUT + j being
+// the weight from input i to neuron j (absent connections are 0).  The
+// engine's engine.hardware.export writes these files.
+`default_nettype none
+
+module sc_lif_layer #(
+    parameter integer N_IN              = 2,
+    parameter integer N_OUT             = 2,
+    parameter integer DATA_WIDTH        = 16,
+    parameter integer FRACTION          = 8,
+    parameter integer V_REST            = 0,
+    parameter integer V_RESET           = 0,
+    parameter integer V_THRESHOLD       = (1 << FRACTION),
+    parameter integer REFRACTORY_PERIOD = 0,
+    parameter integer LEAK_K            = 16,
+    parameter integer GAIN_K            = (1 << FRACTION),
+    parameter         WEIGHT_FILE       = "weights.mem"
+) (
+    input  wire                          clk,
+    input  wire                          rst_n,
+    input  wire [N_IN-1:0]               in_spikes,
+    input  wire [N_OUT*DATA_WIDTH-1:0]   ext_in,
+    input  wire [N_OUT*DATA_WIDTH-1:0]   noise_in,
+    output wire [N_OUT-1:0]              spike_out,
+    output wire [N_OUT*DATA_WIDTH-1:0]   v_out
+);
+    function integer bits_for;
+        input integer value;
+        integer k;
+        begin
+            bits_for = 1;
+            for (k = 1; k < 31; k = k + 1)
+                if ((value >> k) != 0) bits_for = k + 1;
+        end
+    endfunction
+    // N_IN + 1 addends of DATA_WIDTH bits never overflow this accumulator
+    localparam integer ACC_W = DATA_WIDTH + bits_for(N_IN + 1) + 1;
+    localparam signed [ACC_W-1:0] SAT_MAX = (1 <<< (DATA_WIDTH - 1)) - 1;
+    localparam signed [ACC_W-1:0] SAT_MIN = -(1 <<< (DATA_WIDTH - 1));
+
+    reg [DATA_WIDTH-1:0] weights [0:N_IN*N_OUT-1];
+    initial $readmemh(WEIGHT_FILE, weights);
+
+    reg signed [ACC_W-1:0]      acc;
+    reg        [N_OUT*DATA_WIDTH-1:0] current;
+    integer i, j;
+    always @* begin
+        current = {N_OUT*DATA_WIDTH{1'b0}};
+        for (j = 0; j < N_OUT; j = j + 1) begin
+            acc = {{(ACC_W-DATA_WIDTH){ext_in[j*DATA_WIDTH + DATA_WIDTH-1]}}, ext_in[j*DATA_WIDTH +: DATA_WIDTH]};
+            for (i = 0; i < N_IN; i = i + 1)
+                if (in_spikes[i])
+                    acc = acc + {{(ACC_W-DATA_WIDTH){weights[i*N_OUT + j][DATA_WIDTH-1]}}, weights[i*N_OUT + j]};
+            if (acc > SAT_MAX)
+                current[j*DATA_WIDTH +: DATA_WIDTH] = SAT_MAX[DATA_WIDTH-1:0];
+            else if (acc < SAT_MIN)
+                current[j*DATA_WIDTH +: DATA_WIDTH] = SAT_MIN[DATA_WIDTH-1:0];
+            else
+                current[j*DATA_WIDTH +: DATA_WIDTH] = acc[DATA_WIDTH-1:0];
+        end
+    end
+
+    localparam [DATA_WIDTH-1:0] LEAK_C = LEAK_K[DATA_WIDTH-1:0];
+    localparam [DATA_WIDTH-1:0] GAIN_C = GAIN_K[DATA_WIDTH-1:0];
+
+    sc_lif_array #(
+        .N(N_OUT), .SHARED_K(1), .DATA_WIDTH(DATA_WIDTH), .FRACTION(FRACTION), .V_REST(V_REST),
+        .V_RESET(V_RESET), .V_THRESHOLD(V_THRESHOLD), .REFRACTORY_PERIOD(REFRACTORY_PERIOD)
+    ) u_array (
+        .clk(clk), .rst_n(rst_n), .leak_k(LEAK_C), .gain_k(GAIN_C), .I_t(current),
+        .noise_in(noise_in), .spike_out(spike_out), .v_out(v_out)
+    );
+endmodule
+
+`default_nettype wire

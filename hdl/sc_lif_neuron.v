@@ -1,0 +1,94 @@
+// sc_lif_neuron -- fixed-point leaky integrate-and-fire neuron (Verilog-2001).
+//
+// One rising clock edge is exactly one engine FixedPointLIFNeuron.step():
+//   refractory: counter -= 1, v = V_REST, spike = 0
+//   otherwise : dv_leak = ((V_REST - v) * leak_k) >>> FRACTION   (2*DATA_WIDTH-bit product)
+//               dv_in   = (I_t * gain_k)       >>> FRACTION
+//               v_next  = (v + dv_leak + dv_in + noise_in) mod 2**DATA_WIDTH
+//               spike when v_next >= V_THRESHOLD (signed), then v = V_RESET and
+//               the counter loads REFRACTORY_PERIOD.
+// rst_n is asynchronous and active low: v = v_out = V_REST, spike and counter 0.
+// v_out is the membrane register itself, so it is registered by construction.
+`default_nettype none
+
+module sc_lif_neuron #(
+    parameter integer DATA_WIDTH        = 16,
+    parameter integer FRACTION          = 8,
+    parameter integer V_REST            = 0,
+    parameter integer V_RESET           = 0,
+    parameter integer V_THRESHOLD       = (1 << FRACTION),
+    parameter integer REFRACTORY_PERIOD = 0
+) (
+    input  wire                         clk,
+    input  wire                         rst_n,
+    input  wire signed [DATA_WIDTH-1:0] leak_k,
+    input  wire signed [DATA_WIDTH-1:0] gain_k,
+    input  wire signed [DATA_WIDTH-1:0] I_t,
+    input  wire signed [DATA_WIDTH-1:0] noise_in,
+    output reg                          spike_out,
+    output reg  signed [DATA_WIDTH-1:0] v_out
+);
+    localparam integer PW = 2 * DATA_WIDTH;   // product width
+
+    // counter wide enough for REFRACTORY_PERIOD (at least one bit)
+    function integer bits_for;
+        input integer value;
+        integer k;
+        begin
+            bits_for = 1;
+            for (k = 1; k < 31; k = k + 1)
+                if ((value >> k) != 0) bits_for = k + 1;
+        end
+    endfunction
+    localparam integer CW = bits_for(REFRACTORY_PERIOD);
+
+    // constants truncated to their register widths once
+    localparam [DATA_WIDTH-1:0] REST_C   = V_REST[DATA_WIDTH-1:0];
+    localparam [DATA_WIDTH-1:0] RESET_C  = V_RESET[DATA_WIDTH-1:0];
+    localparam [DATA_WIDTH-1:0] THRESH_C = V_THRESHOLD[DATA_WIDTH-1:0];
+    localparam [CW-1:0]         REFR_C   = REFRACTORY_PERIOD[CW-1:0];
+
+    reg  [CW-1:0] counter;
+
+    // sign-extend every operand to the product width before multiplying so the
+    // products are exact 2*DATA_WIDTH-bit signed values (|(rest-v)*leak| < 2**(2W-1))
+    wire signed [PW-1:0] rest_x  = {{DATA_WIDTH{REST_C[DATA_WIDTH-1]}}, REST_C};
+    wire signed [PW-1:0] v_x     = {{DATA_WIDTH{v_out[DATA_WIDTH-1]}}, v_out};
+    wire signed [PW-1:0] leak_x  = {{DATA_WIDTH{leak_k[DATA_WIDTH-1]}}, leak_k};
+    wire signed [PW-1:0] gain_x  = {{DATA_WIDTH{gain_k[DATA_WIDTH-1]}}, gain_k};
+    wire signed [PW-1:0] i_x     = {{DATA_WIDTH{I_t[DATA_WIDTH-1]}}, I_t};
+    wire signed [PW-1:0] diff    = rest_x - v_x;
+    wire signed [PW-1:0] p_leak  = diff * leak_x;
+    wire signed [PW-1:0] p_in    = i_x * gain_x;
+    // The upper bits of the shifted products cannot affect the wrapped sum;
+    // they are kept for readability and removed by synthesis.
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire signed [PW-1:0] dv_leak = p_leak >>> FRACTION;
+    wire signed [PW-1:0] dv_in   = p_in >>> FRACTION;
+    /* verilator lint_on UNUSEDSIGNAL */
+    // only the low DATA_WIDTH bits of the sum survive: that is the wrap-around
+    wire        [DATA_WIDTH-1:0] v_sum  = v_out + dv_leak[DATA_WIDTH-1:0] + dv_in[DATA_WIDTH-1:0] + noise_in;
+    wire signed [DATA_WIDTH-1:0] v_next = v_sum;
+    wire fire = (v_next >= $signed(THRESH_C));
+
+    always @(posedge clk or negedge rst_n) begin
+        if (!rst_n) begin
+            v_out     <= REST_C;
+            spike_out <= 1'b0;
+            counter   <= {CW{1'b0}};
+        end else if (counter != {CW{1'b0}}) begin
+            counter   <= counter - 1'b1;
+            v_out     <= REST_C;
+            spike_out <= 1'b0;
+        end else if (fire) begin
+            v_out     <= RESET_C;
+            spike_out <= 1'b1;
+            counter   <= REFR_C;
+        end else begin
+            v_out     <= v_next;
+            spike_out <= 1'b0;
+        end
+    end
+endmodule
+
+`default_nettype wire

@@ -1,0 +1,763 @@
+"""The network builder: palette, canvas, editors, history, files.
+
+The canvas (``panel_reactflow.ReactFlow``) holds the network as described in
+:mod:`neurocore_gui.graph`; :meth:`Builder.network_dict` is the engine's
+network dict at any time.  One ``Builder`` per browser session.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+from pathlib import Path
+from typing import Any, Callable
+
+import panel as pn
+import panel_material_ui as pmui
+import param
+from panel_reactflow import NodeType, ReactFlow
+
+from engine.models import get_model
+from neurocore_gui import catalog, graph
+from neurocore_gui.editors import FieldEditor, model_fields, validate_model_value
+
+__all__ = ["Builder", "EXAMPLES_DIR", "example_names"]
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES_DIR = ROOT / "assets" / "networks"
+DRAG_TYPE = "application/x-neurocore-palette"
+
+
+def example_names() -> list[str]:
+    return sorted(p.stem for p in EXAMPLES_DIR.glob("*.json"))
+
+
+def _no_editor(*args, **kwargs):
+    return None
+
+
+def _engine_io():
+    """The engine's network serialisation, or None while it is missing."""
+    try:
+        from engine.network import Network
+    except Exception:  # noqa: BLE001
+        return None
+    return Network if hasattr(Network, "from_dict") else None
+
+
+def validate_network_dict(net: dict) -> None:
+    """Let the engine judge a network dict (raises with the engine's message)."""
+    Network = _engine_io()
+    if Network is None:
+        return
+    Network.from_dict(copy.deepcopy(net))
+
+
+class History:
+    """Undo/redo over JSON snapshots of the document."""
+
+    def __init__(self, limit: int = 200):
+        self.items: list[str] = []
+        self.pos = -1
+        self.limit = limit
+
+    def push(self, snap: dict) -> None:
+        s = json.dumps(snap, sort_keys=True)
+        if self.pos >= 0 and self.items[self.pos] == s:
+            return
+        del self.items[self.pos + 1:]
+        self.items.append(s)
+        if len(self.items) > self.limit:
+            self.items.pop(0)
+        self.pos = len(self.items) - 1
+
+    def undo(self) -> dict | None:
+        if self.pos <= 0:
+            return None
+        self.pos -= 1
+        return json.loads(self.items[self.pos])
+
+    def redo(self) -> dict | None:
+        if self.pos >= len(self.items) - 1:
+            return None
+        self.pos += 1
+        return json.loads(self.items[self.pos])
+
+    @property
+    def can_undo(self) -> bool:
+        return self.pos > 0
+
+    @property
+    def can_redo(self) -> bool:
+        return self.pos < len(self.items) - 1
+
+
+class Builder(pn.viewable.Viewer):
+    """Canvas + palette + editor for one session's network."""
+
+    version = param.Integer(default=0, doc="bumped on every structural change of the network")
+    dt = param.Number(default=0.001, doc="simulation step (s) used for new Poisson inputs")
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self.meta: dict = {}
+        self.history = History()
+        self._listeners: list[Callable[[str, dict], None]] = []
+        self._counter = 0
+        self.message = pmui.Alert(object="", severity="info", visible=False, closeable=True,
+                                  sizing_mode="stretch_width", margin=(5, 5))
+        self.flow = ReactFlow(
+            nodes=[], edges=[],
+            node_types={
+                "population": NodeType(type="population", label="Population", inputs=["in"], outputs=["out"]),
+                "stimulus": NodeType(type="stimulus", label="Stimulus", inputs=[], outputs=["out"]),
+            },
+            editor_mode="side", default_node_editor=_no_editor, default_edge_editor=_no_editor,
+            display_side_bar=False, drop_types=[DRAG_TYPE], allow_edge_loops=True,
+            show_minimap=False, min_zoom=0.2, sizing_mode="stretch_width", height=440,
+            default_edge_options={"type": "default"}, css_classes=["nc-canvas"],
+        )
+        self.flow.on("edge_added", self._on_edge_added)
+        self.flow.on("node_deleted", self._on_deleted)
+        self.flow.on("edge_deleted", self._on_deleted)
+        self.flow.on("node_moved", self._on_moved)
+        self.flow.on("drop", self._on_drop)
+        self.flow.param.watch(self._on_selection, "selection")
+        self._editor_box = pn.Column(sizing_mode="stretch_width", margin=0, css_classes=["nc-editor"])
+        self.field_editor: FieldEditor | None = None
+        self._build_widgets()
+        self._show_editor()
+
+    # -- listeners ------------------------------------------------------------------
+    def on_change(self, fn: Callable[[str, dict], None]) -> None:
+        """``fn(kind, info)``: kind ``"structure"`` (rebuild needed) or ``"param"``
+        (``info``: ``what`` in population/stimulus/projection, ``label`` or
+        ``edge`` ids, ``name``, ``value``)."""
+        self._listeners.append(fn)
+
+    def _notify(self, kind: str, info: dict | None = None) -> None:
+        if kind == "structure":
+            self.version += 1
+        for fn in list(self._listeners):
+            fn(kind, info or {})
+
+    def run_dt(self) -> float | None:
+        """The step (s) the document asks to run with (``meta.run.dt``)."""
+        dt = ((self.meta.get("meta") or {}).get("run") or {}).get("dt")
+        return float(dt) if isinstance(dt, (int, float)) and not isinstance(dt, bool) and dt > 0 else None
+
+    def set_run_dt(self, dt: float) -> None:
+        extra = self.meta.setdefault("meta", {})
+        extra.setdefault("run", {})["dt"] = float(dt)
+        self.dt = float(dt)
+
+    def notify(self, text: str, severity: str = "info") -> None:
+        self.message.severity = severity
+        self.message.object = text
+        self.message.visible = bool(text)
+
+    # -- widgets ----------------------------------------------------------------------
+    def _build_widgets(self) -> None:
+        groups = catalog.model_groups()
+        items = []
+        for cat, names in groups.items():
+            items.append({"label": f"Populations: {cat}", "icon": "hub", "selectable": False,
+                          "items": [{"label": n, "icon": "scatter_plot", "kind": "population", "value": n}
+                                    for n in names]})
+        stim = catalog.stimulus_kinds()
+        if stim:
+            items.append({"label": "Stimuli", "icon": "bolt", "selectable": False,
+                          "items": [{"label": k, "icon": "electric_bolt", "kind": "stimulus", "value": k}
+                                    for k in stim]})
+        else:
+            items.append({"label": "Stimuli (engine.network.stimuli not importable)", "disabled": True})
+        self._palette_items = items
+        self.palette = pmui.MenuList(items=items, draggable=True, drag_type=DRAG_TYPE, dense=True,
+                                     expanded=[(0,), (len(items) - 1,)],
+                                     sizing_mode="stretch_width", css_classes=["nc-palette"])
+        self.palette.param.watch(self._on_palette, "value")
+
+        btn = dict(variant="outlined", size="small", margin=(2, 2))
+        self.undo_btn = pmui.Button(label="Undo", icon="undo", disabled=True, **btn)
+        self.redo_btn = pmui.Button(label="Redo", icon="redo", disabled=True, **btn)
+        self.delete_btn = pmui.Button(label="Delete", icon="delete", **btn)
+        self.layout_btn = pmui.Button(label="Auto-layout", icon="account_tree", **btn)
+        self.python_btn = pmui.Button(label="Show as Python", icon="code", **btn)
+        self.new_btn = pmui.Button(label="New", icon="note_add", **btn)
+        self.undo_btn.on_click(lambda e: self.undo())
+        self.redo_btn.on_click(lambda e: self.redo())
+        self.delete_btn.on_click(lambda e: self.delete_selected())
+        self.layout_btn.on_click(lambda e: self.auto_layout())
+        self.python_btn.on_click(lambda e: self.show_python())
+        self.new_btn.on_click(lambda e: self.clear())
+        self.examples = pmui.Select(label="Examples", options=[""] + example_names(), value="",
+                                    sizing_mode="stretch_width", css_classes=["nc-examples"])
+        self.examples.param.watch(self._on_example, "value")
+        self.download = pmui.FileDownload(callback=self._save_file, filename="network.json",
+                                          label="Save JSON", icon="download", **btn)
+        self.upload = pmui.FileInput(accept=".json,application/json", label="Load JSON",
+                                     **btn)
+        self.upload.param.watch(self._on_upload, "value")
+        self.code = pn.pane.Markdown("", sizing_mode="stretch_width", visible=False,
+                                     css_classes=["nc-code"], max_height=400, styles={"overflow": "auto"})
+        self.code_close = pmui.Button(label="Hide code", visible=False, **btn)
+        self.code_close.on_click(lambda e: self._hide_code())
+        self.code_download = pmui.FileDownload(callback=self._code_file, filename="network.py",
+                                               label="Download .py", visible=False, **btn)
+
+    def toolbar(self):
+        return pn.FlexBox(self.new_btn, self.undo_btn, self.redo_btn, self.delete_btn, self.layout_btn,
+                          self.python_btn, self.download, self.upload, sizing_mode="stretch_width",
+                          margin=0)
+
+    # -- document ---------------------------------------------------------------------
+    @property
+    def nodes(self) -> list[dict]:
+        return [self._plain_node(n) for n in self.flow.nodes]
+
+    @property
+    def edges(self) -> list[dict]:
+        return [self._plain_edge(e) for e in self.flow.edges]
+
+    @staticmethod
+    def _plain_node(n) -> dict:
+        d = n if isinstance(n, dict) else n.to_dict()
+        return {"id": d["id"], "type": d.get("type"), "label": d.get("label"),
+                "position": dict(d.get("position") or {"x": 0, "y": 0}), "data": copy.deepcopy(d.get("data") or {})}
+
+    @staticmethod
+    def _plain_edge(e) -> dict:
+        d = e if isinstance(e, dict) else e.to_dict()
+        return {"id": d["id"], "source": d["source"], "target": d["target"],
+                "data": copy.deepcopy(d.get("data") or {})}
+
+    def network_dict(self) -> dict:
+        """The engine network dict this canvas describes."""
+        return graph.canvas_to_network(self.nodes, self.edges, self.meta)
+
+    def document(self) -> dict:
+        return graph.to_document(self.nodes, self.edges, self.meta)
+
+    def load_network(self, net: dict, layout: dict | None = None, *, record: bool = True,
+                     validate: bool = True) -> None:
+        """Show ``net`` on the canvas; raises (keeping the current network) when
+        the engine refuses it."""
+        nodes, edges, meta = graph.network_to_canvas(net, layout)
+        if validate:
+            validate_network_dict(graph.canvas_to_network(nodes, edges, meta))
+        self._set_canvas(nodes, edges, meta)
+        if record:
+            self.history.push(self.document())
+        self._update_history_buttons()
+        self._notify("structure")
+
+    def load_document(self, doc) -> None:
+        net, layout = graph.from_document(doc)
+        self.load_network(net, layout)
+
+    def _set_canvas(self, nodes, edges, meta) -> None:
+        ids = [n["id"] for n in nodes]
+        self._counter = max([int(i[1:]) for i in ids if i[1:].isdigit()] + [self._counter])
+        self.meta = meta
+        with pn.io.hold():
+            self.flow.edges = []
+            self.flow.nodes = [self._decorate_node(n) for n in nodes]
+            by_id = {n["id"]: n for n in nodes}
+            self.flow.edges = [self._decorate_edge(e, by_id) for e in edges]
+        self._show_editor()
+
+    def _decorate_node(self, n: dict) -> dict:
+        n = dict(n)
+        n["label"] = graph.display_label(n["type"], n["data"])
+        return n
+
+    def _decorate_edge(self, e: dict, by_id: dict) -> dict:
+        kind = graph.edge_kind(e, by_id)
+        out = {"id": e["id"], "source": e["source"], "target": e["target"], "data": e.get("data") or {}}
+        out.update(graph.edge_look(kind, out["data"]))
+        if out.get("label") is None:
+            out.pop("label", None)
+        return out
+
+    def clear(self) -> None:
+        self.load_network({}, record=True, validate=False)
+        self.notify("")
+
+    def _record(self) -> None:
+        self.history.push(self.document())
+        self._update_history_buttons()
+
+    def _update_history_buttons(self) -> None:
+        self.undo_btn.disabled = not self.history.can_undo
+        self.redo_btn.disabled = not self.history.can_redo
+
+    def undo(self) -> None:
+        snap = self.history.undo()
+        if snap is not None:
+            self._restore(snap)
+
+    def redo(self) -> None:
+        snap = self.history.redo()
+        if snap is not None:
+            self._restore(snap)
+
+    def _restore(self, snap: dict) -> None:
+        net, layout = graph.from_document(snap)
+        nodes, edges, meta = graph.network_to_canvas(net, layout)
+        self._set_canvas(nodes, edges, meta)
+        self._update_history_buttons()
+        self._notify("structure")
+
+    # -- adding ---------------------------------------------------------------------------
+    def _next_id(self, prefix: str) -> str:
+        taken = {n["id"] for n in self.nodes}
+        while True:
+            self._counter += 1
+            nid = f"{prefix}{self._counter}"
+            if nid not in taken:
+                return nid
+
+    def _labels(self) -> list[str]:
+        return [n["data"].get("label") for n in self.nodes]
+
+    def _free_position(self) -> dict:
+        nodes = self.nodes
+        if not nodes:
+            return {"x": 60.0, "y": 60.0}
+        xs = [n["position"]["x"] for n in nodes]
+        ys = [n["position"]["y"] for n in nodes]
+        k = len(nodes)
+        return {"x": min(xs) + (k % 3) * (graph.NODE_W + 60), "y": max(ys) + graph.NODE_H + 50
+                if k % 3 == 0 else min(ys) + (k // 3) * (graph.NODE_H + 50)}
+
+    def add_population(self, model: str, n: int = 100, position: dict | None = None,
+                       label: str | None = None) -> str:
+        cls = get_model(model)
+        name = cls.registry_name()
+        base = label or ("".join(c for c in name if c.isupper()) or name)
+        data = graph.population_entry(name, n, graph.unique_label(base, self._labels()))
+        nid = self._next_id("p")
+        node = {"id": nid, "type": "population", "position": position or self._free_position(), "data": data}
+        self.flow.add_node(self._decorate_node(node))
+        self._record()
+        self._notify("structure")
+        return nid
+
+    def add_stimulus(self, kind: str, position: dict | None = None) -> str:
+        params = catalog.stimulus_defaults(kind, self.dt)
+        data = graph.stimulus_entry(kind, graph.unique_label(kind, self._labels()), params)
+        nid = self._next_id("s")
+        node = {"id": nid, "type": "stimulus", "position": position or self._free_position(), "data": data}
+        self.flow.add_node(self._decorate_node(node))
+        # connect to the only population automatically when there is exactly one
+        pops = [n for n in self.nodes if n["type"] == "population"]
+        if len(pops) == 1:
+            self._set_edges(self.edges + [{"id": self._edge_id(), "source": nid, "target": pops[0]["id"],
+                                           "data": {}}])
+        self._record()
+        self._notify("structure")
+        return nid
+
+    def add_projection(self, source: str, target: str, **data) -> str:
+        by_id = {n["id"]: n for n in self.nodes}
+        if source not in by_id or target not in by_id:
+            raise ValueError(f"unknown node {source!r} or {target!r}")
+        eid = self._edge_id()
+        self._set_edges(self.edges + [{"id": eid, "source": source, "target": target,
+                                       "data": graph.projection_data(**data)}])
+        self._record()
+        self._notify("structure")
+        return eid
+
+    def _edge_id(self) -> str:
+        taken = {e["id"] for e in self.edges}
+        i = len(taken) + 1
+        while f"e{i}" in taken:
+            i += 1
+        return f"e{i}"
+
+    def _set_edges(self, edges: list[dict]) -> None:
+        by_id = {n["id"]: n for n in self.nodes}
+        self.flow.edges = [self._decorate_edge(e, by_id) for e in edges]
+
+    def _on_palette(self, event) -> None:
+        item = event.new
+        if not isinstance(item, dict) or "kind" not in item:
+            return
+        try:
+            if item["kind"] == "population":
+                self.add_population(item["value"])
+            else:
+                self.add_stimulus(item["value"])
+        except Exception as exc:  # noqa: BLE001
+            self.notify(f"Could not add {item.get('label')}: {exc}", "error")
+
+    def _on_drop(self, payload: dict) -> None:
+        data = payload.get("data") or {}
+        if isinstance(data, str):
+            try:
+                data = json.loads(data)
+            except json.JSONDecodeError:
+                return
+        path = data.get("path") or []
+        pos = payload.get("position") or None
+        try:
+            item = self._palette_items[path[0]]["items"][path[1]]
+        except (IndexError, KeyError, TypeError):
+            return
+        if item.get("kind") == "population":
+            self.add_population(item["value"], position=pos)
+        elif item.get("kind") == "stimulus":
+            self.add_stimulus(item["value"], position=pos)
+
+    # -- canvas events ----------------------------------------------------------------------
+    def _on_edge_added(self, payload: dict) -> None:
+        edge = payload.get("edge") or {}
+        by_id = {n["id"]: n for n in self.nodes}
+        src, tgt = by_id.get(edge.get("source")), by_id.get(edge.get("target"))
+        others = [e for e in self.edges if e["id"] != edge.get("id")]
+        if src is None or tgt is None:
+            return
+        if tgt["type"] != "population":
+            self._set_edges(others)
+            self.notify("A connection must end at a population (stimuli have no input).", "warning")
+            return
+        if src["type"] == "stimulus":
+            # a stimulus drives one population: re-target it
+            others = [e for e in others if e["source"] != src["id"]]
+            new = {"id": edge["id"], "source": src["id"], "target": tgt["id"], "data": {}}
+            self.notify(f"{src['data']['label']} now drives {tgt['data']['label']}.", "info")
+        else:
+            new = {"id": edge["id"], "source": src["id"], "target": tgt["id"],
+                   "data": graph.projection_data(allow_self_connections=False)}
+            self.notify(f"Projection {src['data']['label']} → {tgt['data']['label']} added; "
+                        "select it to edit weight, probability, delay...", "success")
+        self._set_edges(others + [new])
+        self._record()
+        self._notify("structure")
+
+    def _on_deleted(self, payload: dict) -> None:
+        self._record()
+        self._show_editor()
+        self._notify("structure")
+
+    def _on_moved(self, payload: dict) -> None:
+        self._record()
+
+    def delete_selected(self) -> None:
+        sel = self.flow.selection or {}
+        nodes, edges = list(sel.get("nodes") or []), list(sel.get("edges") or [])
+        if not nodes and not edges:
+            self.notify("Select a node or a connection first.", "warning")
+            return
+        with pn.io.hold():
+            if edges:
+                self.flow.remove_edge(edges)
+            if nodes:
+                self.flow.remove_node(nodes)
+            self.flow.selection = {"nodes": [], "edges": []}
+        # remove_* emit deleted events which record and notify
+
+    def auto_layout(self) -> None:
+        nodes, edges = self.nodes, self.edges
+        graph.auto_layout(nodes, edges)
+        self._set_canvas(nodes, edges, self.meta)
+        self._record()
+
+    # -- selection / editors -------------------------------------------------------------------
+    def _on_selection(self, event) -> None:
+        self._show_editor()
+
+    def selected(self) -> tuple[str | None, str | None]:
+        sel = self.flow.selection or {}
+        nodes, edges = sel.get("nodes") or [], sel.get("edges") or []
+        if nodes:
+            return "node", nodes[0]
+        if edges:
+            return "edge", edges[0]
+        return None, None
+
+    def _show_editor(self) -> None:
+        kind, item_id = self.selected()
+        self.field_editor = None
+        try:
+            if kind == "node":
+                node = next((n for n in self.nodes if n["id"] == item_id), None)
+                if node is not None:
+                    view = (self._population_editor(node) if node["type"] == "population"
+                            else self._stimulus_editor(node))
+                    self._editor_box.objects = view
+                    return
+            if kind == "edge":
+                edge = next((e for e in self.edges if e["id"] == item_id), None)
+                if edge is not None:
+                    self._editor_box.objects = self._edge_editor(edge)
+                    return
+        except Exception as exc:  # noqa: BLE001
+            self._editor_box.objects = [pmui.Alert(object=f"Cannot edit this item: {exc}", severity="error")]
+            return
+        n_pop = sum(1 for n in self.nodes if n["type"] == "population")
+        self._editor_box.objects = [pn.pane.Markdown(
+            "**Select** a population, stimulus or connection to edit it.\n\n"
+            "Add from the palette (click or drag); connect the right handle of a node to the left "
+            f"handle of a population. {n_pop} population(s) on the canvas.",
+            sizing_mode="stretch_width", css_classes=["nc-editor-hint"])]
+
+    def _header(self, title: str, subtitle: str = "") -> pn.pane.Markdown:
+        return pn.pane.Markdown(f"### {title}\n{subtitle}", sizing_mode="stretch_width", margin=(0, 5))
+
+    def _label_input(self, node: dict) -> pmui.TextInput:
+        w = pmui.TextInput(label="label", value=node["data"]["label"], sizing_mode="stretch_width",
+                           helper_text="unique name of this object", css_classes=["nc-label-input"])
+
+        def rename(event):
+            new = (event.new or "").strip()
+            old = node["data"]["label"]
+            if new == old:
+                return
+            others = [lab for lab in self._labels() if lab != old]
+            if not new:
+                w.error_state, w.helper_text = True, "Refused: a label cannot be empty"
+                return
+            if new in others:
+                w.error_state, w.helper_text = True, f"Refused: {new!r} is already used"
+                return
+            w.error_state, w.helper_text = False, "unique name of this object"
+            if node["type"] == "population":
+                graph.rename_population(self.meta, old, new)
+            node["data"]["label"] = new
+            node["data"].pop("_auto_label", None)
+            self._patch_node(node, {"label": new, **({"_auto_label": None} if False else {})})
+            self._record()
+            self._notify("structure")
+        w.param.watch(rename, "value")
+        return w
+
+    def _patch_node(self, node: dict, patch: dict) -> None:
+        self.flow.patch_node_data(node["id"], patch)
+        # patch_node_data replaced node data by a merged dict; keep ours authoritative
+        for n in self.flow.nodes:
+            if (n["id"] if isinstance(n, dict) else n.id) == node["id"] and isinstance(n, dict):
+                n["data"] = copy.deepcopy(node["data"])
+        self.flow.patch_node_props(node["id"], {"label": graph.display_label(node["type"], node["data"])})
+
+    def _population_editor(self, node: dict) -> list:
+        data = node["data"]
+        cls = get_model(data["model"])
+        groups = catalog.model_groups()
+        model_sel = pmui.Select(label="model", value=cls.registry_name(), sizing_mode="stretch_width",
+                                options=[m for names in groups.values() for m in names],
+                                css_classes=["nc-model-select"])
+        n_input = pmui.IntInput(label="n (neurons)", value=int(data["n"]), sizing_mode="stretch_width",
+                                helper_text="1 … 10 000 000", css_classes=["nc-n-input"])
+
+        def set_model(event):
+            new_cls = get_model(event.new)
+            keep = {k: v for k, v in data.get("params", {}).items() if k in new_cls.parameter_names()}
+            data["model"], data["params"] = new_cls.registry_name(), keep
+            data.pop("state", None)  # saved state belongs to the old model
+            self._patch_node(node, {"model": data["model"], "params": keep})
+            self._record()
+            self._show_editor()
+            self._notify("structure")
+
+        def set_n(event):
+            from engine.network.population import check_size
+            try:
+                n = check_size(event.new)
+            except (TypeError, ValueError) as exc:
+                n_input.error_state, n_input.helper_text = True, f"Refused: {exc}"
+                return
+            n_input.error_state, n_input.helper_text = False, "1 … 10 000 000"
+            data["n"] = n
+            data.pop("state", None)  # saved per-neuron state no longer fits
+            self._patch_node(node, {"n": n})
+            self._record()
+            self._notify("structure")
+
+        model_sel.param.watch(set_model, "value")
+        n_input.param.watch(set_n, "value")
+
+        def on_param(name, value):
+            data.setdefault("params", {})[name] = value
+            self._patch_node(node, {"params": dict(data["params"])})
+            self._record()
+            self._notify("param", {"what": "population", "label": data["label"], "name": name, "value": value})
+
+        self.field_editor = FieldEditor(model_fields(cls.registry_name(), data.get("params")),
+                                        lambda name, v: validate_model_value(cls.registry_name(), name, v),
+                                        on_param)
+        eq = cls.equations().split("\n\n")[0]
+        return [self._header(f"Population {data['label']}", f"*{cls.registry_name()}* — {eq[:200]}"),
+                self._label_input(node), model_sel, n_input,
+                pn.pane.Markdown("**Parameters** (bounds in brackets; values refused by the engine are "
+                                 "shown in red)", margin=(5, 5)),
+                self.field_editor,
+                pn.pane.Markdown(f"<small>Reference: {cls.reference}</small>", margin=(0, 5))]
+
+    def _stimulus_editor(self, node: dict) -> list:
+        data = node["data"]
+        kind = data[graph.STIM_TYPE]
+
+        def on_param(name, value):
+            data[name] = value
+            self._patch_node(node, {name: value})
+            self._record()
+            self._notify("param", {"what": "stimulus", "label": data["label"], "name": name, "value": value})
+
+        params = graph.stimulus_params(data)
+        self.field_editor = FieldEditor(catalog.stimulus_fields(kind, params),
+                                        lambda name, v: catalog.validate_stimulus(kind, data, name, v),
+                                        on_param)
+        by_id = {n["id"]: n for n in self.nodes}
+        tgt = next((by_id[e["target"]]["data"]["label"] for e in self.edges if e["source"] == node["id"]),
+                   None)
+        target = f"drives **{tgt}**" if tgt else "not connected: drives the network's first population"
+        return [self._header(f"Stimulus {data['label']}", f"*{kind}* — {target}"),
+                self._label_input(node), self.field_editor]
+
+    def _edge_editor(self, edge: dict) -> list:
+        by_id = {n["id"]: n for n in self.nodes}
+        src, tgt = by_id[edge["source"]], by_id[edge["target"]]
+        if src["type"] == "stimulus":
+            return [self._header("Drive", f"{src['data']['label']} → {tgt['data']['label']}"),
+                    pn.pane.Markdown("A stimulus adds its current to the target population. "
+                                     "Select the stimulus node to edit its parameters.")]
+        data = edge["data"]
+        from engine.network.projection import TOPOLOGIES
+        w = data.get("weight")
+        fields = [
+            {"name": "weight", "kind": "float" if not isinstance(w, dict) else "str",
+             "value": w if not isinstance(w, dict) else json.dumps(w), "bounds": None,
+             "unit": "current per spike", "doc": "negative = inhibitory; or a distribution spec as JSON",
+             "options": None},
+            {"name": "probability", "kind": "float", "value": data.get("probability", 1.0), "bounds": (0, 1),
+             "unit": "", "doc": "connection probability (random topology)", "options": None},
+            {"name": "delay", "kind": "int", "value": int(data.get("delay", 0) or 0), "bounds": (0, None),
+             "unit": "steps", "doc": "extra delay on top of the one-step latency", "options": None},
+            {"name": "tau_syn", "kind": "float", "value": data.get("tau_syn"), "bounds": (0, None),
+             "unit": "ms", "doc": "exponential synapse; empty = instantaneous", "options": None},
+            {"name": "topology", "kind": "select", "value": data.get("topology", "random"), "bounds": None,
+             "unit": "", "doc": "", "options": list(TOPOLOGIES)},
+            {"name": "seed", "kind": "int", "value": int(data.get("seed", 42)), "bounds": (0, None),
+             "unit": "", "doc": "connectivity seed", "options": None},
+            {"name": "weight_threshold", "kind": "float", "value": data.get("weight_threshold", 0.0),
+             "bounds": (0, None), "unit": "", "doc": "prune |w| below this", "options": None},
+            {"name": "allow_self_connections", "kind": "bool",
+             "value": bool(data.get("allow_self_connections", True)), "bounds": None, "unit": "",
+             "doc": "i → i synapses when source is target", "options": None},
+        ]
+
+        def validate(name, value):
+            from engine.network.population import Population
+            from engine.network.projection import Projection
+            if name == "weight" and isinstance(value, str):
+                try:
+                    value = json.loads(value)
+                except json.JSONDecodeError as exc:
+                    raise ValueError(f"weight: not a number or JSON spec ({exc})") from None
+            if name == "tau_syn" and value in (None, 0, 0.0):
+                value = None
+            trial = {k: v for k, v in data.items() if k not in ("label", "csr", "plasticity")}
+            trial[name] = value
+            n_s = min(int(src["data"]["n"]), 64)
+            n_t = n_s if src["id"] == tgt["id"] else min(int(tgt["data"]["n"]), 64)
+            if trial.get("topology") == "one_to_one" and src["data"]["n"] != tgt["data"]["n"]:
+                raise ValueError("one_to_one needs source and target of the same size")
+            a = Population(src["data"]["model"], n_s)
+            b = a if src["id"] == tgt["id"] else Population(tgt["data"]["model"], n_t)
+            Projection(a, b, **trial)
+            return value
+
+        def on_param(name, value):
+            data[name] = value
+            data.pop("csr", None)  # explicit synapses are regenerated from the edited spec
+            self.flow.patch_edge_data(edge["id"], {name: value})
+            for e in self.flow.edges:
+                if isinstance(e, dict) and e["id"] == edge["id"]:
+                    e["data"] = copy.deepcopy(data)
+            look = graph.edge_look("projection", data)
+            self.flow.patch_edge_props(edge["id"], look)
+            self._record()
+            self._notify("param", {"what": "projection", "edge": edge["id"],
+                                   "source": src["data"]["label"], "target": tgt["data"]["label"],
+                                   "index": self._projection_index(edge["id"]), "name": name,
+                                   "value": value})
+
+        def tau_validate(name, value):
+            return validate(name, value)
+
+        self.field_editor = FieldEditor(fields, tau_validate, on_param)
+        # tau_syn may be left empty (None): accept it
+        tw = self.field_editor.widgets.get("tau_syn")
+        if tw is not None:
+            tw.placeholder = "instantaneous"
+        return [self._header("Projection", f"{src['data']['label']} → {tgt['data']['label']}"),
+                self.field_editor]
+
+    def _projection_index(self, edge_id: str) -> int:
+        by_id = {n["id"]: n for n in self.nodes}
+        proj = [e for e in self.edges if graph.edge_kind(e, by_id) == "projection"]
+        return next(i for i, e in enumerate(proj) if e["id"] == edge_id)
+
+    # -- files -------------------------------------------------------------------------------------
+    def _save_file(self):
+        return io.StringIO(json.dumps(self.document(), indent=1))
+
+    def _on_upload(self, event) -> None:
+        if event.new is None:
+            return
+        value = event.new
+        name = self.upload.filename or "file"
+        try:
+            text = value.decode("utf-8") if isinstance(value, bytes) else value
+            self.load_document(text)
+        except Exception as exc:  # noqa: BLE001 - shown, current network kept
+            self.notify(f"Could not load {name}: {exc} — the current network is unchanged.", "error")
+            return
+        self.notify(f"Loaded {name}.", "success")
+
+    def _on_example(self, event) -> None:
+        if not event.new:
+            return
+        self.load_example(event.new)
+
+    def load_example(self, name: str) -> None:
+        path = EXAMPLES_DIR / f"{name}.json"
+        try:
+            self.load_document(path.read_text())
+        except Exception as exc:  # noqa: BLE001
+            self.notify(f"Example {name} could not be loaded: {exc}", "error")
+            return
+        self.notify(f"Example “{name}” loaded.", "success")
+
+    def show_python(self) -> None:
+        from neurocore_gui.codegen import network_to_python
+        try:
+            src = network_to_python(self.network_dict())
+        except Exception as exc:  # noqa: BLE001
+            self.notify(f"Cannot generate Python: {exc}", "error")
+            return
+        self._code_text = src
+        self.code.object = f"```python\n{src}\n```"
+        self.code.visible = self.code_close.visible = self.code_download.visible = True
+
+    def _code_file(self):
+        return io.StringIO(getattr(self, "_code_text", ""))
+
+    def _hide_code(self) -> None:
+        self.code.visible = self.code_close.visible = self.code_download.visible = False
+
+    # -- layout -------------------------------------------------------------------------------------
+    def __panel__(self):
+        return pn.Column(self.toolbar(), self.message, self.flow,
+                         pn.Row(self.code_close, self.code_download), self.code,
+                         sizing_mode="stretch_width")
+
+    def sidebar(self):
+        return pn.Column(pn.pane.Markdown("#### Palette\nClick to add, or drag onto the canvas."),
+                         self.palette, self.examples, sizing_mode="stretch_width")
+
+    def editor_panel(self):
+        return self._editor_box

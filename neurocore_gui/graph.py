@@ -1,0 +1,336 @@
+"""View model: the canvas is a view of the engine's network dict.
+
+``Network.to_dict()`` is the one description of a network.  This module maps
+it onto React Flow nodes and edges and back, losslessly:
+
+* each population entry -> a ``population`` node; its ``data`` is the entry
+  itself (model, n, params, label, anything else the engine writes);
+* each stimulus entry -> a ``stimulus`` node plus a ``drive`` edge to its
+  target population;
+* each projection entry -> a ``projection`` edge between two population
+  nodes; its ``data`` is the entry without source/target;
+* everything else in the dict (schema version, seed, monitors, ...) is kept
+  verbatim in ``meta``.
+
+Node ids are stable canvas ids (``p1``, ``s1``); the engine refers to
+populations by label, so renaming rewrites the references.  Positions live in
+an optional ``"layout"`` map ``{node label: {"x", "y"}}`` kept beside the
+network dict in saved files (:func:`to_document` / :func:`from_document`).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+__all__ = [
+    "network_to_canvas", "canvas_to_network", "to_document", "from_document",
+    "auto_layout", "population_entry", "stimulus_entry", "projection_data",
+    "display_label", "unique_label", "rename_population", "DocumentError",
+]
+
+# keys of the engine's network dict (engine.network.io)
+POPS, PROJS, STIMS, MONS = "populations", "projections", "stimuli", "monitors"
+#: keys of a projection entry naming its populations
+SRC, TGT = "source", "target"
+#: key of a stimulus entry naming its population and its class
+STIM_TARGET, STIM_TYPE = "target", "type"
+#: monitor keys that name a population
+MON_REF = "population"
+
+NODE_W, NODE_H = 230, 70
+
+
+class DocumentError(ValueError):
+    """A saved network file that cannot be shown (the message names the culprit)."""
+
+
+# -- entries ---------------------------------------------------------------------
+def population_entry(model: str, n: int, label: str, params: dict | None = None) -> dict:
+    return {"label": label, "model": model, "n": int(n), "params": dict(params or {})}
+
+
+def stimulus_entry(kind: str, label: str, params: dict) -> dict:
+    """Canvas data of a stimulus: the engine entry without its target."""
+    return {STIM_TYPE: kind, "label": label, **params}
+
+
+def stimulus_params(data: dict) -> dict:
+    """Constructor arguments of a stimulus entry."""
+    return {k: v for k, v in data.items() if k not in (STIM_TYPE, "label", STIM_TARGET)
+            and not k.startswith("_")}
+
+
+def projection_data(**kw) -> dict:
+    d = {"label": None, "weight": 0.5, "probability": 0.1, "delay": 0, "topology": "random", "seed": 42,
+         "weight_threshold": 0.0, "allow_self_connections": False, "tau_syn": None, "plasticity": None}
+    d.update(kw)
+    return d
+
+
+DEFAULT_META = {"schema_version": 1, "seed": 42}
+
+
+def display_label(node_type: str, data: dict) -> str:
+    if node_type == "population":
+        return f"{data.get('label')} · {data.get('model')} · n={data.get('n')}"
+    if node_type == "stimulus":
+        return f"{data.get('label')} · {data.get(STIM_TYPE)}"
+    return str(data.get("label"))
+
+
+def unique_label(base: str, taken) -> str:
+    taken = set(taken)
+    if base not in taken:
+        return base
+    i = 1
+    while f"{base}_{i}" in taken:
+        i += 1
+    return f"{base}_{i}"
+
+
+def _edge_label(data: dict) -> str:
+    w = data.get("weight")
+    if isinstance(w, dict):
+        w = w.get("dist", "dist")
+    elif isinstance(w, (int, float)):
+        w = f"{w:g}"
+    p = data.get("probability")
+    return f"w={w}" + (f", p={p:g}" if isinstance(p, (int, float)) and p != 1 else "")
+
+
+# -- dict -> canvas ------------------------------------------------------------------
+def network_to_canvas(net: dict, layout: dict | None = None) -> tuple[list, list, dict]:
+    """``(nodes, edges, meta)`` for a network dict."""
+    if not isinstance(net, dict):
+        raise DocumentError(f"a network must be a JSON object, got {type(net).__name__}")
+    layout = layout or {}
+    nodes, edges = [], []
+    by_label = {}
+    for i, entry in enumerate(net.get(POPS) or []):
+        if not isinstance(entry, dict) or "label" not in entry:
+            raise DocumentError(f"populations[{i}] must be an object with a 'label'")
+        nid = f"p{i + 1}"
+        by_label[entry["label"]] = nid
+        nodes.append(_node(nid, "population", copy.deepcopy(entry), layout.get(entry["label"])))
+    for i, entry in enumerate(net.get(STIMS) or []):
+        if not isinstance(entry, dict):
+            raise DocumentError(f"stimuli[{i}] must be an object")
+        data = copy.deepcopy(entry)
+        target = data.pop(STIM_TARGET, None)
+        if data.get("label") is None:
+            data["label"] = unique_label(str(data.get(STIM_TYPE, "stimulus")),
+                                         [n["data"].get("label") for n in nodes])
+            data["_auto_label"] = True
+        nid = f"s{i + 1}"
+        nodes.append(_node(nid, "stimulus", data, layout.get(data["label"])))
+        if target is not None:
+            if target not in by_label:
+                raise DocumentError(f"stimuli[{i}] targets unknown population {target!r}")
+            edges.append(_edge(f"d{i + 1}", nid, by_label[target], "drive", {}))
+    for i, entry in enumerate(net.get(PROJS) or []):
+        if not isinstance(entry, dict):
+            raise DocumentError(f"projections[{i}] must be an object")
+        data = copy.deepcopy(entry)
+        src, tgt = data.pop(SRC, None), data.pop(TGT, None)
+        for end, lab in (("source", src), ("target", tgt)):
+            if lab not in by_label:
+                raise DocumentError(f"projections[{i}] {end} {lab!r} is not a population of this network")
+        edges.append(_edge(f"e{i + 1}", by_label[src], by_label[tgt], "projection", data))
+    meta = {k: copy.deepcopy(v) for k, v in net.items() if k not in (POPS, PROJS, STIMS)}
+    for k, v in DEFAULT_META.items():
+        meta.setdefault(k, v)
+    if any(n["position"] is None for n in nodes):
+        auto_layout(nodes, edges, only_missing=True)
+    return nodes, edges, meta
+
+
+def _node(nid, ntype, data, pos):
+    return {"id": nid, "type": ntype, "label": display_label(ntype, data),
+            "position": dict(pos) if pos else None, "data": data}
+
+
+def _edge(eid, src, tgt, kind, data):
+    """A canvas edge.  Its kind follows from its source node: from a stimulus it
+    is a ``drive`` (the stimulus's target), else a ``projection``."""
+    e = {"id": eid, "source": src, "target": tgt, "data": data}
+    e.update(edge_look(kind, data))
+    return e
+
+
+def edge_look(kind: str, data: dict) -> dict:
+    if kind == "projection":
+        inhib = _is_inhibitory(data)
+        colour = "#d62728" if inhib else "#1f77b4"
+        return {"label": _edge_label(data), "style": {"stroke": colour, "strokeWidth": 2},
+                "markerEnd": {"type": "arrowclosed", "color": colour}}
+    return {"label": None, "style": {"stroke": "#888", "strokeDasharray": "5 4"},
+            "markerEnd": {"type": "arrow", "color": "#888"}}
+
+
+def _is_inhibitory(data: dict) -> bool:
+    w = data.get("weight")
+    if isinstance(w, dict):
+        w = w.get("mean", w.get("value", w.get("low", 0)))
+    try:
+        return float(w) < 0
+    except (TypeError, ValueError):
+        return False
+
+
+def edge_kind(edge: dict, nodes_by_id: dict) -> str:
+    src = nodes_by_id.get(edge["source"])
+    return "drive" if src is not None and src["type"] == "stimulus" else "projection"
+
+
+# -- canvas -> dict -----------------------------------------------------------------
+def canvas_to_network(nodes: list, edges: list, meta: dict | None = None) -> dict:
+    """The engine network dict described by the canvas (inverse of
+    :func:`network_to_canvas`)."""
+    net = copy.deepcopy(meta or {})
+    node_by_id = {n["id"]: n for n in nodes}
+    pops, stims = [], []
+    for n in nodes:
+        if n["type"] == "population":
+            pops.append(copy.deepcopy(n["data"]))
+    drive_of = {}
+    for e in edges:
+        if edge_kind(e, node_by_id) == "drive":
+            drive_of[e["source"]] = node_by_id[e["target"]]["data"]["label"]
+    for n in nodes:
+        if n["type"] != "stimulus":
+            continue
+        data = copy.deepcopy(n["data"])
+        auto = data.pop("_auto_label", False)
+        entry = {}
+        for k, v in data.items():
+            entry[k] = v
+        if auto:
+            entry["label"] = None
+        entry[STIM_TARGET] = drive_of.get(n["id"])
+        # keep the engine's key order: type, target, ... as far as we know it
+        stims.append(_reorder(entry, n["data"]))
+    projs = []
+    for e in edges:
+        if edge_kind(e, node_by_id) != "projection":
+            continue
+        entry = {SRC: node_by_id[e["source"]]["data"]["label"],
+                 TGT: node_by_id[e["target"]]["data"]["label"]}
+        entry.update(copy.deepcopy(e.get("data") or {}))
+        projs.append(entry)
+    out = {}
+    # reproduce the engine's key order (meta keys first as found, then the lists)
+    for k in (meta or {}):
+        out[k] = net[k]
+    out[POPS] = pops
+    out[PROJS] = projs
+    out[STIMS] = stims
+    return out
+
+
+def _reorder(entry: dict, original: dict) -> dict:
+    return entry
+
+
+# -- rename -----------------------------------------------------------------------------
+def rename_population(meta: dict, old: str, new: str) -> None:
+    """Rewrite references to population ``old`` in ``meta`` (monitors)."""
+    for mon in meta.get(MONS) or []:
+        if isinstance(mon, dict) and mon.get(MON_REF) == old:
+            mon[MON_REF] = new
+
+
+# -- documents (saved files) ------------------------------------------------------
+def to_document(nodes: list, edges: list, meta: dict) -> dict:
+    """A saved file: the network dict, with node positions in
+    ``meta.layout`` (the engine keeps ``meta`` as free-form data, so the file
+    also loads with ``Network.load``)."""
+    net = canvas_to_network(nodes, edges, meta)
+    extra = dict(net.get("meta") or {})
+    extra["layout"] = {n["data"]["label"]: {"x": round(float(n["position"]["x"]), 1),
+                                            "y": round(float(n["position"]["y"]), 1)}
+                       for n in nodes if n.get("position")}
+    net["meta"] = extra
+    return net
+
+
+def from_document(doc) -> tuple[dict, dict]:
+    """``(network dict, layout)`` from a parsed file or JSON text."""
+    if isinstance(doc, (bytes, str)):
+        try:
+            doc = json.loads(doc)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise DocumentError(f"not a JSON file: {exc}") from None
+    if not isinstance(doc, dict):
+        raise DocumentError(f"a network file must hold a JSON object, got {type(doc).__name__}")
+    doc = dict(doc)
+    extra = doc.get("meta")
+    layout = {}
+    if isinstance(extra, dict) and "layout" in extra:
+        extra = dict(extra)
+        layout = extra.pop("layout") or {}
+        if extra:
+            doc["meta"] = extra
+        else:
+            doc.pop("meta")
+    if not isinstance(layout, dict):
+        raise DocumentError("'layout' must map node labels to {x, y}")
+    clean = {}
+    for k, v in layout.items():
+        try:
+            clean[str(k)] = {"x": float(v["x"]), "y": float(v["y"])}
+        except (TypeError, KeyError, ValueError):
+            raise DocumentError(f"layout entry {k!r} must be {{'x': number, 'y': number}}") from None
+    return doc, clean
+
+
+# -- layout --------------------------------------------------------------------------
+def auto_layout(nodes: list, edges: list, only_missing: bool = False) -> None:
+    """Layered left-to-right layout: stimuli first, then populations by their
+    longest feed-forward distance from a source (cycles broken by DFS order)."""
+    ids = [n["id"] for n in nodes]
+    succ = {i: [] for i in ids}
+    indeg = {i: 0 for i in ids}
+    for e in edges:
+        if e["source"] in succ and e["target"] in succ and e["source"] != e["target"]:
+            succ[e["source"]].append(e["target"])
+    # drop back edges (DFS) so cycles still get a layering
+    state, back = {}, set()
+
+    def dfs(u):
+        state[u] = 1
+        for v in succ[u]:
+            if state.get(v) == 1:
+                back.add((u, v))
+            elif v not in state:
+                dfs(v)
+        state[u] = 2
+
+    order = sorted(ids, key=lambda i: (not i.startswith("s"), i))
+    for i in order:
+        if i not in state:
+            dfs(i)
+    for u in ids:
+        for v in succ[u]:
+            if (u, v) not in back:
+                indeg[v] += 1
+    layer = {i: 0 for i in ids}
+    queue = [i for i in order if indeg[i] == 0]
+    while queue:
+        u = queue.pop(0)
+        for v in succ[u]:
+            if (u, v) in back:
+                continue
+            layer[v] = max(layer[v], layer[u] + 1)
+            indeg[v] -= 1
+            if indeg[v] == 0:
+                queue.append(v)
+    rows: dict[int, int] = {}
+    for n in sorted(nodes, key=lambda n: (layer[n["id"]], order.index(n["id"]))):
+        lay = layer[n["id"]]
+        r = rows.get(lay, 0)
+        rows[lay] = r + 1
+        if only_missing and n.get("position"):
+            continue
+        n["position"] = {"x": 40.0 + lay * (NODE_W + 90), "y": 40.0 + r * (NODE_H + 60)}

@@ -1,0 +1,292 @@
+"""Streaming figures fed by simulator chunks (``Chunk`` of docs/CONTRACTS.md).
+
+* :class:`RasterImage` — spikes of the selected neurons in a bounded rolling
+  window drawn as an RGB image (time bin x neuron row, coloured by
+  population).  Its cost per frame is fixed by the image size, not by the
+  number of spikes.
+* :class:`TraceView` — membrane traces of the recorded neurons.
+* :class:`RateView` — population rates (Hz) in 10 ms bins.
+
+All three push whole windows through ``hv.streams.Pipe`` into a
+``hv.DynamicMap``.  They hold numpy state only and never touch the engine.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+
+import holoviews as hv
+import numpy as np
+
+__all__ = ["PALETTE", "RasterImage", "TraceView", "RateView", "SpikeRecorder"]
+
+PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b",
+           "#e377c2", "#7f7f7f", "#bcbd22"]
+
+
+def _rgb(hex_colour: str) -> np.ndarray:
+    h = hex_colour.lstrip("#")
+    return np.array([int(h[i:i + 2], 16) for i in (0, 2, 4)], dtype=np.float32)
+
+
+class RasterImage:
+    """Rolling raster as an image.
+
+    ``groups`` is a list of ``(label, neuron_ids)`` (the neurons shown, in row
+    order); ``dt`` in seconds; ``window_s`` the time span shown.
+    """
+
+    def __init__(self, groups: list[tuple[str, np.ndarray]], dt: float, window_s: float = 1.0,
+                 max_rows: int = 300, max_cols: int = 400, height: int = 300):
+        self.dt = float(dt)
+        self.groups = [(label, np.asarray(ids, dtype=np.int64)) for label, ids in groups]
+        self.n_neurons = int(sum(len(ids) for _, ids in self.groups)) or 1
+        self.rows = min(self.n_neurons, max_rows)
+        window_steps = max(1, int(round(window_s / self.dt)))
+        self.cols = min(max_cols, window_steps)
+        self.spb = int(math.ceil(window_steps / self.cols))  # steps per column
+        self.height = height
+        # row lookup per population: neuron id -> image row (-1: not shown)
+        self._row_of: dict[str, np.ndarray] = {}
+        self._row_colour = np.zeros((self.rows, 3), dtype=np.float32)
+        self.yticks = []
+        offset = 0
+        for gi, (label, ids) in enumerate(self.groups):
+            if len(ids) == 0:
+                continue
+            size = int(ids.max()) + 1
+            lut = np.full(size, -1, dtype=np.int64)
+            global_rows = offset + np.arange(len(ids))
+            lut[ids] = global_rows * self.rows // self.n_neurons
+            self._row_of[label] = lut
+            colour = _rgb(PALETTE[gi % len(PALETTE)])
+            rows = np.unique(lut[ids])
+            self._row_colour[rows] = colour
+            self.yticks.append((offset + len(ids) / 2.0, label))
+            offset += len(ids)
+        self.neurons_per_row = self.n_neurons / self.rows
+        self.counts = np.zeros((self.rows, self.cols), dtype=np.float32)
+        self.latest_bin = -1
+        self.spikes_in_window = 0
+        self.total_spikes = 0
+        self.pipe = hv.streams.Pipe(data=self._image())
+        self.dmap = hv.DynamicMap(self._element, streams=[self.pipe])
+
+    # -- data -----------------------------------------------------------------
+    def add(self, chunk) -> None:
+        last_step = chunk.start_step + chunk.n_steps - 1
+        new_latest = last_step // self.spb
+        if new_latest > self.latest_bin:
+            gap = new_latest - self.latest_bin
+            if gap >= self.cols:
+                self.counts[:] = 0
+            else:
+                cols = (np.arange(self.latest_bin + 1, new_latest + 1)) % self.cols
+                self.counts[:, cols] = 0
+            self.latest_bin = new_latest
+        first_bin = self.latest_bin - self.cols + 1
+        for label, (steps, ids) in chunk.spikes.items():
+            if len(steps) == 0:
+                continue
+            self.total_spikes += len(steps)
+            lut = self._row_of.get(label)
+            if lut is None:
+                continue
+            ids = np.asarray(ids, dtype=np.int64)
+            ok = ids < len(lut)
+            rows = np.full(len(ids), -1, dtype=np.int64)
+            rows[ok] = lut[ids[ok]]
+            bins = np.asarray(steps, dtype=np.int64) // self.spb
+            keep = (rows >= 0) & (bins >= first_bin)
+            if keep.any():
+                np.add.at(self.counts, (rows[keep], bins[keep] % self.cols), 1.0)
+
+    def clear(self) -> None:
+        self.counts[:] = 0
+        self.latest_bin = -1
+        self.total_spikes = 0
+        self.pipe.send(self._image())
+
+    def _image(self):
+        c = self.counts
+        if self.latest_bin >= 0:
+            # ring buffer -> time order (oldest column first)
+            start = (self.latest_bin + 1) % self.cols
+            c = np.roll(c, -start, axis=1)
+        self.spikes_in_window = int(c.sum())
+        k = max(0.5, 0.15 * self.neurons_per_row * self.spb)
+        alpha = (1.0 - np.exp(-c / k))[..., None]
+        rgb = 255.0 * (1 - alpha) + alpha * self._row_colour[:, None, :]
+        rgb = rgb[::-1].astype(np.uint8)  # row 0 at the bottom
+        t1 = (self.latest_bin + 1) * self.spb * self.dt if self.latest_bin >= 0 else self.cols * self.spb * self.dt
+        t0 = t1 - self.cols * self.spb * self.dt
+        return rgb, (t0, 0, t1, self.n_neurons)
+
+    def _element(self, data):
+        rgb, bounds = data
+        return hv.RGB(rgb, bounds=bounds, kdims=["time (s)", "neuron"]).opts(
+            responsive=True, height=self.height, yticks=self.yticks or None,
+            title=f"Raster ({self.n_neurons} neurons shown)", default_tools=["save", "pan", "wheel_zoom", "reset"],
+            toolbar="right")
+
+    def push(self) -> None:
+        self.pipe.send(self._image())
+
+
+class TraceView:
+    """Membrane traces: ``series`` is a list of names (one per recorded neuron)."""
+
+    def __init__(self, series: list[str], dt: float, window_s: float = 1.0, max_points: int = 1000,
+                 unit: str = "", height: int = 220):
+        self.series = list(series)
+        self.dt = float(dt)
+        window_steps = max(1, int(round(window_s / self.dt)))
+        self.stride = max(1, int(math.ceil(window_steps / max_points)))
+        self.length = int(math.ceil(window_steps / self.stride))
+        self.t = np.zeros(0)
+        self.y = np.zeros((0, len(self.series)))
+        self.unit = unit
+        self.height = height
+        self.pipe = hv.streams.Pipe(data=(self.t, self.y))
+        self.dmap = hv.DynamicMap(self._element, streams=[self.pipe])
+
+    def add(self, start_step: int, values: np.ndarray) -> None:
+        """``values`` (n_steps, n_series) starting at absolute ``start_step``."""
+        if values.size == 0 or not self.series:
+            return
+        steps = start_step + np.arange(values.shape[0])
+        keep = (steps % self.stride) == 0
+        if not keep.any():
+            return
+        t = steps[keep] * self.dt
+        y = np.asarray(values, dtype=np.float64)[keep][:, :len(self.series)]
+        self.t = np.concatenate([self.t, t])[-self.length:]
+        self.y = np.concatenate([self.y, y])[-self.length:]
+
+    def clear(self) -> None:
+        self.t = np.zeros(0)
+        self.y = np.zeros((0, len(self.series)))
+        self.pipe.send((self.t, self.y))
+
+    def push(self) -> None:
+        self.pipe.send((self.t, self.y))
+
+    def _element(self, data):
+        t, y = data
+        curves = [hv.Curve((t, y[:, i] if len(t) else t), "time (s)", ("v", f"v {self.unit}".strip()),
+                           label=name)
+                  for i, name in enumerate(self.series)]
+        if not curves:
+            curves = [hv.Curve([], "time (s)", "v")]
+        return hv.Overlay(curves).opts(
+            hv.opts.Curve(line_width=1.2, responsive=True, height=self.height, tools=["hover"]),
+            hv.opts.Overlay(title="Membrane traces", legend_position="right", responsive=True,
+                            height=self.height, show_legend=True, legend_limit=20, framewise=True))
+
+
+class RateView:
+    """Population rates in Hz, averaged over ``bin_s`` bins."""
+
+    def __init__(self, labels: list[str], dt: float, window_s: float = 2.0, bin_s: float = 0.01,
+                 height: int = 200):
+        self.labels = list(labels)
+        self.dt = float(dt)
+        self.bin_steps = max(1, int(round(bin_s / self.dt)))
+        self.length = max(2, int(round(window_s / (self.bin_steps * self.dt))))
+        self.height = height
+        self.t = np.zeros(0)
+        self.r = np.zeros((0, len(self.labels)))
+        self._acc = np.zeros(len(self.labels))
+        self._acc_n = 0
+        self._acc_start = 0
+        self.pipe = hv.streams.Pipe(data=(self.t, self.r))
+        self.dmap = hv.DynamicMap(self._element, streams=[self.pipe])
+
+    def add(self, chunk) -> None:
+        if not self.labels:
+            return
+        n = chunk.n_steps
+        mat = np.zeros((n, len(self.labels)))
+        for i, label in enumerate(self.labels):
+            r = chunk.rates.get(label)
+            if r is not None and len(r) == n:
+                mat[:, i] = r
+        step = chunk.start_step
+        t_out, r_out = [], []
+        i = 0
+        if self._acc_n == 0:
+            self._acc_start = step
+        while i < n:
+            take = min(n - i, self.bin_steps - self._acc_n)
+            self._acc += mat[i:i + take].sum(axis=0)
+            self._acc_n += take
+            i += take
+            if self._acc_n == self.bin_steps:
+                t_out.append((self._acc_start + self.bin_steps / 2) * self.dt)
+                r_out.append(self._acc / (self.bin_steps * self.dt))
+                self._acc = np.zeros(len(self.labels))
+                self._acc_n = 0
+                self._acc_start = step + i
+        if t_out:
+            self.t = np.concatenate([self.t, t_out])[-self.length:]
+            self.r = np.concatenate([self.r, np.array(r_out)])[-self.length:]
+
+    def clear(self) -> None:
+        self.t = np.zeros(0)
+        self.r = np.zeros((0, len(self.labels)))
+        self._acc = np.zeros(len(self.labels))
+        self._acc_n = 0
+        self.pipe.send((self.t, self.r))
+
+    def push(self) -> None:
+        self.pipe.send((self.t, self.r))
+
+    def _element(self, data):
+        t, r = data
+        curves = [hv.Curve((t, r[:, i] if len(t) else t), "time (s)", ("rate", "rate (Hz)"), label=label)
+                  .opts(color=PALETTE[i % len(PALETTE)])
+                  for i, label in enumerate(self.labels)]
+        if not curves:
+            curves = [hv.Curve([], "time (s)", "rate (Hz)")]
+        return hv.Overlay(curves).opts(
+            hv.opts.Curve(line_width=1.5, responsive=True, height=self.height, tools=["hover"]),
+            hv.opts.Overlay(title="Population rates (10 ms bins)", legend_position="right",
+                            responsive=True, height=self.height, framewise=True))
+
+
+class SpikeRecorder:
+    """Keeps every spike (up to ``cap``) for the CSV export."""
+
+    def __init__(self, dt: float, cap: int = 2_000_000):
+        self.dt = float(dt)
+        self.cap = cap
+        self.parts: list[tuple[str, np.ndarray, np.ndarray]] = []
+        self.count = 0
+        self.truncated = False
+
+    def add(self, chunk) -> None:
+        for label, (steps, ids) in chunk.spikes.items():
+            if len(steps) == 0:
+                continue
+            room = self.cap - self.count
+            if room <= 0:
+                self.truncated = True
+                return
+            steps, ids = np.asarray(steps)[:room], np.asarray(ids)[:room]
+            self.parts.append((label, steps, ids))
+            self.count += len(steps)
+
+    def clear(self) -> None:
+        self.parts.clear()
+        self.count = 0
+        self.truncated = False
+
+    def to_csv(self) -> io.StringIO:
+        buf = io.StringIO()
+        buf.write("population,neuron,step,time_s\n")
+        for label, steps, ids in self.parts:
+            for s, i in zip(steps.tolist(), ids.tolist()):
+                buf.write(f"{label},{i},{s},{s * self.dt:.6g}\n")
+        buf.seek(0)
+        return buf

@@ -1,0 +1,480 @@
+"""Live run: backend choice, transport controls, streaming figures.
+
+The network is compiled from the builder's current network dict; a
+:class:`~neurocore_gui.runner.Runner` advances it in a worker thread; a
+periodic callback drains the queue and pushes one update of every figure
+under ``pn.io.hold()``.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import time
+
+import numpy as np
+import panel as pn
+import panel_material_ui as pmui
+import param
+
+from neurocore_gui.plots import PALETTE, RasterImage, RateView, SpikeRecorder, TraceView
+from neurocore_gui.runner import Runner
+
+__all__ = ["RunView", "LiveSimulator", "build_live_network", "apply_live_change"]
+
+BACKEND_LABELS = {"numpy": "NumPy", "torch": "torch", "fixed_point": "fixed-point"}
+SPEEDS = {"0.1x real time": 0.1, "0.25x": 0.25, "1x real time": 1.0, "4x": 4.0, "as fast as possible": None}
+GUI_MON = "_gui_trace_"
+
+
+class LiveSimulator:
+    """A compiled simulator plus the network objects it runs; forgets the
+    GUI's own monitor data after every chunk (the figures keep a bounded
+    window, so a long run does not grow memory)."""
+
+    def __init__(self, network, sim, gui_monitors):
+        self.network, self.sim, self.gui_monitors = network, sim, gui_monitors
+        self.dt = sim.dt
+
+    def advance(self, n):
+        chunk = self.sim.advance(n)
+        for m in self.gui_monitors:
+            m.reset()
+        return chunk
+
+    def reset(self):
+        self.sim.reset()
+
+
+def build_live_network(net_dict: dict, traces: dict[str, list[int]]):
+    """Engine ``Network`` for a live run: the document's monitors are dropped
+    (the live view reads chunks) and a StateMonitor records each population's
+    trace neurons."""
+    from engine.network import Network, StateMonitor
+
+    d = copy.deepcopy(net_dict)
+    d.pop("monitors", None)
+    d["monitors"] = []
+    network = Network.from_dict(d)
+    mons = []
+    for label, idx in traces.items():
+        if not idx:
+            continue
+        pop = network.population(label)
+        idx = [i for i in idx if 0 <= i < pop.n]
+        if not idx:
+            continue
+        m = StateMonitor(pop, [pop.model.voltage_variable], record=idx, label=GUI_MON + label)
+        network.add(m)
+        mons.append(m)
+    return network, mons
+
+
+def apply_live_change(network, info: dict) -> None:
+    """Apply one accepted parameter change to the running network's objects
+    (the simulator re-reads them at the start of the next chunk)."""
+    what, name, value = info["what"], info["name"], info["value"]
+    if what == "population":
+        setattr(network.population(info["label"]).model, name, value)
+    elif what == "stimulus":
+        stim = next(s for s in network.stimuli if s.label == info["label"])
+        params = stim.params()
+        params[name] = value
+        new = type(stim)(**params)
+        for k, v in vars(new).items():
+            if k not in ("_target", "label"):
+                setattr(stim, k, v)
+    elif what == "projection":
+        from engine.network import Projection
+
+        proj = network.projections[info["index"]]
+        kw = dict(weight=proj.weight_spec, probability=proj.probability, delay=proj.delay,
+                  topology=proj.topology, seed=proj.seed, weight_threshold=proj.weight_threshold,
+                  allow_self_connections=proj.allow_self_connections, tau_syn=proj.tau_syn)
+        kw[name] = value
+        new = Projection(proj.source, proj.target, **kw)
+        for k, v in vars(new).items():
+            if k not in ("source", "target", "label"):
+                setattr(proj, k, v)
+
+
+def _available_backends() -> dict[str, tuple[bool, str]]:
+    try:
+        from engine.backends import available_backends
+    except Exception as exc:  # noqa: BLE001
+        return {"numpy": (False, f"engine.backends not importable: {exc}")}
+    try:
+        return available_backends()
+    except Exception as exc:  # noqa: BLE001
+        return {"numpy": (False, f"available_backends() failed: {exc}")}
+
+
+class RunView(pn.viewable.Viewer):
+    """Controls and figures of the live run for one session."""
+
+    backend = param.String(default="numpy")
+    dt_ms = param.Number(default=1.0, bounds=(1e-4, 10.0), doc="simulation step in ms")
+
+    def __init__(self, builder, **params):
+        super().__init__(**params)
+        self.builder = builder
+        self.runner: Runner | None = None
+        self.live = None
+        self._compiled_version = None
+        self._stale = False
+        self._cb = None
+        self._frames = 0
+        self._last_push = 0.0
+        self.frame_times: list[float] = []
+        avail = _available_backends()
+        self.backend_reasons = {k: r for k, (ok, r) in avail.items() if not ok}
+        opts = {f"{BACKEND_LABELS.get(k, k)}": k for k in avail}
+        disabled = [k for k, (ok, _) in avail.items() if not ok]
+        self.backend_select = pmui.Select(
+            label="Backend", options=opts, value="numpy", disabled_options=disabled,
+            sizing_mode="stretch_width", css_classes=["nc-backend"])
+        self.backend_select.param.watch(lambda e: self._backend_changed(e.new), "value")
+        reasons = "\n".join(f"- **{BACKEND_LABELS.get(k, k)}** unavailable: {r}"
+                            for k, r in self.backend_reasons.items())
+        self.backend_note = pn.pane.Markdown(f"<small>{reasons}</small>" if reasons else "",
+                                             sizing_mode="stretch_width", margin=(0, 5))
+        self.dt_input = pmui.FloatInput(label="dt (ms)", value=1.0, sizing_mode="stretch_width",
+                                        helper_text="applies at the next reset", css_classes=["nc-dt"])
+        self.dt_input.param.watch(self._dt_changed, "value")
+        self.speed = pmui.Select(label="Speed", options=list(SPEEDS), value="1x real time",
+                                 sizing_mode="stretch_width", css_classes=["nc-speed"])
+        self.speed.param.watch(lambda e: self._apply_speed(), "value")
+        b = dict(size="small", margin=(2, 2))
+        self.start_btn = pmui.Button(label="Start", icon="play_arrow", color="success",
+                                     css_classes=["nc-start"], **b)
+        self.pause_btn = pmui.Button(label="Pause", icon="pause", disabled=True, css_classes=["nc-pause"], **b)
+        self.step_btn = pmui.Button(label="Step", icon="skip_next", css_classes=["nc-step"], **b)
+        self.reset_btn = pmui.Button(label="Reset", icon="restart_alt", color="warning",
+                                     css_classes=["nc-reset"], **b)
+        self.start_btn.on_click(lambda e: self.start())
+        self.pause_btn.on_click(lambda e: self.pause())
+        self.step_btn.on_click(lambda e: self.step())
+        self.reset_btn.on_click(lambda e: self.reset())
+        self.progress = pn.pane.Markdown("t = 0.000 s · idle", css_classes=["nc-progress"],
+                                         sizing_mode="stretch_width", margin=(0, 5))
+        self.progress_bar = pmui.LinearProgress(value=0, variant="determinate", sizing_mode="stretch_width")
+        self.message = pmui.Alert(object="", severity="error", visible=False, closeable=True,
+                                  sizing_mode="stretch_width", css_classes=["nc-run-message"])
+        # which neurons the figures show
+        self.raster_pops = pmui.MultiChoice(label="Raster populations", options=[], value=[],
+                                            sizing_mode="stretch_width")
+        self.raster_mode = pmui.Select(label="Neurons", options=["all", "index range", "random sample"],
+                                       value="all", sizing_mode="stretch_width")
+        self.raster_start = pmui.IntInput(label="from", value=0, width=90)
+        self.raster_stop = pmui.IntInput(label="to (excl.)", value=100, width=90)
+        self.raster_k = pmui.IntInput(label="sample size", value=50, width=110)
+        self.trace_spec = pmui.TextInput(label="Traces (population: indices)", value="",
+                                         sizing_mode="stretch_width",
+                                         helper_text="e.g. E: 0, 1, 2; I: 0 — applies at the next reset",
+                                         css_classes=["nc-trace-spec"])
+        self.window = pmui.Select(label="Window", options={"0.5 s": 0.5, "1 s": 1.0, "2 s": 2.0, "5 s": 5.0},
+                                  value=1.0, width=110)
+        for w in (self.raster_pops, self.raster_mode, self.raster_start, self.raster_stop, self.raster_k,
+                  self.window):
+            w.param.watch(lambda e: self._rebuild_figures(keep=True), "value")
+        self.csv_spikes = pmui.FileDownload(callback=self._spikes_csv, filename="spikes.csv",
+                                            label="Spikes CSV", icon="download", **b)
+        self.csv_rates = pmui.FileDownload(callback=self._rates_csv, filename="rates.csv",
+                                           label="Rates CSV", icon="download", **b)
+        self.info = pn.pane.Markdown("", sizing_mode="stretch_width", margin=(0, 5), css_classes=["nc-run-info"])
+        self.raster = self.traces = self.rates = None
+        self.recorder = SpikeRecorder(self.dt_input.value * 1e-3)
+        self.raster_pane = pn.pane.HoloViews(sizing_mode="stretch_width", css_classes=["nc-raster"],
+                                             min_height=300)
+        self.trace_pane = pn.pane.HoloViews(sizing_mode="stretch_width", css_classes=["nc-traces"],
+                                            min_height=220)
+        self.rate_pane = pn.pane.HoloViews(sizing_mode="stretch_width", css_classes=["nc-rates"],
+                                           min_height=200)
+        builder.on_change(self._network_changed)
+        self._sync_population_choices()
+        self._rebuild_figures()
+
+    # -- helpers -------------------------------------------------------------------
+    @property
+    def dt(self) -> float:
+        return float(self.dt_input.value) * 1e-3
+
+    def _populations(self) -> list[tuple[str, int, str]]:
+        try:
+            net = self.builder.network_dict()
+        except Exception:  # noqa: BLE001
+            return []
+        return [(p["label"], int(p["n"]), p.get("model", "")) for p in net.get("populations", [])]
+
+    def _sync_population_choices(self) -> None:
+        labels = [p[0] for p in self._populations()]
+        old = set(self.raster_pops.options)
+        keep = [v for v in self.raster_pops.value if v in labels]
+        new = [lab for lab in labels if lab not in old]
+        self.raster_pops.options = labels
+        self.raster_pops.value = keep + new if (keep or new) else labels
+        if not self.trace_spec.value.strip() or not self._trace_labels_valid(labels):
+            spec = "; ".join(f"{lab}: 0, 1, 2" for lab in labels[:2])
+            self.trace_spec.value = spec
+
+    def _trace_labels_valid(self, labels) -> bool:
+        try:
+            return all(k in labels for k in self._parse_traces())
+        except ValueError:
+            return False
+
+    def _parse_traces(self) -> dict[str, list[int]]:
+        out: dict[str, list[int]] = {}
+        for part in self.trace_spec.value.split(";"):
+            if not part.strip():
+                continue
+            if ":" not in part:
+                raise ValueError(f"trace spec {part.strip()!r}: expected 'population: i, j, ...'")
+            label, idx = part.split(":", 1)
+            out[label.strip()] = [int(x) for x in idx.replace(" ", "").split(",") if x]
+        return out
+
+    def _groups(self) -> list[tuple[str, np.ndarray]]:
+        groups = []
+        mode = self.raster_mode.value
+        for label, n, _ in self._populations():
+            if label not in self.raster_pops.value:
+                continue
+            if mode == "index range":
+                lo, hi = max(0, self.raster_start.value or 0), min(n, self.raster_stop.value or n)
+                ids = np.arange(lo, max(lo, hi))
+            elif mode == "random sample":
+                k = min(n, max(1, self.raster_k.value or 1))
+                ids = np.sort(np.random.default_rng(0).choice(n, size=k, replace=False))
+            else:
+                ids = np.arange(n)
+            groups.append((label, ids))
+        return groups
+
+    # -- figures -------------------------------------------------------------------
+    def _rebuild_figures(self, keep: bool = False) -> None:
+        dt = self.dt if self.live is None else self.live.dt
+        window = float(self.window.value)
+        groups = self._groups()
+        self.raster = RasterImage(groups, dt, window_s=window)
+        try:
+            traces = self._parse_traces()
+        except ValueError:
+            traces = {}
+        series = [f"{lab}[{i}]" for lab, idx in traces.items() for i in idx]
+        if self.live is not None:
+            series = [f"{m.population.label}[{i}]" for m in self.live.gui_monitors
+                      for i in m.record_indices.tolist()]
+        self.traces = TraceView(series, dt, window_s=window)
+        self.rates = RateView([p[0] for p in self._populations()], dt, window_s=max(2.0, window))
+        self.raster_pane.object = self.raster.dmap
+        self.trace_pane.object = self.traces.dmap
+        self.rate_pane.object = self.rates.dmap
+
+    def _network_changed(self, kind: str, info: dict) -> None:
+        if kind == "param" and self.live is not None:
+            if info.get("what") in ("population", "stimulus", "projection"):
+                live = self.live
+                try:
+                    # validate now on a copy is unnecessary: the editor asked the engine already
+                    self.runner.apply(lambda sim, info=info: apply_live_change(live.network, info))
+                except Exception as exc:  # noqa: BLE001
+                    self.show_error(f"Could not apply {info.get('name')}: {exc}")
+                self._param_changed_at = time.perf_counter()
+            return
+        if kind == "structure":
+            dt = self.builder.run_dt()
+            if self.live is None and dt and abs(dt * 1e3 - (self.dt_input.value or 0)) > 1e-12:
+                self.dt_input.value = dt * 1e3
+            self._sync_population_choices()
+            if self.live is not None:
+                self._stale = True
+                self.info.object = ("**The network changed.** The running simulation keeps the old "
+                                    "structure; press **Reset** to rebuild it.")
+            else:
+                self._rebuild_figures()
+
+    # -- commands ------------------------------------------------------------------
+    def _make_simulator(self):
+        from engine.backends import compile as compile_network
+
+        net_dict = self.builder.network_dict()
+        if not net_dict.get("populations"):
+            raise ValueError("the network has no population: add one from the palette")
+        traces = self._parse_traces()
+        network, mons = build_live_network(net_dict, traces)
+        sim = compile_network(network, self.backend_select.value, self.dt)
+        self.live = LiveSimulator(network, sim, mons)
+        return self.live
+
+    def _ensure_runner(self) -> bool:
+        if self.runner is not None and self.runner.sim is not None:
+            return True
+        if self.runner is None:
+            self.runner = Runner(self._make_simulator, self.dt, speed=SPEEDS[self.speed.value])
+            self._apply_speed()
+        self.runner.dt = self.dt
+        ok = self.runner._ensure_sim()
+        if not ok:
+            self.show_error(f"Cannot compile the network: {self.runner.error}")
+            self.runner.state = "idle"
+            return False
+        self._stale = False
+        self.info.object = ""
+        self.recorder = SpikeRecorder(self.dt)
+        self._rebuild_figures()
+        return True
+
+    def start(self) -> None:
+        self.message.visible = False
+        if not self._ensure_runner():
+            return
+        self.runner.start()
+        self._ensure_callback()
+        self._update_buttons()
+
+    def pause(self) -> None:
+        if self.runner is not None:
+            self.runner.pause()
+        self._update_buttons()
+
+    def step(self, n: int | None = None) -> None:
+        self.message.visible = False
+        if not self._ensure_runner():
+            return
+        self.runner.step(n or max(1, int(round(0.01 / self.dt))))
+        self._ensure_callback()
+        self._update_buttons()
+
+    def reset(self) -> None:
+        if self.runner is not None:
+            self.runner.reset()
+        self.live = None
+        self._stale = False
+        self.info.object = ""
+        self.message.visible = False
+        self.recorder.clear()
+        self._rebuild_figures()
+        self.progress.object = "t = 0.000 s · idle"
+        self.progress_bar.value = 0
+        self._update_buttons()
+
+    def close(self) -> None:
+        """Stop this session's worker thread and periodic callback."""
+        if self.runner is not None:
+            self.runner.stop()
+        if self._cb is not None:
+            self._cb.stop()
+            self._cb = None
+
+    def show_error(self, text: str) -> None:
+        self.message.severity = "error"
+        self.message.object = text
+        self.message.visible = True
+
+    def _apply_speed(self) -> None:
+        if self.runner is not None:
+            self.runner.set_speed(SPEEDS[self.speed.value])
+
+    def _backend_changed(self, name: str) -> None:
+        if self.live is not None:
+            self.info.object = "Backend changed: press **Reset** then **Start** to recompile."
+
+    def _dt_changed(self, event) -> None:
+        v = event.new
+        if v is None or not (1e-4 <= v <= 10):
+            self.dt_input.error_state = True
+            self.dt_input.helper_text = "Refused: dt must be between 0.0001 and 10 ms"
+            return
+        self.dt_input.error_state = False
+        self.dt_input.helper_text = "applies at the next reset"
+        self.builder.set_run_dt(v * 1e-3)
+        if self.live is None:
+            self._rebuild_figures()
+
+    def _update_buttons(self) -> None:
+        state = self.runner.state if self.runner else "idle"
+        self.start_btn.disabled = state == "running"
+        self.pause_btn.disabled = state != "running"
+
+    # -- periodic drain --------------------------------------------------------------
+    def _ensure_callback(self) -> None:
+        if self._cb is None:
+            self._cb = pn.state.add_periodic_callback(self.tick, period=50)
+
+    def tick(self) -> None:
+        r = self.runner
+        if r is None:
+            return
+        chunks = r.drain()
+        if chunks:
+            for c in chunks:
+                self.raster.add(c)
+                self.rates.add(c)
+                self.recorder.add(c)
+                for label, data in c.traces.items():
+                    if label.startswith(GUI_MON):
+                        pass
+                if self.live is not None and self.traces.series:
+                    parts = [c.traces[m.label][m.variables[0]] for m in self.live.gui_monitors
+                             if m.label in c.traces]
+                    if parts:
+                        self.traces.add(c.start_step, np.concatenate(parts, axis=1))
+            last = chunks[-1]
+            t = last.t_end
+            with pn.io.hold():
+                self.raster.push()
+                self.traces.push()
+                self.rates.push()
+                self.progress.object = (f"t = {t:.3f} s · {last.start_step + last.n_steps} steps · "
+                                        f"{r.state} · chunk {r.chunk_steps} steps · "
+                                        f"{self.raster.total_spikes} spikes")
+                self.progress_bar.value = int(100 * ((t % 1.0) / 1.0))
+            now = time.perf_counter()
+            self.frame_times.append(now)
+            del self.frame_times[:-200]
+        if r.state == "error":
+            self.show_error(f"The simulation stopped: {r.error}. The network is unchanged; "
+                            "fix it (or choose another backend) and press Reset.")
+            r.state = "idle"
+            self._update_buttons()
+        elif not chunks and r.state != "running" and r.queue.empty() and r._step_request == 0:
+            if self._cb is not None:
+                self._cb.stop()
+                self._cb = None
+            self._update_buttons()
+            if r.state == "paused":
+                self.progress.object = f"t = {r.t:.3f} s · paused"
+
+    # -- exports -----------------------------------------------------------------------
+    def _spikes_csv(self):
+        return self.recorder.to_csv()
+
+    def _rates_csv(self):
+        buf = io.StringIO()
+        buf.write("time_s," + ",".join(self.rates.labels) + "\n")
+        for t, row in zip(self.rates.t, self.rates.r):
+            buf.write(f"{t:.6g}," + ",".join(f"{x:.6g}" for x in row) + "\n")
+        buf.seek(0)
+        return buf
+
+    # -- layout ------------------------------------------------------------------------
+    def controls(self):
+        return pn.Column(
+            pn.pane.Markdown("#### Run"), self.backend_select, self.backend_note,
+            pn.Row(self.dt_input, self.speed, sizing_mode="stretch_width"),
+            pn.FlexBox(self.start_btn, self.pause_btn, self.step_btn, self.reset_btn),
+            self.progress_bar, self.progress,
+            sizing_mode="stretch_width")
+
+    def selection_controls(self):
+        return pn.Column(
+            pn.pane.Markdown("#### Shown neurons"), self.raster_pops, self.raster_mode,
+            pn.Row(self.raster_start, self.raster_stop, self.raster_k), self.trace_spec,
+            self.window, pn.Row(self.csv_spikes, self.csv_rates),
+            pn.pane.Markdown("<small>Figures: use the toolbar's save tool for PNG.</small>"),
+            sizing_mode="stretch_width")
+
+    def __panel__(self):
+        return pn.Column(self.message, self.info, self.raster_pane, self.trace_pane, self.rate_pane,
+                         sizing_mode="stretch_width")

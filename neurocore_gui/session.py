@@ -1,0 +1,73 @@
+"""Per-session page factory: every browser session gets its own builder,
+runner and figures (nothing is shared through module globals)."""
+
+from __future__ import annotations
+
+import panel as pn
+import panel_material_ui as pmui
+
+from neurocore_gui.builder import Builder, example_names
+from neurocore_gui.runview import RunView
+
+__all__ = ["create_app", "App"]
+
+DEFAULT_EXAMPLE = "two_population_ei"
+
+CSS = """
+.nc-canvas { border: 1px solid #ddd; border-radius: 6px; }
+"""
+
+
+class App(pn.viewable.Viewer):
+    """Builder + live run (+ labs) of one session."""
+
+    def __init__(self, example: str | None = DEFAULT_EXAMPLE, **params):
+        super().__init__(**params)
+        self.builder = Builder()
+        self.run = RunView(self.builder)
+        names = example_names()
+        if example and example in names:
+            self.builder.load_example(example)
+            self.builder.examples.value = ""
+            self.builder.notify("")
+        elif example:
+            self.builder.notify("Examples are not available yet (assets/networks is empty); "
+                                "build a network from the palette.", "warning")
+        tabs = [("Build & run", self._main())]
+        try:
+            from neurocore_gui.neuron_lab import NeuronLab
+            self.lab = NeuronLab()
+            tabs.append(("Neuron lab", self.lab))
+        except ImportError:
+            self.lab = None
+        self.tabs = pmui.Tabs(*tabs, sizing_mode="stretch_width", dynamic=True)
+        self.page = pmui.Page(
+            title="NeuroCore",
+            sidebar=[self.run.controls(), pmui.Divider(), self.builder.sidebar(), pmui.Divider(),
+                     self.run.selection_controls()],
+            main=[self.tabs],
+            sidebar_width=330,
+        )
+
+    def _main(self):
+        top = pn.Row(
+            pn.Column(self.builder, sizing_mode="stretch_width"),
+            pn.Column(pn.pane.Markdown("#### Editor"), self.builder.editor_panel(), width=340,
+                      styles={"overflow-y": "auto"}, max_height=620),
+            sizing_mode="stretch_width")
+        return pn.Column(top, self.run, sizing_mode="stretch_width")
+
+    def close(self) -> None:
+        self.run.close()
+        if self.lab is not None and hasattr(self.lab, "close"):
+            self.lab.close()
+
+    def __panel__(self):
+        return self.page
+
+
+def create_app(example: str | None = DEFAULT_EXAMPLE) -> App:
+    app = App(example=example)
+    if pn.state.curdoc is not None:
+        pn.state.on_session_destroyed(lambda ctx: app.close())
+    return app
