@@ -70,18 +70,22 @@ def main(argv=None) -> int:
           f"{os.cpu_count()} logical CPUs | python {platform.python_version()} | numpy {np.__version__}")
     print(f"sizes: 4000 neurons (3200 exc + 800 inh), p={P_CONNECT}, dt={DT * 1e3} ms, "
           f"{args.duration} s = {round(args.duration / DT)} steps, backend={args.backend}")
-    walls, spikes = [], []
+    walls, cpus, spikes = [], [], []
     for _ in range(args.repeats):
         net = build_cuba()
         net.simulator(args.backend, DT)  # compile outside the timed region
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         out = net.run(args.duration, dt=DT, backend=args.backend)
         walls.append(time.perf_counter() - t0)
+        cpus.append(time.process_time() - c0)
         spikes.append(sum(out["spike_counts"].values()))
     wall = statistics.median(walls)
     n_steps = round(args.duration / DT)
     print(f"synapses: {sum(p.nnz for p in net.projections)}")
     print(f"wall_s={wall:.3f} (median of {args.repeats}; all: {', '.join(f'{w:.3f}' for w in walls)})")
+    # CPU time of this process is less sensitive than wall time to other load
+    print(f"cpu_s={statistics.median(cpus):.3f} (median); load average at end: "
+          f"{', '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"neuron_steps_per_s={4000 * n_steps / wall:.3e}")
     print(f"total_spikes={spikes[-1]} (per run: {spikes}) mean_rate_hz={spikes[-1] / 4000 / args.duration:.2f}")
     return 0

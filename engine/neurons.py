@@ -127,11 +127,14 @@ class _KernelSelf:
         self.__dict__.update(self._model.values())
 
     def __getattr__(self, name):
-        raw = inspect.getattr_static(type(self._model), name, None)
+        model = self.__dict__.get("_model")
+        if model is None or name.startswith("__"):  # half-built (copy/pickle) or protocol lookups
+            raise AttributeError(name)
+        raw = inspect.getattr_static(type(model), name, None)
         if isinstance(raw, types.FunctionType):
             bound = self.__dict__[name] = types.MethodType(raw, self)  # cached: methods never change
             return bound
-        return getattr(self._model, name)
+        return getattr(model, name)
 
 
 _fast_ok: dict[type[NeuronModel], bool] = {}
@@ -188,9 +191,7 @@ class ModelNeuron(BaseNeuron):
         object.__setattr__(self, "_model", decl(**parameters))
         object.__setattr__(self, "_kself", _kernel_self(self._model))
         self.dt = decl.default_dt if dt is None else dt
-        _check_seed(seed)
-        self.seed = seed
-        self._rng = np.random.default_rng(seed)
+        self.seed = seed  # validated; also creates the generator
         self.reset_state()
 
     # parameters live on the declaration instance, which validates them
@@ -206,6 +207,9 @@ class ModelNeuron(BaseNeuron):
             return
         if name == "dt":
             value = _positive(value, "dt")
+        elif name == "seed":
+            _check_seed(value)
+            object.__setattr__(self, "_rng", np.random.default_rng(value))
         object.__setattr__(self, name, value)
 
     @property
@@ -230,7 +234,10 @@ class ModelNeuron(BaseNeuron):
     def step(self, input_current=0.0):
         """Advance one step of ``dt`` ms under ``input_current``; return the
         spike (0/1), or the graded output of a rate model."""
-        return self._advance(np.array([_finite(input_current, "input_current")]))
+        current = np.array([_finite(input_current, "input_current")])
+        if self.declaration.integer:  # as Population.step feeds integer models
+            current = current.astype(np.int64)
+        return self._advance(current)
 
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in self._model.values().items())
@@ -238,7 +245,7 @@ class ModelNeuron(BaseNeuron):
 
 
 # -- the reference classes -------------------------------------------------------------
-@dataclass(eq=False)
+@dataclass
 class StochasticLIFNeuron(BaseNeuron):
     """Noisy leaky integrate-and-fire neuron of the reference API (see
     :class:`engine.models.stochastic_lif.StochasticLIF` for the equations).
@@ -321,7 +328,7 @@ class StochasticLIFNeuron(BaseNeuron):
         return out
 
 
-@dataclass(eq=False)
+@dataclass
 class HomeostaticLIFNeuron(StochasticLIFNeuron):
     """:class:`StochasticLIFNeuron` whose threshold tracks ``target_rate``
     (see :class:`engine.models.homeostatic_lif.HomeostaticLIF`).

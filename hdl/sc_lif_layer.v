@@ -1,10 +1,15 @@
 // sc_lif_layer -- a population of N_OUT fixed-point LIF neurons fed by a dense
 // weight matrix from N_IN presynaptic spike lines.
 //
-// Each cycle (combinationally, before the clock edge):
-//   acc[j]  = ext_in[j] + sum_i in_spikes[i] * W[i][j]        (exact, ACC_W bits)
-//   I_t[j]  = saturate(acc[j], DATA_WIDTH)                      (clip to the register range)
-// and the clock edge steps every neuron.  Feeding in_spikes from another
+// Each cycle (combinationally, before the clock edge), with
+// arr[j] = sum_i in_spikes[i] * W[i][j] (exact):
+//   USE_SYN = 0 (instantaneous synapses):
+//     I_t[j]   = sat(ext_in[j] + arr[j])
+//   USE_SYN = 1 (exponential synaptic current, one DATA_WIDTH register per neuron):
+//     syn'[j]  = sat(((syn[j] * SYN_K) >>> FRACTION) + arr[j]);  syn[j] <= syn'[j] at the edge
+//     I_t[j]   = sat(ext_in[j] + syn'[j])
+// where sat() clips to the signed DATA_WIDTH range and SYN_K = round(exp(-dt/tau_syn) * 2^FRACTION);
+// the clock edge steps every neuron.  Feeding in_spikes from another
 // layer's registered spike_out gives the engine's previous-step spike
 // semantics for free: the spikes seen at edge t are those of edge t-1.
 //
@@ -25,6 +30,8 @@ module sc_lif_layer #(
     parameter integer REFRACTORY_PERIOD = 0,
     parameter integer LEAK_K            = 16,
     parameter integer GAIN_K            = (1 << FRACTION),
+    parameter integer USE_SYN           = 0,
+    parameter integer SYN_K             = 0,
     parameter         WEIGHT_FILE       = "weights.mem"
 ) (
     input  wire                          clk,
@@ -44,31 +51,62 @@ module sc_lif_layer #(
                 if ((value >> k) != 0) bits_for = k + 1;
         end
     endfunction
-    // N_IN + 1 addends of DATA_WIDTH bits never overflow this accumulator
-    localparam integer ACC_W = DATA_WIDTH + bits_for(N_IN + 1) + 1;
+    // N_IN + 1 addends of DATA_WIDTH bits, or the decayed synaptic product
+    // (2*DATA_WIDTH bits) plus N_IN weights, never overflow this accumulator
+    localparam integer ACC_W = 2 * DATA_WIDTH + bits_for(N_IN + 1) + 1;
     localparam signed [ACC_W-1:0] SAT_MAX = (1 <<< (DATA_WIDTH - 1)) - 1;
     localparam signed [ACC_W-1:0] SAT_MIN = -(1 <<< (DATA_WIDTH - 1));
+    localparam [DATA_WIDTH-1:0]   SYN_C   = SYN_K[DATA_WIDTH-1:0];
 
     reg [DATA_WIDTH-1:0] weights [0:N_IN*N_OUT-1];
     initial $readmemh(WEIGHT_FILE, weights);
 
-    reg signed [ACC_W-1:0]      acc;
+    reg [N_OUT*DATA_WIDTH-1:0] syn_q;      // synaptic-current registers (USE_SYN = 1)
+
+    function [DATA_WIDTH-1:0] sat;
+        input signed [ACC_W-1:0] x;
+        begin
+            if (x > SAT_MAX)      sat = SAT_MAX[DATA_WIDTH-1:0];
+            else if (x < SAT_MIN) sat = SAT_MIN[DATA_WIDTH-1:0];
+            else                  sat = x[DATA_WIDTH-1:0];
+        end
+    endfunction
+
+    function signed [ACC_W-1:0] sx;       // sign-extend a DATA_WIDTH word
+        input [DATA_WIDTH-1:0] w;
+        begin
+            sx = {{(ACC_W-DATA_WIDTH){w[DATA_WIDTH-1]}}, w};
+        end
+    endfunction
+
+    reg signed [ACC_W-1:0]      arr;
+    reg signed [ACC_W-1:0]      prod;
+    reg        [DATA_WIDTH-1:0] syn_w;
     reg        [N_OUT*DATA_WIDTH-1:0] current;
+    reg        [N_OUT*DATA_WIDTH-1:0] syn_d;
     integer i, j;
     always @* begin
         current = {N_OUT*DATA_WIDTH{1'b0}};
+        syn_d   = {N_OUT*DATA_WIDTH{1'b0}};
         for (j = 0; j < N_OUT; j = j + 1) begin
-            acc = {{(ACC_W-DATA_WIDTH){ext_in[j*DATA_WIDTH + DATA_WIDTH-1]}}, ext_in[j*DATA_WIDTH +: DATA_WIDTH]};
+            arr = {ACC_W{1'b0}};
             for (i = 0; i < N_IN; i = i + 1)
                 if (in_spikes[i])
-                    acc = acc + {{(ACC_W-DATA_WIDTH){weights[i*N_OUT + j][DATA_WIDTH-1]}}, weights[i*N_OUT + j]};
-            if (acc > SAT_MAX)
-                current[j*DATA_WIDTH +: DATA_WIDTH] = SAT_MAX[DATA_WIDTH-1:0];
-            else if (acc < SAT_MIN)
-                current[j*DATA_WIDTH +: DATA_WIDTH] = SAT_MIN[DATA_WIDTH-1:0];
-            else
-                current[j*DATA_WIDTH +: DATA_WIDTH] = acc[DATA_WIDTH-1:0];
+                    arr = arr + sx(weights[i*N_OUT + j]);
+            if (USE_SYN != 0) begin
+                prod  = (sx(syn_q[j*DATA_WIDTH +: DATA_WIDTH]) * sx(SYN_C)) >>> FRACTION;
+                syn_w = sat(prod + arr);
+                syn_d[j*DATA_WIDTH +: DATA_WIDTH] = syn_w;
+                current[j*DATA_WIDTH +: DATA_WIDTH] = sat(sx(ext_in[j*DATA_WIDTH +: DATA_WIDTH]) + sx(syn_w));
+            end else begin
+                current[j*DATA_WIDTH +: DATA_WIDTH] = sat(sx(ext_in[j*DATA_WIDTH +: DATA_WIDTH]) + arr);
+            end
         end
+    end
+
+    always @(posedge clk or negedge rst_n) begin
+        if (!rst_n) syn_q <= {N_OUT*DATA_WIDTH{1'b0}};
+        else        syn_q <= syn_d;
     end
 
     localparam [DATA_WIDTH-1:0] LEAK_C = LEAK_K[DATA_WIDTH-1:0];

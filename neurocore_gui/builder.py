@@ -194,17 +194,18 @@ class Builder(pn.viewable.Viewer):
         self.examples = pmui.Select(label="Examples", options=[""] + example_names(), value="",
                                     sizing_mode="stretch_width", css_classes=["nc-examples"])
         self.examples.param.watch(self._on_example, "value")
+        dl = dict(size="small", margin=(2, 2), button_style="outlined")
         self.download = pmui.FileDownload(callback=self._save_file, filename="network.json",
-                                          label="Save JSON", icon="download", **btn)
+                                          label="Save JSON", icon="download", css_classes=["nc-save"], **dl)
         self.upload = pmui.FileInput(accept=".json,application/json", label="Load JSON",
-                                     **btn)
+                                     css_classes=["nc-load"], **btn)
         self.upload.param.watch(self._on_upload, "value")
         self.code = pn.pane.Markdown("", sizing_mode="stretch_width", visible=False,
                                      css_classes=["nc-code"], max_height=400, styles={"overflow": "auto"})
         self.code_close = pmui.Button(label="Hide code", visible=False, **btn)
         self.code_close.on_click(lambda e: self._hide_code())
         self.code_download = pmui.FileDownload(callback=self._code_file, filename="network.py",
-                                               label="Download .py", visible=False, **btn)
+                                               label="Download .py", visible=False, **dl)
 
     def toolbar(self):
         return pn.FlexBox(self.new_btn, self.undo_btn, self.redo_btn, self.delete_btn, self.layout_btn,
@@ -265,7 +266,25 @@ class Builder(pn.viewable.Viewer):
             self.flow.nodes = [self._decorate_node(n) for n in nodes]
             by_id = {n["id"]: n for n in nodes}
             self.flow.edges = [self._decorate_edge(e, by_id) for e in edges]
+            self.fit_view(nodes)
         self._show_editor()
+
+    def fit_view(self, nodes: list | None = None, width: float = 680, height: float = 420) -> None:
+        """Zoom/pan so every node is visible (the canvas's own fit-view button
+        does the same on demand)."""
+        nodes = self.nodes if nodes is None else nodes
+        if not nodes:
+            self.flow.viewport = {"x": 0.0, "y": 0.0, "zoom": 1.0}
+            return
+        xs = [n["position"]["x"] for n in nodes]
+        ys = [n["position"]["y"] for n in nodes]
+        w = max(xs) - min(xs) + graph.NODE_W
+        h = max(ys) - min(ys) + graph.NODE_H
+        zoom = max(self.flow.min_zoom, min(1.0, (width - 40) / w, (height - 40) / h))
+        vp = {"x": round(20 - min(xs) * zoom, 1), "y": round(20 - min(ys) * zoom, 1), "zoom": round(zoom, 3)}
+        if vp == self.flow.viewport:
+            vp["x"] += 0.1
+        self.flow.viewport = vp
 
     def _decorate_node(self, n: dict) -> dict:
         n = dict(n)
@@ -385,6 +404,8 @@ class Builder(pn.viewable.Viewer):
         item = event.new
         if not isinstance(item, dict) or "kind" not in item:
             return
+        # forget the click so that clicking the same entry again adds another one
+        self.palette.param.update(value=None, active=None)
         try:
             if item["kind"] == "population":
                 self.add_population(item["value"])
@@ -735,7 +756,7 @@ class Builder(pn.viewable.Viewer):
     def show_python(self) -> None:
         from neurocore_gui.codegen import network_to_python
         try:
-            src = network_to_python(self.network_dict())
+            src = network_to_python(self.network_dict(), dt=self.run_dt() or 0.001)
         except Exception as exc:  # noqa: BLE001
             self.notify(f"Cannot generate Python: {exc}", "error")
             return

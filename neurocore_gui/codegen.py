@@ -54,12 +54,24 @@ def network_to_python(net: dict, duration: float = 1.0, dt: float = 0.001, backe
         params = p.get("params") or {}
         lines.append(f"{var} = net.add(Population({p['model']!r}, {int(p['n'])}, "
                      f"params={params!r}, label={p['label']!r}))")
+        for sv, values in (p.get("state") or {}).items():
+            lines.append(f"{var}.set_state({sv!r}, {values!r})")
     if projs:
         lines += ["", "# projections"]
     for pr in projs:
-        kw = {k: v for k, v in pr.items() if k not in (graph.SRC, graph.TGT)}
+        kw = {k: v for k, v in pr.items() if k not in (graph.SRC, graph.TGT, "csr")}
+        src, tgt = names[pr[graph.SRC]], names[pr[graph.TGT]]
+        if "csr" in pr:  # explicit synapses (e.g. edited or trained weights)
+            csr = pr["csr"]
+            kw.pop("plasticity", None)
+            kw.pop("probability", None) if kw.get("topology") != "random" else None
+            args = ", ".join(f"{k}={_lit(v)}" for k, v in kw.items())
+            lines.append(f"net.add(Projection.from_csr({src}, {tgt}, {csr['indptr']!r}, {csr['indices']!r}, "
+                         f"{csr['data']!r}, {args}))")
+            continue
+        weight = kw.pop("weight")
         args = ", ".join(f"{k}={_lit(v)}" for k, v in kw.items())
-        lines.append(f"net.add(Projection({names[pr[graph.SRC]]}, {names[pr[graph.TGT]]}, {args}))")
+        lines.append(f"net.add(Projection({src}, {tgt}, {_lit(weight)}, {args}))")
     if stims:
         lines += ["", "# stimuli"]
     for s in stims:

@@ -121,7 +121,7 @@ class FieldEditor(pn.viewable.Viewer):
 
     def _make_widget(self, f: dict):
         common = dict(label=_label(f), sizing_mode="stretch_width", helper_text=_helper(f),
-                      name=f["name"])
+                      css_classes=["nc-field", f"nc-field-{f['name']}"])
         kind, v = f["kind"], f["value"]
         if kind == "float":
             # no start/end: out-of-bounds input reaches the engine's validation
@@ -130,7 +130,8 @@ class FieldEditor(pn.viewable.Viewer):
         if kind == "int":
             return pmui.IntInput(value=int(v) if v is not None else None, **common)
         if kind == "bool":
-            return pmui.Checkbox(value=bool(v), label=_label(f), name=f["name"], description=_helper(f) or None)
+            return pmui.Checkbox(value=bool(v), label=_label(f), description=_helper(f) or None,
+                                 css_classes=["nc-field", f"nc-field-{f['name']}"])
         if kind == "select":
             return pmui.Select(value=v, options=f["options"], **common)
         if kind == "str":

@@ -39,7 +39,7 @@ STIM_TARGET, STIM_TYPE = "target", "type"
 #: monitor keys that name a population
 MON_REF = "population"
 
-NODE_W, NODE_H = 230, 70
+NODE_W, NODE_H = 190, 50
 
 
 class DocumentError(ValueError):
@@ -333,4 +333,4 @@ def auto_layout(nodes: list, edges: list, only_missing: bool = False) -> None:
         rows[lay] = r + 1
         if only_missing and n.get("position"):
             continue
-        n["position"] = {"x": 40.0 + lay * (NODE_W + 90), "y": 40.0 + r * (NODE_H + 60)}
+        n["position"] = {"x": 40.0 + lay * (NODE_W + 80), "y": 40.0 + r * (NODE_H + 50)}

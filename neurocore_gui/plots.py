@@ -128,7 +128,7 @@ class RasterImage:
         return hv.RGB(rgb, bounds=bounds, kdims=["time (s)", "neuron"]).opts(
             responsive=True, height=self.height, yticks=self.yticks or None,
             title=f"Raster ({self.n_neurons} neurons shown)", default_tools=["save", "pan", "wheel_zoom", "reset"],
-            toolbar="right")
+            toolbar="right", framewise=True)
 
     def push(self) -> None:
         self.pipe.send(self._image())

@@ -155,8 +155,8 @@ class RunView(pn.viewable.Viewer):
         self.pause_btn.on_click(lambda e: self.pause())
         self.step_btn.on_click(lambda e: self.step())
         self.reset_btn.on_click(lambda e: self.reset())
-        self.progress = pn.pane.Markdown("t = 0.000 s · idle", css_classes=["nc-progress"],
-                                         sizing_mode="stretch_width", margin=(0, 5))
+        self.progress = pn.pane.HTML(self._progress_html(0.0, 0, "idle"), css_classes=["nc-progress"],
+                                     sizing_mode="stretch_width", margin=(0, 5))
         self.progress_bar = pmui.LinearProgress(value=0, variant="determinate", sizing_mode="stretch_width")
         self.message = pmui.Alert(object="", severity="error", visible=False, closeable=True,
                                   sizing_mode="stretch_width", css_classes=["nc-run-message"])
@@ -182,6 +182,9 @@ class RunView(pn.viewable.Viewer):
         self.csv_rates = pmui.FileDownload(callback=self._rates_csv, filename="rates.csv",
                                            label="Rates CSV", icon="download", **b)
         self.info = pn.pane.Markdown("", sizing_mode="stretch_width", margin=(0, 5), css_classes=["nc-run-info"])
+        self.live_rates = pn.pane.HTML("", sizing_mode="stretch_width", margin=(0, 5),
+                                       css_classes=["nc-live-rates"])
+        self._pop_sizes = []
         self.raster = self.traces = self.rates = None
         self.recorder = SpikeRecorder(self.dt_input.value * 1e-3)
         self.raster_pane = pn.pane.HoloViews(sizing_mode="stretch_width", css_classes=["nc-raster"],
@@ -321,6 +324,7 @@ class RunView(pn.viewable.Viewer):
             return False
         self._stale = False
         self.info.object = ""
+        self._pop_sizes = [(p.label, p.n, p.model_name) for p in self.live.network.populations]
         self.recorder = SpikeRecorder(self.dt)
         self._rebuild_figures()
         return True
@@ -355,7 +359,8 @@ class RunView(pn.viewable.Viewer):
         self.message.visible = False
         self.recorder.clear()
         self._rebuild_figures()
-        self.progress.object = "t = 0.000 s · idle"
+        self.progress.object = self._progress_html(0.0, 0, "idle")
+        self.live_rates.object = ""
         self.progress_bar.value = 0
         self._update_buttons()
 
@@ -422,14 +427,22 @@ class RunView(pn.viewable.Viewer):
                         self.traces.add(c.start_step, np.concatenate(parts, axis=1))
             last = chunks[-1]
             t = last.t_end
+            steps = sum(c.n_steps for c in chunks)
+            sizes = {lab: n for lab, n, _ in self._pop_sizes}
+            rates = []
+            for lab, n in sizes.items():
+                k = sum(len(c.spikes.get(lab, ((), ()))[0]) for c in chunks)
+                rates.append(f"<span class='nc-rate' data-pop='{lab}' data-hz='{k / (steps * last.dt * n):.6g}'>"
+                             f"{lab}: {k / (steps * last.dt * n):.1f} Hz</span>")
             with pn.io.hold():
                 self.raster.push()
                 self.traces.push()
                 self.rates.push()
-                self.progress.object = (f"t = {t:.3f} s · {last.start_step + last.n_steps} steps · "
-                                        f"{r.state} · chunk {r.chunk_steps} steps · "
-                                        f"{self.raster.total_spikes} spikes")
+                self.progress.object = self._progress_html(
+                    t, last.start_step + last.n_steps, r.state,
+                    f" · chunk {r.chunk_steps} steps · {self.raster.total_spikes} spikes")
                 self.progress_bar.value = int(100 * ((t % 1.0) / 1.0))
+                self.live_rates.object = "Now: " + " · ".join(rates)
             now = time.perf_counter()
             self.frame_times.append(now)
             del self.frame_times[:-200]
@@ -444,7 +457,12 @@ class RunView(pn.viewable.Viewer):
                 self._cb = None
             self._update_buttons()
             if r.state == "paused":
-                self.progress.object = f"t = {r.t:.3f} s · paused"
+                self.progress.object = self._progress_html(r.t, r.steps_done, "paused")
+
+    @staticmethod
+    def _progress_html(t: float, steps: int, state: str, extra: str = "") -> str:
+        return (f"<span class='nc-t' data-t='{t:.6g}' data-state='{state}'>"
+                f"t = {t:.3f} s · {steps} steps · {state}{extra}</span>")
 
     # -- exports -----------------------------------------------------------------------
     def _spikes_csv(self):
@@ -464,7 +482,7 @@ class RunView(pn.viewable.Viewer):
             pn.pane.Markdown("#### Run"), self.backend_select, self.backend_note,
             pn.Row(self.dt_input, self.speed, sizing_mode="stretch_width"),
             pn.FlexBox(self.start_btn, self.pause_btn, self.step_btn, self.reset_btn),
-            self.progress_bar, self.progress,
+            self.progress_bar, self.progress, self.live_rates,
             sizing_mode="stretch_width")
 
     def selection_controls(self):

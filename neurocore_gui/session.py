@@ -40,7 +40,7 @@ class App(pn.viewable.Viewer):
             tabs.append(("Neuron lab", self.lab))
         except ImportError:
             self.lab = None
-        self.tabs = pmui.Tabs(*tabs, sizing_mode="stretch_width", dynamic=True)
+        self.tabs = pmui.Tabs(*tabs, sizing_mode="stretch_width")
         self.page = pmui.Page(
             title="NeuroCore",
             sidebar=[self.run.controls(), pmui.Divider(), self.builder.sidebar(), pmui.Divider(),

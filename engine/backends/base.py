@@ -12,7 +12,9 @@
    it to the target's input;
 4. step every population (``model.step`` in place) and note which neurons
    spiked;
-5. record spikes, per-step population rates and StateMonitor traces.
+5. record spikes, per-step population rates and StateMonitor traces;
+6. apply plasticity (STDP, see ``engine.network.plasticity``) to plastic
+   projections, using this step's pre- and post-synaptic spikes.
 
 After each chunk the network's monitors receive the chunk.  This class does
 all of it with NumPy arrays; another backend subclasses it and overrides only
@@ -55,6 +57,7 @@ integers) can convert at those hooks.
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -71,7 +74,8 @@ class Chunk:
 
     ``spikes``: ``{population_label: (steps int64 absolute, neuron_ids int64)}``;
     ``traces``: ``{monitor_label: {var: ndarray (n_steps, n_recorded)}}``;
-    ``rates``: ``{population_label: ndarray (n_steps,)}`` spikes per step / n.
+    ``rates``: ``{population_label: ndarray (n_steps,)}`` spikes per step / n
+    (for rate models, ``output == "rate"``: the mean output, and no spikes).
     """
 
     start_step: int
@@ -151,7 +155,7 @@ class Simulator:
     backend_name = "numpy"
 
     def __init__(self, network, dt: float):
-        if isinstance(dt, bool) or not isinstance(dt, (int, float)) or not math.isfinite(dt) or dt <= 0:
+        if isinstance(dt, bool) or not isinstance(dt, numbers.Real) or not math.isfinite(dt) or dt <= 0:
             raise ValueError(f"dt must be a positive finite number of seconds, got {dt!r}")
         self.network = network
         self.dt = float(dt)
@@ -200,6 +204,8 @@ class Simulator:
             stim.reset()
         for mon in self.monitors:
             mon.reset()
+        for proj in self.projections:
+            proj.reset_plasticity()
         for buf in self._syn.values():
             buf.fill(0.0)
         self._reset_history()
@@ -219,6 +225,7 @@ class Simulator:
         hist, hist_len = self._hist, self._hist_len
         deliver = self._deliver
         syn_plan = self._syn_plan
+        plastic = self._plastic
         step_pops = self._step_populations
         rates = [np.zeros(n_steps) for _ in pops]
         inv_n = [1.0 / p.n for p in pops]
@@ -255,15 +262,20 @@ class Simulator:
                 hist[k][t % hist_len[k]] = res
                 m = res[0].size
                 if m:
-                    spike_t[k].append(t)
-                    spike_i[k].append(res[0])
-                    rates[k][s] = m * inv_n[k]
+                    if res[1] is None:
+                        spike_t[k].append(t)
+                        spike_i[k].append(res[0])
+                        rates[k][s] = m * inv_n[k]
+                    else:  # a rate model: its mean output, and no "spikes"
+                        rates[k][s] = float(res[1].sum()) * inv_n[k]
             for buf, k, var, rec in rec_plan:
                 src = self._read_state(k, var)
                 if rec is None:
                     buf[s] = src
                 else:
                     np.take(src, rec, out=buf[s])
+            for rule, k_src, k_tgt in plastic:
+                rule.apply(results[k_src][0], results[k_tgt][0])
             self.step_count = t + 1
         self._finish_advance()
         spikes = {}
@@ -333,12 +345,36 @@ class Simulator:
         self._syn = syn
         self._syn_plan = [(buf, math.exp(-self.dt_ms / key[1]), self._block_currents[key[0]])
                           for key, buf in syn.items()]
+        self._prepare_plasticity()
         needed = [1] * len(self.populations)
         for rt in self._proj_rt:
             needed[rt.src] = max(needed[rt.src], rt.delay + 1)
         if needed != self._hist_len:
             self._resize_history(needed)
         self._bind()
+
+    def _prepare_plasticity(self) -> None:
+        """(Re)build the plasticity helpers; rule parameters are re-read every
+        advance, the column index only when the connectivity arrays changed."""
+        from engine.network.plasticity import STDPRuntime
+
+        cache = getattr(self, "_plastic_cache", {})
+        self._plastic, self._plastic_cache = [], {}
+        for rt in self._proj_rt:
+            proj = rt.proj
+            if proj.plasticity is None:
+                continue
+            old = cache.get(id(proj))
+            if old is not None and old.indices is proj.indices and old.indptr is proj.indptr:
+                rule = proj.plasticity
+                old.a_plus, old.a_minus, old.w_min, old.w_max = rule.a_plus, rule.a_minus, rule.w_min, rule.w_max
+                old.dec_pre = math.exp(-self.dt_ms / rule.tau_plus)
+                old.dec_post = math.exp(-self.dt_ms / rule.tau_minus)
+                helper = old
+            else:
+                helper = STDPRuntime(proj, self.dt_ms)
+            self._plastic_cache[id(proj)] = helper
+            self._plastic.append((helper, rt.src, rt.tgt))
 
     def _bind(self) -> None:
         """Rebuild the step loop's direct references (stimuli -> current arrays,

@@ -7,14 +7,15 @@ and feeds it the same input the RTL layer ``hdl/sc_lif_layer.v`` computes::
 
     I_t = sat_W( sat_W(stimulus code) + sum of weight codes of last step's spikes )
 
-(the sum is exact; ``sat_W`` clips to the signed W-bit range).  The graph logic
+(the sum is exact; ``sat_W`` clips to the signed W-bit range; synaptic
+currents, below, add their register).  The graph logic
 -- stimuli, projections with their delays, previous-step spike semantics,
 monitors, chunks -- is the shared :class:`engine.backends.base.Simulator`; this
 module only overrides its hooks.
 
 Q-format
-    Given by ``qformat=`` (``QFormat``, ``(W, F)`` or ``"Q8.8"``); otherwise
-    the format of the network's ``FixedPointLIFNeuron`` populations (they must
+    Given by ``qformat=`` (``QFormat``, ``(W, F)`` or ``"Q8.8"``), else by the
+    network attribute ``fixed_point_qformat`` when set; otherwise the format of the network's ``FixedPointLIFNeuron`` populations (they must
     all agree); otherwise Q8.8.  ``Network.run`` uses the default rule.
 
 Supported populations and the quantisation rule (``q(x) = round(x * 2**F)``,
@@ -33,8 +34,15 @@ half away from zero, saturating to W bits):
     Euler update ``v += (dt/tau_mem)(v_rest - v) + R dt I``: ``leak_k =
     q(dt/tau_mem)``, ``gain_k = q(R dt)`` (dt in ms); same voltage rule.
 
-Every other model, noisy StochasticLIF, and projections with ``tau_syn``
-raise ``NotImplementedError`` naming the population / projection.  A
+Projections with ``tau_syn`` feed a W-bit synaptic-current register per
+target neuron (shared by projections with the same target and ``tau_syn``):
+``syn <- sat_W(((syn * syn_k) >> F) + arriving weight codes)`` with
+``syn_k = q(exp(-dt/tau_syn))``, added to ``I_t`` -- ``sc_lif_layer`` with
+``USE_SYN = 1``.  (The floor shift makes a negative current settle at -1 LSB
+instead of 0: a genuine fixed-point effect the report shows.)
+
+Every other model and noisy StochasticLIF raise ``NotImplementedError``
+naming the population.  A
 non-zero leak, gain or weight that rounds to 0, or a value that saturates,
 emits a :class:`QuantisationWarning` naming the parameter or projection and
 the smallest Q-format that avoids it.
@@ -81,6 +89,9 @@ def resolve_qformat(q) -> fx.QFormat:
 
 def network_qformat(network, qformat=None) -> fx.QFormat:
     """The Q-format a network runs in (see the module docstring)."""
+    if qformat is None:
+        # a network (or the app) may carry its chosen format as an attribute
+        qformat = getattr(network, "fixed_point_qformat", None)
     if qformat is not None:
         return resolve_qformat(qformat)
     natives = [p for p in network.populations if isinstance(p.model, FixedPointLIF)]
@@ -263,14 +274,41 @@ class FixedPointSimulator(Simulator):
 
     def _prepare(self) -> None:
         self._remap()
-        for rt in self._proj_rt:
-            if rt.proj.tau_syn is not None:
-                raise NotImplementedError(f"projection {rt.proj.label!r}: synaptic time constants (tau_syn) "
-                                          f"have no fixed-point form in the RTL; use tau_syn=None")
         super()._prepare()
         self._rt_codes = {}
         for rt in self._proj_rt:
             self._rt_codes[id(rt)] = quantise_weights(rt.proj, self.mappings[rt.tgt]).astype(np.float64)
+        # Synaptic currents (tau_syn) run in integers here, not in the base
+        # class's float buffers: projections into the same population with the
+        # same tau_syn share one W-bit register per neuron,
+        #     syn <- sat_W(((syn * syn_k) >> F) + arriving weight codes),
+        # syn_k = q(exp(-dt/tau_syn)), exactly as sc_lif_layer with USE_SYN=1.
+        # rt.out becomes a per-group "arrivals" buffer; the base loop's float
+        # decay plan is emptied.
+        q = self.qformat
+        old = getattr(self, "_syn_groups", {})
+        groups = {}
+        for rt in self._proj_rt:
+            tau = rt.proj.tau_syn
+            if tau is None:
+                continue
+            key = (rt.tgt, float(tau))
+            if key not in groups:
+                notes: list = []
+                k = _quantise_param(math.exp(-self.dt_ms / tau), q,
+                                    f"projection {rt.proj.label!r}: synaptic decay exp(-dt/tau_syn)", notes,
+                                    [1.0])
+                for n in notes:
+                    warnings.warn(n, QuantisationWarning, stacklevel=2)
+                n_tgt = self.populations[rt.tgt].n
+                prev = old.get(key)
+                state = prev["state"] if prev is not None else np.zeros(n_tgt, dtype=np.int64)
+                groups[key] = {"k": int(k), "state": state, "arrivals": np.zeros(n_tgt, dtype=np.float64)}
+            rt.out = groups[key]["arrivals"]
+        self._syn_groups = groups
+        self._syn_by_target = [[g for (tgt, _), g in groups.items() if tgt == k]
+                               for k in range(len(self.populations))]
+        self._syn_plan = []
 
     def _bind(self) -> None:
         super()._bind()
@@ -293,11 +331,12 @@ class FixedPointSimulator(Simulator):
         q, m = self.qformat, self.mappings[k]
         lo, hi = q.min_int, q.max_int
         if m.native:
-            s = np.clip(np.rint(stim), lo, hi)
+            s = np.rint(stim)
         else:
-            s = np.clip(np.sign(stim) * np.floor(np.abs(stim) * q.scale + 0.5), lo, hi)
-        total = s + proj_codes
-        n_sat = int(np.count_nonzero((total < lo) | (total > hi)))
+            s = np.sign(stim) * np.floor(np.abs(stim) * q.scale + 0.5)
+        n_sat = int(np.count_nonzero((s < lo) | (s > hi)))
+        total = np.clip(s, lo, hi) + proj_codes
+        n_sat += int(np.count_nonzero((total < lo) | (total > hi)))
         return np.clip(total, lo, hi).astype(np.int64), n_sat
 
     def _step_populations(self):
@@ -307,7 +346,15 @@ class FixedPointSimulator(Simulator):
             stim = self._stim[k]
             if not np.all(np.isfinite(stim)):
                 raise ValueError(f"stimulus current for population {pop.label!r} is not finite")
-            I_t, n_sat = self.input_codes(k, stim, self._currents[k])
+            proj_codes = self._currents[k]
+            syn = self._syn_by_target[k]
+            if syn:
+                proj_codes = proj_codes.copy()
+                for g in syn:
+                    n_sat = self._syn_update(g)
+                    self._input_sat[k] += n_sat
+                    proj_codes += g["state"]
+            I_t, n_sat = self.input_codes(k, stim, proj_codes)
             stim.fill(0.0)
             self._input_sat[k] += n_sat
             noise = None
@@ -317,6 +364,33 @@ class FixedPointSimulator(Simulator):
             spikes = kern.step(m.leak_k, m.gain_k, I_t, noise)
             out.append((np.flatnonzero(spikes), None))
         return out
+
+    def _syn_update(self, g) -> int:
+        """One step of a synaptic-current register group; returns how many saturated."""
+        q = self.qformat
+        st = g["state"]
+        nxt = ((st * g["k"]) >> q.fraction) + g["arrivals"].astype(np.int64)
+        g["arrivals"].fill(0.0)
+        n_sat = int(np.count_nonzero((nxt < q.min_int) | (nxt > q.max_int)))
+        np.clip(nxt, q.min_int, q.max_int, out=st)
+        return n_sat
+
+    def state_snapshot(self) -> dict:
+        snap = super().state_snapshot()
+        snap["fixed_point_syn"] = {(id(self.populations[tgt]), tau): g["state"].copy()
+                                   for (tgt, tau), g in self._syn_groups.items()}
+        return snap
+
+    def inherit(self, snapshot: dict) -> None:
+        super().inherit(snapshot)
+        for rt in self._proj_rt:  # the base copies float buffers into rt.out: not ours
+            if rt.proj.tau_syn is not None:
+                rt.out.fill(0.0)
+        old = snapshot.get("fixed_point_syn", {})
+        for (tgt, tau), g in self._syn_groups.items():
+            prev = old.get((id(self.populations[tgt]), tau))
+            if prev is not None and prev.shape == g["state"].shape:
+                g["state"][...] = prev
 
     def _read_state(self, k, var):
         m, kern = self.mappings[k], self._kernels[k]
@@ -342,6 +416,9 @@ class FixedPointSimulator(Simulator):
 
     def reset(self) -> None:
         super().reset()
+        for g in self._syn_groups.values():
+            g["state"].fill(0)
+            g["arrivals"].fill(0.0)
         for k in range(len(self.populations)):
             self._load_state(k)
             self._stim[k].fill(0.0)

@@ -12,8 +12,8 @@ inhibitory populations run as one 4000-neuron block.
 Stochastic models are never fused, so each population keeps drawing from its
 own generator.  A model counts as deterministic when its class says
 ``stochastic = False``, or (without that attribute) when no parameter named
-``*noise*``/``*sigma*`` is non-zero and it has no ``seed``/``entropy``
-parameter.  Blocks are recomputed at the start of every ``advance`` when a
+``*noise*`` is non-zero, it has no ``seed``/``entropy`` parameter and a
+one-step dry run does not draw from the generator (:func:`is_deterministic`).  Blocks are recomputed at the start of every ``advance`` when a
 parameter changed, so a live edit splits a block at the next advance.
 """
 
@@ -49,18 +49,43 @@ def _snapshot_works(model, dt) -> bool:
     """Dry-run one neuron with the model and with a snapshot; use the snapshot
     only when it runs and gives identical results (a kernel using zero-argument
     ``super()`` or ``isinstance(self, ...)`` would not)."""
+    before = model.values()
     try:
         st_a, st_b = model.initial_state(1), model.initial_state(1)
         cur = np.ones(1, dtype=np.int64 if model.integer else np.float64)
         ya = model.step(st_a, cur, dt, np.random.default_rng(0))
         yb = type(model).step(ParamSnapshot(model), st_b, cur, dt, np.random.default_rng(0))
-        return bool(np.array_equal(ya, yb, equal_nan=True)
+        same = bool(np.array_equal(ya, yb, equal_nan=True)
                     and all(np.array_equal(st_a[k], st_b[k], equal_nan=True) for k in st_a))
     except Exception:  # any failure just means "call the model directly"
+        same = False
+    if model.values() != before:
+        # a kernel that writes its own parameters cannot run on a snapshot
+        # (and must not keep the dry run's writes)
+        model.param.update(**before)
         return False
+    return same
+
+
+class _RngSpy:
+    """A generator stand-in that notes whether a kernel drew from it."""
+
+    def __init__(self):
+        self.used = False
+        self._rng = np.random.default_rng(0)
+
+    def __getattr__(self, name):
+        self.used = True
+        return getattr(self._rng, name)
 
 
 def is_deterministic(model) -> bool:
+    """Whether ``model.step`` never draws random numbers (with these parameters).
+
+    A class attribute ``stochastic`` decides when present.  Otherwise the model
+    must have no non-zero ``*noise*`` parameter and no ``seed``/``entropy``
+    parameter, and a one-step dry run on two fresh neurons must not touch the
+    generator."""
     flag = getattr(type(model), "stochastic", None)
     if isinstance(flag, bool):
         return not flag
@@ -68,20 +93,35 @@ def is_deterministic(model) -> bool:
         lname = name.lower()
         if "seed" in lname or "entropy" in lname:
             return False
-        if ("noise" in lname or "sigma" in lname) and value not in (0, 0.0, None, False):
+        if "noise" in lname and value not in (0, 0.0, None, False):
             return False
-    return True
+    spy = _RngSpy()
+    before = model.values()
+    try:
+        state = model.initial_state(2)
+        cur = np.ones(2, dtype=np.int64 if model.integer else np.float64)
+        model.step(state, cur, model.default_dt, spy)
+        ok = not spy.used
+    except Exception:
+        ok = False
+    if model.values() != before:  # never keep a dry run's writes to parameters
+        model.param.update(**before)
+        ok = False
+    return ok
 
 
-def _signature(pop):
+def _signature(pop, cache):
     """Key under which populations may share a block (None: never fused)."""
     model = pop.model
-    if not is_deterministic(model):
-        return None
     try:
         values = tuple(sorted((k, v) for k, v in model.values().items()))
         hash(values)
     except TypeError:
+        return None
+    key = (type(model), values)
+    if key not in cache:
+        cache[key] = is_deterministic(model)
+    if not cache[key]:
         return None
     return (type(model), values, tuple(sorted(pop.state)))
 
@@ -96,12 +136,13 @@ class NumpySimulator(Simulator):
 
     def _setup_populations(self) -> None:
         self._signatures = None
+        self._det_cache = {}
         self._blocks = []
         self._currents = []
         self._regroup()
 
     def _prepare(self) -> None:
-        sigs = [_signature(p) for p in self.populations]
+        sigs = [_signature(p, self._det_cache) for p in self.populations]
         saved = None
         if sigs != self._signatures:
             # synaptic buffers are laid out per block: carry each projection's
@@ -126,7 +167,7 @@ class NumpySimulator(Simulator):
     def _regroup(self, sigs=None) -> None:
         pops = self.populations
         if sigs is None:
-            sigs = [_signature(p) for p in pops]
+            sigs = [_signature(p, self._det_cache) for p in pops]
         order: dict = {}
         for k, sig in enumerate(sigs):
             key = ("solo", k) if sig is None else sig

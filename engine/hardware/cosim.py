@@ -51,9 +51,12 @@ class SimulationError(RuntimeError):
 def find_tool(name: str) -> str:
     path = shutil.which(name)
     if path is None:
-        raise ToolMissingError(
-            f"{name!r} was not found on PATH; RTL co-simulation needs Icarus Verilog "
-            f"(Debian/Ubuntu: apt-get install iverilog; yosys for synthesis estimates)")
+        package = {"vvp": "iverilog"}.get(name, name)
+        purpose = {"iverilog": "RTL co-simulation needs Icarus Verilog", "vvp": "RTL co-simulation needs Icarus "
+                   "Verilog's vvp", "yosys": "synthesis estimates need Yosys",
+                   "verilator": "lint checks need Verilator"}.get(name, "this step needs it")
+        raise ToolMissingError(f"{name!r} was not found on PATH; {purpose} "
+                               f"(Debian/Ubuntu: apt-get install {package})")
     return path
 
 
@@ -80,7 +83,7 @@ def compile_rtl(sources, top: str, params: dict, build_dir, *, include_dirs=(), 
     build_dir = Path(build_dir)
     build_dir.mkdir(parents=True, exist_ok=True)
     out = build_dir / f"{name}.vvp"
-    cmd = [iverilog, "-g2001", "-Wall", "-Wno-timescale", "-o", str(out), "-s", top]
+    cmd = [iverilog, "-g2001", "-Wall", "-Wno-timescale", "-Wno-sensitivity-entire-array", "-o", str(out), "-s", top]
     for inc in include_dirs:
         cmd += ["-I", str(inc)]
     for k, v in params.items():

@@ -13,6 +13,11 @@
     one per projection: the dense ``n_source x n_target`` matrix of weight
     codes, row-major (entry ``i*n_target + j`` = weight ``i -> j``, absent
     synapses 0), one two's-complement hex word per line, for ``$readmemh``.
+``constants.mem``
+    the run-time constants, i.e. those that are *ports* of the RTL
+    (``leak_k``, ``gain_k``): two words per population in network order.  The
+    elaboration-time constants (``V_*``, ``REFRACTORY_PERIOD``) are parameters
+    and live in the header.
 ``weights.mem``
     (two-layer networks) the summed A->B matrix that ``sc_lif_layer`` loads.
 ``stimulus.mem``
@@ -57,17 +62,22 @@ class ExportedNetwork:
     stimulus: Path | None = None
     n_steps: int = 0
     output: Path | None = None
+    constants: Path | None = None
 
 
 def two_layer_shape(network) -> tuple | None:
     """``(A, B)`` populations when the network is what ``tb_network2`` runs:
-    two populations, every projection A->B without delay or tau_syn; else None."""
+    two populations, every projection A->B without delay and all with the
+    same ``tau_syn`` (or all without); else None."""
     pops = network.populations
     if len(pops) != 2 or not network.projections:
         return None
     a, b = pops
+    taus = {p.tau_syn for p in network.projections}
+    if len(taus) != 1:
+        return None  # the layer has one synapse type: all instantaneous or one tau_syn
     for p in network.projections:
-        if p.source is not a or p.target is not b or p.delay != 0 or p.tau_syn is not None:
+        if p.source is not a or p.target is not b or p.delay != 0:
             return None
     return a, b
 
@@ -130,6 +140,11 @@ def export_network(network, out_dir, *, qformat=None, dt: float = 0.001, n_steps
                   "LEAK_K": m.leak_k, "GAIN_K": m.gain_k}
         lines += [f"localparam integer POP_{nm}_{c} = {v};" for c, v in consts.items()]
     result = ExportedNetwork(out, out / "network_params.vh", q)
+    result.constants = out / "constants.mem"
+    words = [c for m in sim.mappings for c in (m.leak_k, m.gain_k)]
+    result.constants.write_text("\n".join(to_hex(words, W)) + "\n")
+    lines.append(f"localparam integer N_POPS = {len(network.populations)};")
+    lines.append(f'localparam CONST_FILE = "{result.constants.as_posix()}";')
     for proj in network.projections:
         dense = _dense_codes(proj, sim.weight_codes(proj))
         path = out / f"weights_{verilog_name(proj.label).lower()}.mem"
@@ -138,7 +153,7 @@ def export_network(network, out_dir, *, qformat=None, dt: float = 0.001, n_steps
     shape = two_layer_shape(network)
     if shape is None and require_two_layer:
         raise ValueError("the RTL bench hdl/tb_network2.v runs two populations A -> B with projections A->B "
-                         "only (no delay, no tau_syn); this network has "
+                         "only (no delay, one common tau_syn or none); this network has "
                          f"{len(network.populations)} populations and {len(network.projections)} projections "
                          "that do not fit that shape")
     if shape is not None:
@@ -159,6 +174,11 @@ def export_network(network, out_dir, *, qformat=None, dt: float = 0.001, n_steps
             lines += [f"localparam integer {alias}_{c} = POP_{nm}_{c};" for c in
                       ("V_REST", "V_RESET", "V_THRESHOLD", "REFRACTORY_PERIOD", "LEAK_K", "GAIN_K")]
             lines.append(f"localparam integer N_{alias} = POP_{nm}_N;")
+            lines.append(f"localparam integer {alias}_INDEX = {sim._index[id(pop)]};")
+        tau = network.projections[0].tau_syn
+        syn_k = 0 if tau is None else sim._syn_groups[(kb, float(tau))]["k"]
+        lines.append(f"localparam integer B_USE_SYN = {0 if tau is None else 1};")
+        lines.append(f"localparam integer B_SYN_K = {syn_k};  // round(exp(-dt/tau_syn) * 2^F)")
         lines.append(f'localparam WEIGHT_FILE = "{result.layer_weights.as_posix()}";')
         if n_steps is not None:
             if isinstance(n_steps, bool) or not isinstance(n_steps, (int, np.integer)) or n_steps < 1:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from engine.models.base import NeuronModel, Real, register
-from engine.models.hodgkin_huxley import finite_current, rk4_with_crossing
+from engine.models._integrators import finite_current, rk4_with_crossing
 
 
 @register
@@ -43,7 +43,7 @@ class FitzHughNagumo(NeuronModel):
     b = Real(0.8, bounds=(0.0, 5.0), unit="1", doc="recovery self-coupling")
     tau = Real(12.5, bounds=(1e-3, None), unit="ms", doc="recovery time constant (time-scale separation)")
     v_spike = Real(1.0, unit="a.u.", doc="spike detection threshold (upward crossing)")
-    max_substep = Real(0.1, bounds=(1e-4, 0.5), unit="ms", doc="longest internal RK4 substep")
+    max_substep = Real(0.1, bounds=(1e-3, 0.5), unit="ms", doc="longest internal RK4 substep")
 
     @staticmethod
     def _derivs(y, i_ext, p):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from engine.models.base import NeuronModel, Real, register
-from engine.models.hodgkin_huxley import finite_current, rk4_with_crossing
+from engine.models._integrators import finite_current, rk4_with_crossing
 
 
 @register
@@ -18,11 +18,13 @@ class HindmarshRose(NeuronModel):
         dz/dt = r [s (x - x_R) - z]
 
     Dimensionless; one unit of model time is read as 1 ms.  Defaults a = 1,
-    b = 3, c = 1, d = 5, s = 4, x_R = -1.6, r = 0.001 are the paper's.  For
-    I ~ 1.3-3 the model fires square-wave bursts (e.g. I = 2: 9 spikes per
-    burst, ~300 time units of silence between bursts); I ~ 3.25 gives chaotic
-    bursting and larger r shortens the bursts (r = 0.005: 3 spikes at I = 2).  The fast (x, y) subsystem spikes; z slowly
-    terminates and re-starts the bursts.
+    b = 3, c = 1, d = 5, s = 4, x_R = -1.6, r = 0.001 are the standard
+    bursting values.  For I ~ 1.3-3 the model fires square-wave bursts
+    (I = 2: 9 spikes per burst with ISIs of 12-31, ~300 time units of silence
+    between bursts); I ~ 3.25 gives irregular bursting and a larger r shortens
+    the bursts (r = 0.005: 3 spikes at I = 2); I = 1 rests and I = 4 spikes
+    tonically.  The fast (x, y) subsystem spikes; the slow z terminates and
+    restarts the bursts.
 
     Integration: RK4, input held over the step, internal substeps of at most
     ``max_substep`` (0.05).  Spike = upward crossing of ``x_spike`` (1.0) in any
@@ -33,12 +35,12 @@ class HindmarshRose(NeuronModel):
     aliases = ("hindmarsh_rose", "hr")
     category = "oscillator"
     reference = ("J. L. Hindmarsh & R. M. Rose (1984), Proc. R. Soc. Lond. B 221:87-102; "
-                 "bursting regime as in E. M. Izhikevich (2007), Dynamical Systems in Neuroscience, ch. 9")
+                 "square-wave bursting: E. M. Izhikevich (2007), Dynamical Systems in Neuroscience, ch. 9")
     state_variables = {"x": -1.6, "y": -11.8, "z": 0.0}
     state_units = {"x": "a.u.", "y": "a.u.", "z": "a.u."}
     voltage_variable = "x"
     current_unit = "a.u."
-    phase_plane = ("x", "y")  # the fast subsystem; z is the slow bursting variable
+    phase_plane = None  # three-dimensional: no planar nullclines
     default_dt = 0.05
 
     a = Real(1.0, bounds=(0.0, None), unit="1", doc="cubic coefficient")
@@ -49,7 +51,7 @@ class HindmarshRose(NeuronModel):
     s = Real(4.0, unit="1", doc="adaptation coupling")
     x_r = Real(-1.6, unit="a.u.", doc="adaptation reference potential")
     x_spike = Real(1.0, unit="a.u.", doc="spike detection threshold (upward crossing)")
-    max_substep = Real(0.05, bounds=(1e-4, 0.2), unit="ms", doc="longest internal RK4 substep")
+    max_substep = Real(0.05, bounds=(1e-3, 0.1), unit="ms", doc="longest internal RK4 substep")
 
     @staticmethod
     def _derivs(y, i_ext, p):

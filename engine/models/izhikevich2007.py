@@ -18,7 +18,7 @@ class Izhikevich2007(NeuronModel):
     mV, ms, pA.  Forward Euler, both variables from the old state.  Starts at
     ``v = vr, u = 0``.
 
-    Presets (:attr:`presets`, from the book's section 8.2 / 8.3 figures):
+    Presets (:attr:`presets`, from the book's section 8.2):
 
     * ``RS`` regular-spiking layer-5 pyramidal cell (the defaults):
       C=100, k=0.7, vr=-60, vt=-40, vpeak=35, a=0.03, b=-2, c=-50, d=100;

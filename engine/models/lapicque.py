@@ -27,6 +27,7 @@ class Lapicque(NeuronModel):
                  "N. Brunel & M. van Rossum (2007), Biol. Cybern. 97:337-339")
     state_variables = {"v": 0.0, "refractory": 0.0}
     current_unit = "a.u. (v per unit R)"
+    current_range = (0.0, 3.0)  # fires above R*I = v_threshold - v_rest = 1
 
     tau = Real(20.0, bounds=(1e-6, None), unit="ms", doc="membrane time constant R*C")
     resistance = Real(1.0, bounds=(0.0, None), unit="a.u.", doc="membrane resistance R")

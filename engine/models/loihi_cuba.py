@@ -28,7 +28,7 @@ class LoihiCUBA(NeuronModel):
     (``lava.proc.lif.models.PyLifModelBitAcc``).
 
     Per time step, with integer synaptic input ``a`` (the step's current,
-    rounded to the nearest integer)::
+    truncated toward zero like ``Population.step`` does for integer models)::
 
         u = trunc(u * (4096 - (du + 1)) / 4096) + (a << 6)      # 24-bit wrap
         v = trunc(v * (4096 - dv) / 4096) + u + (bias_mant << bias_exp)
@@ -63,7 +63,7 @@ class LoihiCUBA(NeuronModel):
 
     def step(self, state, current, dt=1.0, rng=None):
         u, v = state["u"], state["v"]
-        a_in = np.rint(np.asarray(current, dtype=np.float64)).astype(np.int64)
+        a_in = np.asarray(current).astype(np.int64)
         u_new = _decay(u, DECAY_UNITY - (int(self.du) + DS_OFFSET)) + np.left_shift(a_in, ACT_SHIFT)
         u_new = np.where(u_new > MAX_UV, u_new - 2 * MAX_UV, u_new)
         u_new = np.where(u_new <= -MAX_UV, u_new + 2 * MAX_UV, u_new)

@@ -7,7 +7,7 @@ from typing import ClassVar
 import numpy as np
 
 from engine.models.base import NeuronModel, Real, register
-from engine.models.hodgkin_huxley import finite_current, rk4_with_crossing
+from engine.models._integrators import finite_current, rk4_with_crossing
 
 
 @register
@@ -25,15 +25,17 @@ class MorrisLecar(NeuronModel):
 
     V in mV, t in ms, I in µA/cm², C in µF/cm², g in mS/cm².
 
-    Parameter sets (:attr:`PARAMETER_SETS`, from Rinzel & Ermentrout 1998,
-    Table 7.1; the defaults are the ``"hopf"`` set):
+    Parameter sets (:attr:`PARAMETER_SETS`, from Rinzel & Ermentrout 1998;
+    the defaults are the ``"hopf"`` set):
 
     * ``"hopf"`` (g_Ca = 4.4, V3 = 2, V4 = 30, phi = 0.04): class II -- the rest
-      state loses stability in a subcritical Hopf bifurcation (I ~ 98 µA/cm²
-      here), so repetitive firing starts at a finite frequency (~10 Hz);
+      state loses stability in a subcritical Hopf bifurcation (I ~ 93.8
+      µA/cm² by linearisation); the limit cycle already coexists with rest
+      from I ~ 89 µA/cm², where a current step from rest starts firing, so
+      repetitive firing begins at a finite frequency (~9.7 Hz);
     * ``"snlc"`` (g_Ca = 4.0, V3 = 12, V4 = 17.4, phi = 1/15): class I -- a
-      saddle-node on an invariant circle at I ~ 40 µA/cm², so firing starts at
-      arbitrarily low frequency.
+      saddle-node on an invariant circle at I ~ 39.96 µA/cm², so firing starts
+      at arbitrarily low frequency (~2.6 Hz at I = 40.2).
 
     Integration: RK4 on (V, w), input held over the step, internal substeps of
     at most ``max_substep`` (0.1 ms; the fastest time scale is C/g ~ 2 ms).
@@ -73,7 +75,7 @@ class MorrisLecar(NeuronModel):
     phi = Real(0.04, bounds=(1e-6, None), unit="1/ms", doc="rate scale of w")
     v_init = Real(-60.9, bounds=(-150.0, 150.0), unit="mV", doc="initial V; w starts at w_inf(V)")
     v_spike = Real(0.0, unit="mV", doc="spike detection threshold (upward crossing)")
-    max_substep = Real(0.1, bounds=(1e-4, 0.5), unit="ms", doc="longest internal RK4 substep")
+    max_substep = Real(0.1, bounds=(1e-3, 0.5), unit="ms", doc="longest internal RK4 substep")
 
     @classmethod
     def preset(cls, name: str, **overrides) -> "MorrisLecar":

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from engine.models.base import NeuronModel, Real, register
-from engine.models.hodgkin_huxley import finite_current
+from engine.models._integrators import finite_current
 
 
 @register

@@ -31,7 +31,8 @@ class SpiNNakerLIFNeuron(NeuronModel):
       the exact solution of ``tau_m dV/dt = -(V - V_rest) + R I`` over one step
       for input held constant, with ``exp_TC = exp(-dt / tau_m)`` and
       ``R = tau_m / c_m`` (ms / nF = MΩ);
-    * if ``V >= V_thresh``: spike, ``V = V_reset``, counter = ``ceil(tau_refrac / dt)``.
+    * then, in every step: if ``V >= V_thresh``: spike, ``V = V_reset``,
+      counter = ``ceil(tau_refrac / dt)``.
 
     What is modelled: parameters (and the input current, in nA, each step) are
     quantised to s16.15 by rounding to nearest (:class:`engine.fixedpoint.QFormat`);
@@ -47,8 +48,9 @@ class SpiNNakerLIFNeuron(NeuronModel):
     aliases = ("spinnaker_lif", "spinnaker")
     category = "hardware"
     reference = ("sPyNNaker neuron_model_lif_impl (SpiNNakerManchester/sPyNNaker, GitHub); "
-                 "S. B. Furber et al. (2014), Proc. IEEE 102:652-665; A. G. Rowley et al. (2019), "
-                 "'SpiNNTools', Front. Neurosci. 13:231; fixed-point types: ISO/IEC TR 18037")
+                 "O. Rhodes et al. (2018), 'sPyNNaker: a software package for running PyNN simulations "
+                 "on SpiNNaker', Front. Neurosci. 12:816; S. B. Furber et al. (2014), Proc. IEEE "
+                 "102:652-665; fixed-point types: ISO/IEC TR 18037")
     state_variables = {"v": -65 * 2 ** 15, "refractory": 0}
     state_units = {"v": "mV x 2^15 (s16.15 code)", "refractory": "steps"}
     voltage_variable = "v"
@@ -96,7 +98,9 @@ class SpiNNakerLIFNeuron(NeuronModel):
         active = ref <= 0
         v[...] = np.where(active, v_new, v)
         ref -= ~active  # count down while refractory (bool -> 0/1)
-        spikes = active & (v >= c["v_thresh"])
+        # sPyNNaker tests the threshold every step, refractory or not (the held
+        # V_reset is normally below threshold)
+        spikes = v >= c["v_thresh"]
         v[spikes] = c["v_reset"]
         ref[spikes] = c["t_refract"]
         return spikes.astype(np.int64)

@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from engine.models.base import NeuronModel, Real, register
-from engine.models.hodgkin_huxley import finite_current
+from engine.models._integrators import finite_current
 
 TWO_PI = 2.0 * math.pi
 

@@ -26,11 +26,12 @@ class TrueNorthNeuron(NeuronModel):
        if ``V >= alpha + eta`` the neuron spikes and V is reset by
        ``reset_mode`` gamma: 0 -> ``V = R``, 1 (linear) -> ``V = V - (alpha + eta)``,
        2 -> ``V`` unchanged;
-       else if ``V < -beta`` (``kappa = 1``: then ``V = -beta``, saturation) or
-       ``V < -(beta + eta)`` (``kappa = 0``: then V is reset like the positive
+       else, with kappa = ``neg_saturate``: if ``V < -beta`` (kappa = 1: then ``V = -beta``, saturation) or
+       ``V < -(beta + eta)`` (kappa = 0: then V is reset like the positive
        side, mirrored: ``-R``, ``V + (beta + eta)``, or unchanged).
-    4. V is held in a ``v_bits``-bit (20 by default) two's-complement register
-       and wraps on overflow (our assumption: a plain adder, no saturation).
+    V is held in a ``v_bits``-bit (20 by default) two's-complement register
+    and wraps on overflow after steps 2 and 3 (our assumption: a plain adder,
+    no saturation).
 
     Not modelled: the per-synapse-type weight table, stochastic synapses and
     stochastic leak (they change what feeds steps 1 and 2, not the neuron).
@@ -40,8 +41,8 @@ class TrueNorthNeuron(NeuronModel):
     aliases = ("truenorth",)
     category = "hardware"
     reference = ("A. S. Cassidy et al. (2013), 'Cognitive computing building block: a versatile "
-                 "and efficient digital neuron model for neurosynaptic cores', IJCNN 2013, "
-                 "doi:10.1109/IJCNN.2013.6707077; P. A. Merolla et al. (2014), Science 345:668-673")
+                 "and efficient digital neuron model for neurosynaptic cores', Proc. IJCNN 2013; "
+                 "P. A. Merolla et al. (2014), Science 345:668-673")
     state_variables = {"v": 0}
     state_units = {"v": "integer units"}
     voltage_variable = "v"
@@ -73,6 +74,7 @@ class TrueNorthNeuron(NeuronModel):
             v += np.sign(v) * self.leak
         else:
             v += self.leak
+        v[...] = wrap(v, self.v_bits)  # the register holds the integrated potential
         if self.threshold_mask_bits:
             if rng is None:
                 raise ValueError("threshold_mask_bits > 0 needs a random generator (rng)")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from engine.models.base import NeuronModel, Real, register
-from engine.models.hodgkin_huxley import finite_current, hh_rates, rk4_with_crossing
+from engine.models._integrators import finite_current, rk4_with_crossing
+from engine.models.hodgkin_huxley import hh_rates
 
 
 @register
@@ -55,7 +56,7 @@ class WangBuzsaki(NeuronModel):
     phi = Real(5.0, bounds=(1e-3, 100.0), unit="1", doc="temperature factor of the h and n kinetics")
     v_init = Real(-64.0, bounds=(-150.0, 100.0), unit="mV", doc="initial V; gates start at their steady state there")
     v_spike = Real(-20.0, unit="mV", doc="spike detection threshold (upward crossing)")
-    max_substep = Real(0.02, bounds=(1e-4, 0.05), unit="ms", doc="longest internal RK4 substep")
+    max_substep = Real(0.02, bounds=(1e-3, 0.05), unit="ms", doc="longest internal RK4 substep")
 
     #: offsets D (mV) of (alpha_m, alpha_h, alpha_n, beta_m, beta_h, beta_n)
     _SHIFTS = np.array([35.0, 58.0, 34.0, 60.0, 28.0, 44.0])[:, None]

@@ -11,6 +11,7 @@ package).  Never torch or GUI libraries at import time.
 
 from engine.network.monitors import Monitor, RateMonitor, SpikeMonitor, StateMonitor
 from engine.network.network import Network
+from engine.network.plasticity import STDP
 from engine.network.population import Population
 from engine.network.projection import Projection
 from engine.network.stimuli import ConstantCurrent, PoissonInput, StepCurrent, Stimulus, TimedArray
@@ -18,6 +19,7 @@ from engine.network.stimuli import ConstantCurrent, PoissonInput, StepCurrent, S
 __all__ = [
     "Population",
     "Projection",
+    "STDP",
     "Network",
     "Stimulus",
     "StepCurrent",

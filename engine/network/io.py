@@ -102,7 +102,7 @@ def network_to_dict(net: Network, include_state: bool = True, include_csr: bool 
                  "probability": pr.probability, "delay": pr.delay, "topology": pr.topology,
                  "seed": pr.seed, "weight_threshold": pr.weight_threshold,
                  "allow_self_connections": pr.allow_self_connections, "tau_syn": pr.tau_syn,
-                 "plasticity": None}
+                 "plasticity": None if pr.plasticity is None else pr.plasticity.to_dict()}
         if include_csr or pr.weight_spec is None:
             entry["csr"] = {"indptr": pr.indptr.tolist(), "indices": pr.indices.tolist(),
                             "data": _plain(pr.data.tolist(), f"projections[{i}].csr.data")}
@@ -153,7 +153,7 @@ def _tname(value) -> str:
 def _keys(entry: dict, path: str, allowed: set, required: set) -> None:
     unknown = sorted(set(entry) - allowed)
     if unknown:
-        raise DocumentError(f"{path}.{unknown[0]}", f"unknown key (allowed: {', '.join(sorted(allowed))})")
+        raise DocumentError(f"{path}.{unknown[0]}" if path else unknown[0], f"unknown key (allowed: {', '.join(sorted(allowed))})")
     missing = sorted(required - set(entry))
     if missing:
         raise DocumentError(path, f"missing key {missing[0]!r}")
@@ -268,7 +268,10 @@ def network_from_dict(doc) -> Network:
         if "tau_syn" in entry:
             kwargs["tau_syn"] = _num(entry["tau_syn"], f"{path}.tau_syn", allow_none=True)
         if entry.get("plasticity") is not None:
-            raise DocumentError(f"{path}.plasticity", "plastic projections are not supported")
+            kwargs["plasticity"] = _obj(entry["plasticity"], f"{path}.plasticity")
+            from engine.network.plasticity import make_plasticity
+
+            _call(f"{path}.plasticity", make_plasticity, kwargs["plasticity"])
         label = entry.get("label")
         if label is not None:
             kwargs["label"] = _str(label, f"{path}.label")
@@ -282,7 +285,10 @@ def network_from_dict(doc) -> Network:
             arrays = (_int_array(csr["indptr"], f"{path}.csr.indptr"),
                       _int_array(csr["indices"], f"{path}.csr.indices"),
                       _float_array(csr["data"], f"{path}.csr.data"))
-            proj = _call(f"{path}.csr", Projection.from_csr, src, tgt, *arrays, weight=weight, **kwargs)
+            # arguments first (errors name the projection), then the arrays (errors name .csr)
+            proj = _call(path, Projection.from_csr, src, tgt, np.zeros(src.n + 1, np.int64),
+                         np.zeros(0, np.int64), np.zeros(0), weight=weight, **kwargs)
+            _call(f"{path}.csr", proj.set_csr, *arrays)
         else:
             if weight is None:
                 raise DocumentError(f"{path}.weight", "needed when the projection has no 'csr'")

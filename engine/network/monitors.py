@@ -144,15 +144,20 @@ def _record_indices(record, n):
 class StateMonitor(Monitor):
     """Traces of state variables after every step.
 
-    ``variables`` are names of the model's state (e.g. ``"v"``); ``record`` is
+    ``variables`` are names of the model's state (default: the model's
+    voltage variable, ``"v"`` for most models); ``record`` is
     ``None``/``True`` (all neurons), an index or a list of indices.
     ``traces[name]`` has shape ``(n_steps, n_recorded)``; ``t`` in seconds."""
 
-    def __init__(self, population, variables=("v",), record=None, label=None):
-        if isinstance(variables, str):
-            variables = [variables]
+    def __init__(self, population, variables=None, record=None, label=None):
         if not isinstance(population, Population):
             raise TypeError(f"StateMonitor needs a Population, got {type(population).__name__}")
+        if variables is None:
+            # the reference's default ["v"], generalised to models whose
+            # potential has another name (theta, x, E...)
+            variables = [population.model.voltage_variable]
+        if isinstance(variables, str):
+            variables = [variables]
         valid = list(population.state)
         try:
             variables = list(variables)

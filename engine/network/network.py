@@ -197,6 +197,8 @@ class Network:
                 s.reset()
             for m in self.monitors:
                 m.reset()
+            for pr in self.projections:
+                pr.reset_plasticity()
         self._sim, self._sim_key = None, None
 
     # -- conversion ------------------------------------------------------------------

@@ -23,6 +23,7 @@ import numbers
 
 import numpy as np
 
+from engine.network.plasticity import STDP, make_plasticity
 from engine.network.population import Population
 
 __all__ = ["Projection", "TOPOLOGIES", "MAX_DELAY_STEPS", "MAX_EDGES"]
@@ -128,9 +129,11 @@ class Projection:
         Extra delay in whole steps on top of the one-step latency (see module
         docstring).  A float must be a whole number.
     topology : {"random", "all_to_all", "one_to_one"}
-    plasticity : None
-        Plastic synapses are not implemented; anything else raises
-        ``NotImplementedError``.
+    plasticity : None, STDP or dict
+        ``None`` (static weights) or pair-based STDP: an
+        :class:`~engine.network.plasticity.STDP` or
+        ``{"rule": "stdp", "tau_plus": ..., ...}``.  Other rules raise
+        ``NotImplementedError`` naming them.
     seed : int
         Seed of the connectivity (and weight) sampling: same seed, same CSR.
     weight_threshold : float
@@ -158,10 +161,8 @@ class Projection:
             raise ValueError(f"probability applies to the 'random' topology only; "
                              f"topology {topology!r} needs probability=1.0, got {probability!r}")
         self.delay = check_delay(delay)
-        if plasticity is not None:
-            raise NotImplementedError(f"plasticity={plasticity!r}: plastic projections are not "
-                                      f"implemented yet; use plasticity=None")
-        self.plasticity = None
+        self.plasticity: STDP | None = make_plasticity(plasticity)
+        self.plasticity_state = None  # traces of the plasticity rule, created by the simulator
         if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral) or seed < 0:
             raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
         self.seed = int(seed)
@@ -350,6 +351,12 @@ class Projection:
     @tau_syn.setter
     def tau_syn(self, value):
         self._tau_syn = check_tau_syn(value)
+
+    def reset_plasticity(self) -> None:
+        """Zero the plasticity traces (weights are left as they are)."""
+        if self.plasticity_state is not None:
+            for arr in self.plasticity_state.values():
+                arr.fill(0.0)
 
     # -- queries ------------------------------------------------------------------
     @property

@@ -73,9 +73,10 @@ def _support_check(pop):
             reasons.append(f"refractory_period={p['refractory_period']} (must be 0)")
         if p["v_reset"] != p["v_rest"]:
             reasons.append(f"v_reset={p['v_reset']} != v_rest={p['v_rest']}")
-        for attr in ("entropy_source",):
-            if getattr(pop.model, attr, None) is not None or getattr(pop, attr, None) is not None:
-                reasons.append("an entropy source is attached")
+        if (getattr(pop.model, "entropy_source", None) is not None
+                or getattr(pop, "entropy_source", None) is not None
+                or not isinstance(pop.rng, (np.random.Generator, type(None)))):
+            reasons.append("an entropy source is attached")
         if reasons:
             raise NotImplementedError(f"{where} cannot be bridged to torch: " + "; ".join(reasons))
         return "stochastic_lif", p

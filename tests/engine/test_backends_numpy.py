@@ -191,3 +191,44 @@ def test_integer_and_rate_outputs_in_generic_path():
     many = np.zeros(2)
     deliver_rows(many, np.arange(3), None, proj.indptr, proj.indptr.tolist(), proj.indices, proj.data)
     np.testing.assert_allclose(many, [1.5, 1.5])
+
+
+def test_stochastic_populations_are_not_fused_and_keep_their_streams():
+    def build():
+        a = Population("StochasticLIFNeuron", 30, {"noise_std": 0.5}, label="a")
+        b = Population("StochasticLIFNeuron", 30, {"noise_std": 0.5}, label="b")
+        c = Population("TrueNorthNeuron", 10, {"threshold_mask_bits": 3}, label="c")
+        d = Population("TrueNorthNeuron", 10, {"threshold_mask_bits": 3}, label="d")
+        return Network(a, b, c, d, ConstantCurrent(0.04, target=a), ConstantCurrent(0.04, target=b),
+                       ConstantCurrent(30, target=c), ConstantCurrent(30, target=d), seed=3)
+
+    n1, n2 = build(), build()
+    fused = NumpySimulator(n1, 0.001)
+    assert len(fused._blocks) == 4
+    ca, cb = fused.advance(300), Simulator(n2, 0.001).advance(300)
+    for label in "abcd":
+        assert ca.spikes[label][0].size > 0
+        np.testing.assert_array_equal(ca.spikes[label][0], cb.spikes[label][0])
+        np.testing.assert_array_equal(ca.spikes[label][1], cb.spikes[label][1])
+    # same parameters, different generators: the two noisy populations differ
+    assert not np.array_equal(ca.spikes["a"][1], ca.spikes["b"][1])
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=15, deadline=None)
+@given(cuts=st.lists(st.integers(0, 120), min_size=1, max_size=4), seed=st.integers(0, 1000))
+def test_advance_in_any_chunks_equals_one_advance(cuts, seed):
+    whole, parts = small_net(seed), small_net(seed)
+    ref = whole.simulator("numpy", 1e-4).advance(300)
+    sim = parts.simulator("numpy", 1e-4)
+    sizes = [c for c in cuts if c] + [300 - sum(c for c in cuts if c)]
+    if sizes[-1] < 0:
+        sizes = [300]
+    chunks = [sim.advance(k) for k in sizes]
+    for label in ("exc", "inh"):
+        got = spikes_of(chunks, label)
+        np.testing.assert_array_equal(ref.spikes[label][0], got[0])
+        np.testing.assert_array_equal(ref.spikes[label][1], got[1])
+    np.testing.assert_array_equal(np.concatenate([c.rates["inh"] for c in chunks]), ref.rates["inh"])

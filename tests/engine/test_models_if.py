@@ -43,10 +43,15 @@ def test_every_parameter_rejects_bad_values_by_name(name):
         if isinstance(p, Real):
             bad = [np.nan, np.inf, -np.inf, "1.0"]
             lo, hi = p.bounds or (None, None)
+            lo_in, hi_in = p.inclusive_bounds
             if lo is not None:
                 bad.append(lo - 1.0)
+                if not lo_in:  # an open bound such as tau > 0 refuses the bound itself
+                    bad.append(lo)
             if hi is not None:
                 bad.append(hi + 1.0)
+                if not hi_in:
+                    bad.append(hi)
         elif isinstance(p, Count):
             bad = [2.5, True, np.nan]
             lo, hi = p.bounds or (None, None)
@@ -231,8 +236,37 @@ def test_loihi_current_wraps_and_voltage_saturates_at_24_bits():
     assert m.get_state()["v"] == 0
 
 
-def test_loihi_input_is_rounded_to_integers():
-    a, b = neurons.LoihiCUBANeuron(), neurons.LoihiCUBANeuron()
-    a.step(2.4)
+def test_loihi_input_is_truncated_to_integers_like_a_population():
+    a, b, c = neurons.LoihiCUBANeuron(), neurons.LoihiCUBANeuron(), neurons.LoihiCUBANeuron()
+    a.step(2.9)
     b.step(2)
+    c.step(-2.9)
     assert a.get_state() == b.get_state() == {"u": 128, "v": 128}
+    assert c.get_state() == {"u": -128, "v": -128}
+
+
+def test_dendritic_population_takes_b_from_state():
+    model = registry["StochasticDendriticNeuron"]()
+    state = model.initial_state(4)
+    state["b"][...] = [0.0, 1.0, 0.0, 1.0]
+    out = model.step(state, np.array([0.0, 0.0, 1.0, 1.0]), 1.0)
+    assert out.tolist() == [0.0, 1.0, 1.0, 0.0]  # XOR, one neuron per truth-table row
+    assert state["current"].tolist() == [0.0, 1.0, 1.0, 0.0]
+
+
+def test_sc_izhikevich_rk4_step_by_hand():
+    n = neurons.SCIzhikevichNeuron(integrator="rk4", dt=0.5)
+    a, b, current, dt = 0.02, 0.2, 5.0, 0.5
+
+    def f(v, u):
+        return 0.04 * v * v + 5 * v + 140 - u + current, a * (b * v - u)
+
+    v, u = -65.0, -13.0
+    k1 = f(v, u)
+    k2 = f(v + dt / 2 * k1[0], u + dt / 2 * k1[1])
+    k3 = f(v + dt / 2 * k2[0], u + dt / 2 * k2[1])
+    k4 = f(v + dt * k3[0], u + dt * k3[1])
+    v_next = v + dt / 6 * (k1[0] + 2 * k2[0] + 2 * k3[0] + k4[0])
+    u_next = u + dt / 6 * (k1[1] + 2 * k2[1] + 2 * k3[1] + k4[1])
+    assert n.step(current) == 0
+    assert n.get_state() == {"v": pytest.approx(v_next, abs=1e-12), "u": pytest.approx(u_next, abs=1e-12)}

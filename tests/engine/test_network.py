@@ -387,3 +387,51 @@ def test_cuba_rate_in_expected_range():
     # Brian2's CUBA settles near 5-6 Hz; 1 s gives 21-24 thousand spikes
     assert 4.0 < rate_exc < 8.0 and 4.0 < rate_inh < 8.0
     assert sum(p.nnz for p in net.projections) == pytest.approx(4000 * 4000 * 0.02, rel=0.01)
+
+
+# -- plasticity -------------------------------------------------------------------------------
+def _stdp_pair(pre_step, post_step, rule):
+    a, b = Population("lif", 1, label="pre"), Population("lif", 1, label="post")
+    proj = Projection(a, b, 0.5, topology="one_to_one", plasticity=rule)
+    net = Network(a, b, proj, StepCurrent(pre_step, pre_step + 1, 1000.0, target=a),
+                  StepCurrent(post_step, post_step + 1, 1000.0, target=b))
+    net.run(0.05)
+    return proj.data[0]
+
+
+@pytest.mark.parametrize("d", [1, 4, 12])
+def test_stdp_pair_rule_matches_analytic(d):
+    from engine.network import STDP
+
+    rule = STDP(tau_plus=10.0, tau_minus=15.0, a_plus=0.02, a_minus=0.03, w_min=0.0, w_max=1.0)
+    # pre d steps (ms) before post: potentiation a_plus * exp(-d/tau_plus)
+    assert _stdp_pair(10, 10 + d, rule) == pytest.approx(0.5 + 0.02 * math.exp(-d / 10.0), rel=1e-12)
+    # post before pre: depression a_minus * exp(-d/tau_minus)
+    assert _stdp_pair(10 + d, 10, rule) == pytest.approx(0.5 - 0.03 * math.exp(-d / 15.0), rel=1e-12)
+    assert _stdp_pair(10, 10, rule) == 0.5
+
+
+def test_stdp_clips_and_round_trips():
+    from engine.network import STDP
+
+    big = {"rule": "stdp", "a_plus": 5.0, "a_minus": 0.0, "w_min": -1.0, "w_max": 0.75}
+    assert _stdp_pair(10, 11, big) == 0.75
+    pop = Population("lif", 3, label="p")
+    net = Network(pop, Projection(pop, pop, 0.1, plasticity=STDP(a_plus=0.05)))
+    doc = net.to_dict()
+    assert doc["projections"][0]["plasticity"]["a_plus"] == 0.05
+    assert Network.from_dict(doc).projections[0].plasticity.a_plus == 0.05
+
+
+def test_recompile_after_add_keeps_synaptic_currents():
+    cuba = load_cuba()
+    one, two = cuba.build_cuba(400, 100, seed=4), cuba.build_cuba(400, 100, seed=4)
+    one.run(0.06, dt=1e-4)
+    two.run(0.03, dt=1e-4)
+    two.add(RateMonitor(two.populations[1], bin_ms=1))  # forces a recompile mid-run
+    two.run(0.03, dt=1e-4)
+    (s1, i1), (s2, i2) = one.monitors[0].raster_data(), two.monitors[0].raster_data()
+    assert s1.size > 50
+    np.testing.assert_array_equal(s1, s2)
+    np.testing.assert_array_equal(i1, i2)
+    assert two.monitors[2].rate.shape == (30,)

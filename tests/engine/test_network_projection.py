@@ -125,8 +125,14 @@ def test_delay_and_other_arguments():
             Projection(src, tgt, 1.0, delay=bad)
     with pytest.raises(TypeError, match="delay"):
         Projection(src, tgt, 1.0, delay="2")
-    with pytest.raises(NotImplementedError, match="plasticity='stdp'"):
-        Projection(src, tgt, 1.0, plasticity="stdp")
+    with pytest.raises(NotImplementedError, match="plasticity='bcm'"):
+        Projection(src, tgt, 1.0, plasticity="bcm")
+    with pytest.raises(NotImplementedError, match="rule 'oja'"):
+        Projection(src, tgt, 1.0, plasticity={"rule": "oja"})
+    with pytest.raises(ValueError, match="tau_plus"):
+        Projection(src, tgt, 1.0, plasticity={"rule": "stdp", "tau_plus": -1.0})
+    with pytest.raises(ValueError, match="w_max"):
+        Projection(src, tgt, 1.0, plasticity={"rule": "stdp", "w_min": 1.0, "w_max": 0.0})
     with pytest.raises(ValueError, match="probability"):
         Projection(src, tgt, 1.0, probability=1.5)
     with pytest.raises(ValueError, match="tau_syn"):
@@ -162,3 +168,27 @@ def test_from_csr_validates():
         Projection.from_csr(src, tgt, [0, 1, 1, 1], [4], [1.0])
     with pytest.raises(ValueError, match="duplicate"):
         Projection.from_csr(src, tgt, [0, 2, 2, 2], [1, 1], [1.0, 1.0])
+
+
+# -- properties ---------------------------------------------------------------------------------
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=40, deadline=None)
+@given(n_src=st.integers(1, 40), n_tgt=st.integers(1, 40), p=st.floats(0.0, 1.0),
+       seed=st.integers(0, 2**31), self_conn=st.booleans(), same=st.booleans())
+def test_csr_invariants_and_propagation_property(n_src, n_tgt, p, seed, self_conn, same):
+    src = Population("lif", n_src)
+    tgt = src if same else Population("lif", n_tgt)
+    proj = Projection(src, tgt, {"dist": "uniform", "low": -1.0, "high": 1.0}, probability=p, seed=seed,
+                      allow_self_connections=self_conn)
+    check_csr(proj)
+    dense = proj.to_dense()
+    if same and not self_conn:
+        assert not np.any(np.diag(dense))
+    spikes = (np.random.default_rng(seed).random(src.n) < 0.5).astype(float)
+    np.testing.assert_allclose(proj.propagate(spikes), spikes @ dense, atol=1e-12)
+    again = Projection(src, tgt, {"dist": "uniform", "low": -1.0, "high": 1.0}, probability=p, seed=seed,
+                       allow_self_connections=self_conn)
+    np.testing.assert_array_equal(proj.indices, again.indices)
+    np.testing.assert_array_equal(proj.data, again.data)

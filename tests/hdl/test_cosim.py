@@ -90,8 +90,11 @@ def test_verilator_lint_clean(params, tmp_path):
         "sc_lif_array": ["sc_lif_array.v", "sc_lif_neuron.v"],
         "sc_lif_layer": ["sc_lif_layer.v", "sc_lif_array.v", "sc_lif_neuron.v"],
     }
-    for top, files in tops.items():
+    runs = [(top, files, []) for top, files in tops.items()]
+    runs.append(("sc_lif_layer", tops["sc_lif_layer"], ["-GUSE_SYN=1", "-GSYN_K=3"]))
+    runs.append(("sc_lif_array", tops["sc_lif_array"], ["-GSHARED_K=0"]))
+    for top, files, more in runs:
         extra = [f'-GWEIGHT_FILE="{weights}"'] if top == "sc_lif_layer" else []
-        proc = subprocess.run([verilator, "--lint-only", "-Wall", "--top-module", top, *params, *extra,
+        proc = subprocess.run([verilator, "--lint-only", "-Wall", "--top-module", top, *params, *more, *extra,
                                *[str(HDL / f) for f in files]], capture_output=True, text=True)
-        assert proc.returncode == 0, f"{top} {params}:\n{proc.stderr}"
+        assert proc.returncode == 0, f"{top} {params} {more}:\n{proc.stderr}"

@@ -24,6 +24,17 @@ def lapicque_net():
                    TimedArray(stim, target=a), PoissonInput(5, 50.0, 1.5, target=b))
 
 
+def synaptic_net():
+    """B receives A through exponential synaptic currents (tau_syn = 5 ms),
+    excitatory and inhibitory weights: exercises USE_SYN in sc_lif_layer."""
+    a = Population("LapicqueNeuron", 10, params={"tau": 10.0}, label="A")
+    b = Population("StochasticLIFNeuron", 6, params={"tau_mem": 8.0, "refractory_period": 1}, label="B")
+    stim = np.random.default_rng(5).uniform(0, 3, (N_STEPS, 10))
+    return Network(a, b,
+                   Projection(a, b, weight={"dist": "uniform", "low": -0.3, "high": 0.6}, seed=8, tau_syn=5.0),
+                   TimedArray(stim, target=a))
+
+
 def native_net():
     """Integer FixedPointLIFNeuron populations in Q4.4 with weights large enough
     to saturate I_t and negative currents."""
@@ -35,7 +46,9 @@ def native_net():
     return Network(a, b, Projection(a, b, weight=w), TimedArray(stim, target=a))
 
 
-@pytest.mark.parametrize("build, qformat", [(lapicque_net, "Q8.8"), (lapicque_net, "Q4.4"), (native_net, None)])
+@pytest.mark.filterwarnings("ignore::engine.backends.fixed_point.QuantisationWarning")  # Q12.4 drops tiny weights
+@pytest.mark.parametrize("build, qformat", [(lapicque_net, "Q8.8"), (lapicque_net, "Q4.4"), (native_net, None),
+                                           (synaptic_net, "Q8.8"), (synaptic_net, "Q12.4")])
 def test_two_layer_network_rtl_equals_fixed_point_backend(build, qformat, tmp_path):
     require_tool("iverilog")
     net = build()
@@ -82,6 +95,9 @@ def test_export_files_match_backend_codes(tmp_path):
     assert [((w + 0x8000) & 0xFFFF) - 0x8000 for w in words] == dense.ravel().tolist()
     assert np.array_equal(FixedPointSimulator(net, 0.001, "Q8.8").weight_codes(proj), dense[rows, proj.indices])
     assert len(exp.stimulus.read_text().split()) == 10
+    # run-time constants (ports of the RTL): leak_k, gain_k per population
+    lb = round((1 - np.exp(-0.25)) * 256)
+    assert [int(w, 16) for w in exp.constants.read_text().split()] == [24, 24, lb, lb]
 
 
 def test_export_refuses_shapes_the_bench_cannot_run(tmp_path):

@@ -1,0 +1,140 @@
+"""Fixtures of the GUI tests: one ``panel serve`` per test module (free port,
+killed at teardown) and Debian's Chromium driven by Playwright, with every
+request and console message recorded so a test can fail on any non-local
+request, failed request or console error."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import require_tool
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "tests" / "artifacts"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(app: str = "neurocore_gui/app.py", timeout: float = 60.0):
+    port = free_port()
+    env = dict(os.environ, BOKEH_RESOURCES="server", PYTHONUNBUFFERED="1")
+    log = open(ARTIFACTS / f"serve_{port}.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "panel", "serve", app, "--port", str(port), "--address", "127.0.0.1",
+         "--allow-websocket-origin", f"127.0.0.1:{port}", "--allow-websocket-origin", f"localhost:{port}",
+         "--num-procs", "1"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}/app"
+    t0 = time.time()
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"panel serve exited with {proc.returncode}; see {log.name}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/liveness", timeout=1):
+                break
+        except Exception:  # noqa: BLE001 - not up yet
+            try:
+                with urllib.request.urlopen(url, timeout=5):
+                    break
+            except Exception:  # noqa: BLE001
+                pass
+        if time.time() - t0 > timeout:
+            proc.kill()
+            raise RuntimeError("panel serve did not come up")
+        time.sleep(0.3)
+    return proc, url, log
+
+
+def stop_server(proc, log) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def app_url():
+    require_tool("chromium")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    proc, url, log = start_server()
+    try:
+        yield url
+    finally:
+        stop_server(proc, log)
+
+
+@pytest.fixture(scope="module")
+def nc_browser():
+    path = require_tool("chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+class PageLog:
+    """Everything a page asked for and said."""
+
+    def __init__(self, page):
+        self.requests: list[str] = []
+        self.failed: list[str] = []
+        self.errors: list[str] = []
+        page.on("request", lambda r: self.requests.append(r.url))
+        page.on("requestfailed", lambda r: self.failed.append(f"{r.url} ({r.failure})"))
+        page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
+
+    def external(self) -> list[str]:
+        ok = ("http://127.0.0.1", "http://localhost", "ws://127.0.0.1", "ws://localhost", "data:", "blob:")
+        return [u for u in self.requests if not u.startswith(ok)]
+
+    def assert_clean(self) -> None:
+        assert self.external() == [], f"non-local requests: {self.external()}"
+        assert self.failed == [], f"failed requests: {self.failed}"
+        assert self.errors == [], f"console errors: {self.errors}"
+
+
+@pytest.fixture
+def open_page(nc_browser, app_url):
+    """``open_page()`` -> (page, log) on a fresh context (a new session)."""
+    contexts = []
+
+    def _open(width=1500, height=1100):
+        ctx = nc_browser.new_context(viewport={"width": width, "height": height}, accept_downloads=True)
+        contexts.append(ctx)
+        page = ctx.new_page()
+        log = PageLog(page)
+        t0 = time.perf_counter()
+        page.goto(app_url)
+        page.wait_for_selector(".react-flow__node", timeout=60_000)
+        page.load_time = time.perf_counter() - t0
+        return page, log
+
+    yield _open
+    for ctx in contexts:
+        ctx.close()

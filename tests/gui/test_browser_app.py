@@ -1,0 +1,167 @@
+"""Real-browser tests: Debian Chromium (Playwright) against ``panel serve
+neurocore_gui/app.py`` started by the module fixture.  Screenshots go to
+tests/artifacts/."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import time
+
+import pytest
+
+from tests.gui.conftest import ARTIFACTS
+
+pytestmark = pytest.mark.browser
+
+
+def coloured_pixels(png: bytes) -> int:
+    """Pixels with a clear hue (spike marks), ignoring white, greys and black."""
+    from PIL import Image
+
+    img = Image.open(io.BytesIO(png)).convert("HSV")
+    return sum(1 for h, s, v in img.getdata() if s > 90 and v > 60)
+
+
+def node(page, label):
+    return page.locator(".react-flow__node", has_text=re.compile(rf"^{re.escape(label)} ·"))
+
+
+def live_rate(page, pop) -> float | None:
+    el = page.locator(f".nc-rate[data-pop='{pop}']")
+    if el.count() == 0:
+        return None
+    return float(el.first.get_attribute("data-hz"))
+
+
+def wait_for(cond, timeout=20.0, what="condition"):
+    t0 = time.time()
+    while True:
+        v = cond()
+        if v:
+            return v
+        if time.time() - t0 > timeout:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+def set_field(page, name, value):
+    inp = page.locator(f".nc-field-{name} input").first
+    inp.click()
+    inp.fill(str(value))
+    inp.press("Enter")
+    inp.press("Tab")
+
+
+def test_page_loads_offline_without_errors(open_page):
+    page, log = open_page()
+    time.sleep(1.5)  # let late resources (fonts, icons) arrive
+    assert node(page, "E").count() == 1 and node(page, "I").count() == 1
+    assert page.locator(".react-flow__edge").count() == 6
+    assert page.get_by_text("LapicqueNeuron", exact=True).count() >= 1  # palette from the registry
+    page.screenshot(path=str(ARTIFACTS / "01_loaded.png"))
+    log.assert_clean()
+    assert len(log.requests) > 5
+    assert page.load_time < 30
+
+
+def test_build_two_populations_and_a_projection(open_page):
+    page, log = open_page()
+    page.get_by_role("button", name="New").click()
+    wait_for(lambda: page.locator(".react-flow__node").count() == 0, what="empty canvas")
+    item = page.get_by_text("LapicqueNeuron", exact=True).first
+    item.click()
+    wait_for(lambda: page.locator(".react-flow__node").count() == 1, what="first node")
+    item.click()
+    wait_for(lambda: page.locator(".react-flow__node").count() == 2, what="second node")
+    a, b = page.locator(".react-flow__node").nth(0), page.locator(".react-flow__node").nth(1)
+    src = a.locator(".react-flow__handle.source").bounding_box()
+    tgt = b.locator(".react-flow__handle.target").bounding_box()
+    page.mouse.move(src["x"] + src["width"] / 2, src["y"] + src["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(tgt["x"] + tgt["width"] / 2, tgt["y"] + tgt["height"] / 2, steps=15)
+    page.mouse.up()
+    wait_for(lambda: page.locator(".react-flow__edge").count() == 1, what="projection edge")
+    page.get_by_text("Projection LN → LN_1").first.wait_for(timeout=10_000)  # notification
+    # select the projection and refuse a bad probability through its editor
+    page.locator(".react-flow__edge").first.click(force=True)
+    page.locator(".nc-field-probability input").first.wait_for(timeout=10_000)
+    set_field(page, "probability", 1.5)
+    page.get_by_text(re.compile("Refused: .*probability")).first.wait_for(timeout=10_000)
+    set_field(page, "probability", 0.5)
+    page.screenshot(path=str(ARTIFACTS / "02_built.png"))
+    log.assert_clean()
+
+
+def test_run_shows_spikes_and_live_parameter_change(open_page):
+    page, log = open_page()
+    raster = page.locator(".nc-raster")
+    before = coloured_pixels(raster.screenshot())
+    page.get_by_role("button", name="Start").click()
+    wait_for(lambda: (live_rate(page, "E") or 0) > 0, what="E firing")
+    wait_for(lambda: re.search(r"t = 0\.[3-9]|t = [1-9]", page.locator(".nc-progress").inner_text()),
+             what="0.3 s simulated")
+    after = coloured_pixels(raster.screenshot())
+    assert after > before + 50, (before, after)
+    page.screenshot(path=str(ARTIFACTS / "03_running.png"))
+    # change E's threshold while running: E falls silent within a chunk or two
+    node(page, "E").click()
+    page.locator(".nc-field-v_threshold input").first.wait_for(timeout=10_000)
+    set_field(page, "v_threshold", 1000)
+    t0 = time.perf_counter()
+    wait_for(lambda: live_rate(page, "E") == 0.0, what="E silent after the change")
+    latency = time.perf_counter() - t0
+    assert (live_rate(page, "I") or 0) >= 0
+    assert latency < 5.0
+    page.screenshot(path=str(ARTIFACTS / "04_param_changed.png"))
+    page.get_by_role("button", name="Pause").click()
+    page.get_by_role("button", name="Reset").click()
+    wait_for(lambda: "idle" in page.locator(".nc-progress").inner_text(), what="reset")
+    log.assert_clean()
+
+
+def test_save_and_reload_gives_the_same_graph(open_page, tmp_path):
+    page, log = open_page()
+    with page.expect_download() as dl:
+        page.locator(".nc-save").get_by_role("button").first.click()
+    saved = tmp_path / "net.json"
+    dl.value.save_as(saved)
+    doc = json.loads(saved.read_text())
+    assert [p["label"] for p in doc["populations"]] == ["E", "I"]
+    labels_before = sorted(page.locator(".react-flow__node").all_inner_texts())
+    page.get_by_role("button", name="New").click()
+    wait_for(lambda: page.locator(".react-flow__node").count() == 0, what="empty canvas")
+    # a broken file is refused with a message and the current network is kept
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"schema_version": 1, "populations": [{"model": "NoSuchNeuron", "n": 3}]}')
+    page.locator(".nc-load input[type=file]").set_input_files(str(bad))
+    page.get_by_text(re.compile("Could not load bad.json.*NoSuchNeuron")).first.wait_for(timeout=10_000)
+    page.locator(".nc-load input[type=file]").set_input_files(str(saved))
+    wait_for(lambda: page.locator(".react-flow__node").count() == len(labels_before), what="reloaded")
+    assert sorted(page.locator(".react-flow__node").all_inner_texts()) == labels_before
+    assert page.locator(".react-flow__edge").count() == 6
+    with page.expect_download() as dl2:
+        page.locator(".nc-save").get_by_role("button").first.click()
+    again = tmp_path / "again.json"
+    dl2.value.save_as(again)
+    assert json.loads(again.read_text()) == doc
+    page.screenshot(path=str(ARTIFACTS / "05_reloaded.png"))
+    log.assert_clean()
+
+
+def test_two_sessions_are_isolated(open_page):
+    p1, log1 = open_page()
+    p2, log2 = open_page()
+    p1.get_by_role("button", name="New").click()
+    wait_for(lambda: p1.locator(".react-flow__node").count() == 0, what="session 1 cleared")
+    p1.get_by_text("LapicqueNeuron", exact=True).first.click()
+    wait_for(lambda: p1.locator(".react-flow__node").count() == 1, what="session 1 node")
+    p1.get_by_role("button", name="Start").click()
+    wait_for(lambda: "running" in p1.locator(".nc-progress").inner_text(), what="session 1 running")
+    time.sleep(1.0)
+    assert p2.locator(".react-flow__node").count() == 4  # the example, untouched
+    assert "idle" in p2.locator(".nc-progress").inner_text()
+    p1.get_by_role("button", name="Pause").click()
+    log1.assert_clean()
+    log2.assert_clean()

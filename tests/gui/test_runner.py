@@ -1,0 +1,267 @@
+"""Live runner and run view without a browser: chunking, queue draining,
+parameter changes at the next chunk, reset, errors, session isolation."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from engine.backends import compile as compile_network
+from engine.network import ConstantCurrent, Network, Population
+from neurocore_gui.runner import Runner
+
+DT = 0.001
+
+
+def _lif_network(amplitude=1.5):
+    pop = Population("LapicqueNeuron", 5, {"tau": 10.0}, label="A")
+    stim = ConstantCurrent(amplitude, target=pop, label="drive")
+    return Network(pop, stim)
+
+
+class _Made:
+    def __init__(self):
+        self.count = 0
+        self.net = None
+
+    def __call__(self):
+        self.count += 1
+        self.net = _lif_network()
+        return compile_network(self.net, "numpy", DT)
+
+
+def _collect(runner, n_steps, timeout=10.0):
+    chunks, t0 = [], time.time()
+    while sum(c.n_steps for c in chunks) < n_steps:
+        chunks += runner.drain()
+        if time.time() - t0 > timeout:
+            raise AssertionError(f"only {sum(c.n_steps for c in chunks)} of {n_steps} steps arrived")
+        time.sleep(0.005)
+    return chunks
+
+
+def test_step_is_chunked_contiguously():
+    made = _Made()
+    r = Runner(made, DT, max_chunk=40, adaptive=False)
+    try:
+        assert r.step(250)
+        chunks = _collect(r, 250)
+        assert [c.n_steps for c in chunks] == [40] * 6 + [10]
+        assert [c.start_step for c in chunks] == list(range(0, 250, 40))
+        time.sleep(0.05)
+        assert r.drain() == [] and r.steps_done == 250 and r.state == "paused"
+    finally:
+        r.stop()
+
+
+def test_start_pause_and_bounded_queue():
+    r = Runner(_Made(), DT, chunk_steps=20, adaptive=False, max_queue=3)
+    try:
+        r.start()
+        time.sleep(0.3)
+        # nobody drains: the worker blocks on the full queue instead of running away
+        assert r.queue.qsize() == 3
+        assert r.steps_done <= 20 * 4
+        r.pause()
+        got = _collect(r, 1)
+        before = r.steps_done
+        time.sleep(0.2)
+        r.drain()
+        time.sleep(0.1)
+        assert r.steps_done - before <= 20  # at most the chunk that was in flight
+        assert all(c.n_steps == 20 for c in got)
+    finally:
+        r.stop()
+
+
+def test_parameter_change_takes_effect_at_next_chunk():
+    made = _Made()
+    r = Runner(made, DT, max_chunk=50, adaptive=False)
+    try:
+        r.step(50)
+        first = _collect(r, 50)
+        assert len(first[0].spikes["A"][0]) > 0
+        stim = made.net.stimuli[0]
+
+        def silence(sim):
+            stim.amplitude = 0.0
+        r.apply(silence)
+        r.step(100)
+        after = _collect(r, 100)
+        assert after[0].start_step == 50
+        # the change applies before step 50: no neuron reaches threshold again
+        assert all(len(c.spikes["A"][0]) == 0 for c in after)
+    finally:
+        r.stop()
+
+
+def test_parameter_change_while_running_reaches_the_worker():
+    made = _Made()
+    r = Runner(made, DT, chunk_steps=20, adaptive=False)
+    try:
+        r.start()
+        _collect(r, 60)
+        pop_model = made.net.population("A").model
+        r.apply(lambda sim: setattr(pop_model, "v_threshold", 100.0))
+        time.sleep(0.05)
+        r.drain()
+        later = _collect(r, 120)
+        assert pop_model.v_threshold == 100.0
+        spiking = [len(c.spikes["A"][0]) > 0 for c in later]
+        # at most the one chunk the worker held (computed before the change) still spikes
+        assert sum(spiking) <= 1 and not any(spiking[1:])
+    finally:
+        r.stop()
+
+
+def test_reset_recompiles_and_restarts_at_zero():
+    made = _Made()
+    r = Runner(made, DT, max_chunk=30, adaptive=False)
+    try:
+        r.step(90)
+        _collect(r, 90)
+        r.reset()
+        assert r.sim is None and r.steps_done == 0 and r.state == "idle" and r.queue.empty()
+        r.step(30)
+        again = _collect(r, 30)
+        assert made.count == 2
+        assert again[0].start_step == 0
+    finally:
+        r.stop()
+
+
+def test_stale_chunks_are_dropped_after_reset():
+    r = Runner(_Made(), DT, chunk_steps=10, adaptive=False)
+    try:
+        r.start()
+        time.sleep(0.1)
+        r.reset()
+        r.step(10)
+        chunks = _collect(r, 10)
+        assert chunks[0].start_step == 0
+    finally:
+        r.stop()
+
+
+def test_compile_error_is_reported_not_raised():
+    def bad():
+        raise ValueError("unknown neuron model 'Nope'")
+    r = Runner(bad, DT)
+    assert r.start() is False
+    assert r.state == "error" and "Nope" in r.error
+
+
+def test_error_during_run_is_reported():
+    class Broken:
+        dt = DT
+
+        def advance(self, n):
+            raise RuntimeError("backend exploded")
+    r = Runner(lambda: Broken(), DT)
+    try:
+        r.start()
+        t0 = time.time()
+        while r.state != "error" and time.time() - t0 < 5:
+            time.sleep(0.01)
+        assert r.state == "error" and "exploded" in r.error
+    finally:
+        r.stop()
+
+
+def test_adaptive_chunk_targets_wall_time():
+    r = Runner(_Made(), DT, chunk_steps=1, target_chunk_s=0.02)
+    try:
+        r.start()
+        _collect(r, 2000)
+        assert r.chunk_steps > 50  # a tiny network: many steps per 20 ms
+    finally:
+        r.stop()
+
+
+# -- the run view (no browser) ------------------------------------------------------------
+@pytest.fixture
+def app():
+    import holoviews as hv
+
+    hv.extension("bokeh")
+    from neurocore_gui.session import create_app
+
+    a = create_app(example="two_population_ei")
+    yield a
+    a.close()
+
+
+def _tick_until(rv, cond, timeout=10.0):
+    t0 = time.time()
+    while not cond():
+        rv.tick()
+        if time.time() - t0 > timeout:
+            raise AssertionError("condition not reached")
+        time.sleep(0.02)
+
+
+def test_run_view_streams_into_figures_and_reset_clears(app):
+    rv = app.run
+    rv.speed.value = "as fast as possible"
+    rv.start()
+    _tick_until(rv, lambda: rv.raster.total_spikes > 50 and len(rv.rates.t) > 5)
+    assert rv.raster.counts.sum() > 0
+    assert rv.traces.y.shape[1] == 6 and len(rv.traces.t) > 0
+    assert rv.recorder.count >= rv.raster.spikes_in_window > 0
+    csv = rv._spikes_csv().getvalue().splitlines()
+    assert csv[0] == "population,neuron,step,time_s" and len(csv) > 50
+    rv.reset()
+    assert rv.raster.total_spikes == 0 and rv.raster.counts.sum() == 0
+    assert len(rv.traces.t) == 0 and len(rv.rates.t) == 0 and rv.recorder.count == 0
+    assert rv.live is None
+
+
+def test_run_view_param_change_applies_to_running_network(app):
+    rv = app.run
+    rv.speed.value = "as fast as possible"
+    rv.start()
+    _tick_until(rv, lambda: rv.raster.total_spikes > 0)
+    b = app.builder
+    node = next(n for n in b.nodes if n["data"]["label"] == "E")
+    b.flow.selection = {"nodes": [node["id"]], "edges": []}
+    b.field_editor.widgets["v_threshold"].value = 50.0  # through the generated editor
+    _tick_until(rv, lambda: rv.live.network.population("E").model.v_threshold == 50.0)
+    assert b.network_dict()["populations"][0]["params"]["v_threshold"] == 50.0
+
+
+def test_invalid_value_is_refused_with_a_message(app):
+    b = app.builder
+    node = next(n for n in b.nodes if n["data"]["label"] == "E")
+    b.flow.selection = {"nodes": [node["id"]], "edges": []}
+    w = b.field_editor.widgets["tau"]
+    w.value = -5.0
+    assert w.error_state and "tau" in w.helper_text
+    assert b.network_dict()["populations"][0]["params"]["tau"] == 20.0
+
+
+def test_compile_error_shows_message_and_keeps_network(app):
+    rv = app.run
+    b = app.builder
+    before = b.network_dict()
+    rv.trace_spec.value = "nonsense without colon"
+    rv.start()
+    assert rv.message.visible and "trace" in rv.message.object
+    assert b.network_dict() == before
+
+
+def test_sessions_are_isolated():
+    import holoviews as hv
+
+    hv.extension("bokeh")
+    from neurocore_gui.session import create_app
+
+    a, b = create_app(example="single_lif_step"), create_app(example="single_lif_step")
+    try:
+        a.builder.add_population("LapicqueNeuron", 7)
+        assert len(a.builder.nodes) == len(b.builder.nodes) + 1
+        assert a.builder.flow is not b.builder.flow and a.run.raster is not b.run.raster
+    finally:
+        a.close()
+        b.close()

@@ -1,0 +1,161 @@
+"""View model: canvas JSON <-> engine network dict, lossless both ways; the
+example networks; "show as Python"."""
+
+from __future__ import annotations
+
+import copy
+import json
+import runpy
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from engine.backends import compile as compile_network
+from engine.network import ConstantCurrent, Network, PoissonInput, Population, Projection, StepCurrent
+from engine.network.io import network_to_dict
+from neurocore_gui import graph
+from neurocore_gui.codegen import network_to_python
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = sorted((ROOT / "assets" / "networks").glob("*.json"))
+REQUIRED = {"single_lif_step", "two_population_ei", "synfire_chain", "poisson_feedforward", "cuba",
+            "lateral_inhibition", "recurrent_inhibition", "disinhibition", "half_centre_oscillator"}
+
+
+def _sample_network() -> Network:
+    a = Population("LapicqueNeuron", 30, {"tau": 15.0, "refractory_period": 2}, label="A")
+    b = Population("AdExNeuron", 10, label="B")
+    c = Population("LapicqueNeuron", 5, label="C")
+    return Network(
+        a, b, c,
+        Projection(a, b, 0.7, probability=0.3, delay=2, seed=3, tau_syn=4.0),
+        Projection(b, a, {"dist": "normal", "mean": -0.5, "std": 0.1}, probability=0.5, seed=4),
+        Projection(a, a, 0.1, probability=0.2, allow_self_connections=False, seed=5),
+        Projection(c, c, 0.2, topology="one_to_one"),
+        StepCurrent(10, 50, 1.5, target=a, label="step"),
+        PoissonInput(5, 100.0, 2.0, dt=0.001, seed=9, target=c),
+        ConstantCurrent(0.5),  # no target: drives the first population
+        seed=11)
+
+
+def test_network_to_canvas_and_back_is_lossless():
+    net = network_to_dict(_sample_network(), include_state=False, include_csr=False)
+    nodes, edges, meta = graph.network_to_canvas(net)
+    assert [n["type"] for n in nodes].count("population") == 3
+    assert [n["type"] for n in nodes].count("stimulus") == 3
+    by_id = {n["id"]: n for n in nodes}
+    kinds = [graph.edge_kind(e, by_id) for e in edges]
+    assert kinds.count("projection") == 4 and kinds.count("drive") == 2  # ConstantCurrent has no target
+    assert graph.canvas_to_network(nodes, edges, meta) == net
+
+
+def test_canvas_to_network_and_back_is_lossless():
+    """Start from canvas JSON (what the builder holds) and come back to it."""
+    nodes = [
+        {"id": "p1", "type": "population", "position": {"x": 0, "y": 0},
+         "data": graph.population_entry("LapicqueNeuron", 10, "E", {"tau": 12.0})},
+        {"id": "p2", "type": "population", "position": {"x": 300, "y": 0},
+         "data": graph.population_entry("LapicqueNeuron", 4, "I")},
+        {"id": "s1", "type": "stimulus", "position": {"x": -300, "y": 0},
+         "data": graph.stimulus_entry("StepCurrent", "step", {"onset": 1, "offset": 9, "amplitude": 2.0})},
+    ]
+    edges = [{"id": "e1", "source": "p1", "target": "p2", "data": graph.projection_data(weight=0.4)},
+             {"id": "e2", "source": "p2", "target": "p1", "data": graph.projection_data(weight=-1.0, delay=3)},
+             {"id": "d1", "source": "s1", "target": "p1", "data": {}}]
+    meta = {"schema_version": 1, "seed": 7}
+    net = graph.canvas_to_network(nodes, edges, meta)
+    Network.from_dict(copy.deepcopy(net))  # the engine accepts it
+    nodes2, edges2, meta2 = graph.network_to_canvas(net, {n["data"]["label"]: n["position"] for n in nodes})
+    strip = lambda items, keys: [{k: v for k, v in i.items() if k in keys} for i in items]  # noqa: E731
+    assert strip(nodes2, ("type", "position", "data")) == strip(nodes, ("type", "position", "data"))
+    # ids are canvas-local; compare edges by endpoint labels and data
+    lab = {n["id"]: n["data"]["label"] for n in nodes}
+    lab2 = {n["id"]: n["data"]["label"] for n in nodes2}
+    e1 = sorted((lab[e["source"]], lab[e["target"]], json.dumps(e["data"], sort_keys=True)) for e in edges)
+    e2 = sorted((lab2[e["source"]], lab2[e["target"]], json.dumps(e["data"], sort_keys=True)) for e in edges2)
+    assert e1 == e2
+    assert meta2 == meta
+
+
+def test_document_keeps_positions_and_loads_in_the_engine():
+    net = network_to_dict(_sample_network(), include_state=False, include_csr=False)
+    nodes, edges, meta = graph.network_to_canvas(net)
+    nodes[0]["position"] = {"x": 123.5, "y": -40.0}
+    doc = graph.to_document(nodes, edges, meta)
+    assert doc["meta"]["layout"]["A"] == {"x": 123.5, "y": -40.0}
+    Network.from_dict(json.loads(json.dumps(doc)))  # a saved file is a valid engine document
+    net2, layout = graph.from_document(json.dumps(doc))
+    assert net2 == net and layout["A"] == {"x": 123.5, "y": -40.0}
+
+
+@pytest.mark.parametrize("bad, match", [
+    ("{not json", "not a JSON"),
+    ("[1, 2]", "JSON object"),
+    ('{"populations": [{"model": "LapicqueNeuron"}]}', "label"),
+    ('{"populations": [], "projections": [{"source": "X", "target": "Y"}]}', "X"),
+    ('{"meta": {"layout": {"A": {"x": "left"}}}}', "layout"),
+])
+def test_bad_documents_raise_clear_errors(bad, match):
+    with pytest.raises(graph.DocumentError, match=match):
+        net, layout = graph.from_document(bad)
+        graph.network_to_canvas(net, layout)
+
+
+def test_auto_layout_places_sources_left_of_targets():
+    net = network_to_dict(_sample_network(), include_state=False, include_csr=False)
+    nodes, edges, _ = graph.network_to_canvas(net)
+    graph.auto_layout(nodes, edges)
+    pos = {n["data"]["label"]: n["position"] for n in nodes}
+    assert pos["step"]["x"] < pos["A"]["x"] < pos["B"]["x"]
+    assert len({(p["x"], p["y"]) for p in pos.values()}) == len(pos)  # no overlaps
+
+
+def test_required_examples_exist():
+    assert REQUIRED <= {p.stem for p in EXAMPLES}
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_example_loads_round_trips_and_spikes(path):
+    doc = json.loads(path.read_text())
+    net, layout = graph.from_document(doc)
+    nodes, edges, meta = graph.network_to_canvas(net, layout)
+    assert graph.canvas_to_network(nodes, edges, meta) == net
+    dt = doc["meta"]["run"]["dt"]
+    sim = compile_network(Network.from_dict(net), "numpy", dt)
+    chunk = sim.advance(round(0.3 / dt) if path.stem != "cuba" else 500)
+    total = sum(len(s) for s, _ in chunk.spikes.values())
+    assert total > 0, f"{path.stem} produced no spikes"
+
+
+def _spikes(net: Network, n_steps: int, dt: float) -> dict:
+    chunk = compile_network(net, "numpy", dt).advance(n_steps)
+    return {k: (s.tolist(), i.tolist()) for k, (s, i) in chunk.spikes.items()}
+
+
+@pytest.mark.parametrize("name", ["two_population_ei", "half_centre_oscillator", "synfire_chain", "cuba"])
+def test_generated_python_runs_and_gives_the_same_spikes(name, tmp_path):
+    doc = json.loads((ROOT / "assets" / "networks" / f"{name}.json").read_text())
+    net, _ = graph.from_document(doc)
+    dt = doc["meta"]["run"]["dt"]
+    n_steps = 300 if name != "cuba" else 400
+    src = network_to_python(net, duration=n_steps * dt, dt=dt)
+    script = tmp_path / "generated.py"
+    script.write_text(src)
+    ns = runpy.run_path(str(script))  # builds the network and runs it inside the script
+    expected = _spikes(Network.from_dict(copy.deepcopy(net)), n_steps, dt)
+    got = {label: (mon.raster_data()[0].tolist(), mon.raster_data()[1].tolist())
+           for label, mon in ns["monitors"].items()}
+    assert got == expected
+    assert sum(len(s) for s, _ in got.values()) > 0
+
+
+def test_generated_python_keeps_explicit_synapses(tmp_path):
+    net_obj = _sample_network()
+    net_obj.projections[0].data[:] = np.linspace(0.1, 2.0, net_obj.projections[0].nnz)  # "trained"
+    net = network_to_dict(net_obj, include_state=False, include_csr=True)
+    script = tmp_path / "generated.py"
+    script.write_text(network_to_python(net, duration=0.05, dt=0.001))
+    ns = runpy.run_path(str(script))
+    rebuilt = ns["net"].projections[0]
+    assert np.array_equal(rebuilt.data, net_obj.projections[0].data)
