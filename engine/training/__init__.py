@@ -13,8 +13,11 @@ import it.  May import: torch, numpy, ``engine.models``, ``engine.network``,
 """
 
 from engine.training.surrogate import (
+    SURROGATE_DEFAULTS,
     SURROGATE_PATHS,
     SURROGATES,
+    get_surrogate,
+    surrogate_derivative,
     atan_surrogate,
     atan_surrogate_custom_op,
     atan_surrogate_legacy,
@@ -59,7 +62,7 @@ def __getattr__(name):
 
 
 __all__ = [
-    "SURROGATE_PATHS", "SURROGATES",
+    "SURROGATE_PATHS", "SURROGATES", "SURROGATE_DEFAULTS", "get_surrogate", "surrogate_derivative",
     "fast_sigmoid", "fast_sigmoid_custom_op", "fast_sigmoid_legacy",
     "superspike", "superspike_custom_op", "superspike_legacy",
     "atan_surrogate", "atan_surrogate_custom_op", "atan_surrogate_legacy",

@@ -13,7 +13,10 @@ same step as the NumPy backend, batched and differentiable:
   unit, exactly like a ``TimedArray`` stimulus of the same values.
 * **Step** (previous-spike semantics, as every backend): population input =
   external input + for each projection ``spikes_src(t-1) @ W``; then every
-  population steps its model.  Spikes at step -1 are zero; the state starts
+  population steps its model.  A projection with ``tau_syn`` feeds an
+  exponential synaptic current instead, exactly as the NumPy simulator does:
+  ``I <- I*exp(-dt/tau_syn) + spikes_src(t-1) @ W`` (one ``I`` per target and
+  ``tau_syn``), and ``I`` is added to the target's input.  Spikes at step -1 are zero; the state starts
   from the model's initial state (not from ``population.state``).
 * **Spikes**: the forward value is the model's own spike test
   (``v >= v_threshold``, like the NumPy kernel -- the surrogate's ``x > 0``
@@ -32,7 +35,8 @@ same step as the NumPy backend, batched and differentiable:
   ``forward(inputs, return_spikes=True)`` also returns every population's
   spike train ``{label: (T, batch, n)}``.
 
-Computed in float64 by default, the spikes equal the NumPy backend's for the
+Model parameters and the CSR pattern are read when the module is built;
+rebuild it after editing them.  Computed in float64 by default, the spikes equal the NumPy backend's for the
 same network and inputs (the projection sums are matrix products, whose
 summation order differs from NumPy's only in the last ulp).
 
@@ -41,10 +45,12 @@ included) and ``StochasticLIFNeuron`` with ``noise_std == 0``,
 ``refractory_period == 0``, ``v_reset == v_rest`` and no entropy source.
 Everything else raises ``NotImplementedError`` with the reason: stimulus
 objects inside the network (feed currents through the input tensor instead),
-plastic projections, delayed projections, ``tau_syn`` synapses, other models.
+plastic projections, delayed projections, other models.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import torch
@@ -113,6 +119,8 @@ class TorchNetwork(nn.Module):
         index = {id(p): k for k, p in enumerate(pops)}
 
         self._proj = []  # (projection, key, source index, target index)
+        self._syn_keys = []  # per projection: (target index, tau_syn) or None
+        self._syn_decay = {}  # (target index, tau_syn) -> decay factor per step
         self.weights = nn.ParameterDict()
         for j, proj in enumerate(network.projections):
             where = f"projection {proj.label!r}"
@@ -120,9 +128,6 @@ class TorchNetwork(nn.Module):
                 raise NotImplementedError(f"{where}: plastic projections are not supported by to_torch")
             if proj.delay != 0:
                 raise NotImplementedError(f"{where}: delay={proj.delay} steps; to_torch supports delay 0 only")
-            if getattr(proj, "tau_syn", None) is not None:
-                raise NotImplementedError(f"{where}: tau_syn={proj.tau_syn} ms synapses are not supported by "
-                                          f"to_torch (instantaneous synapses only)")
             n_src, n_tgt = proj.source.n, proj.target.n
             if n_src * n_tgt > MAX_DENSE_WEIGHTS:
                 raise ValueError(f"{where}: a dense {n_src}x{n_tgt} weight matrix exceeds "
@@ -136,6 +141,12 @@ class TorchNetwork(nn.Module):
             self.weights[key] = nn.Parameter(torch.as_tensor(dense, dtype=dtype))
             self.register_buffer(f"mask_{key}", torch.as_tensor(mask, dtype=dtype))
             self._proj.append((proj, key, index[id(proj.source)], index[id(proj.target)]))
+            tau = getattr(proj, "tau_syn", None)
+            syn_key = None if tau is None else (index[id(proj.target)], float(tau))
+            if syn_key is not None and syn_key not in self._syn_decay:
+                # the NumPy simulator's factor, math.exp(-dt/tau_syn)
+                self._syn_decay[syn_key] = math.exp(-self.dt_ms / syn_key[1])
+            self._syn_keys.append(syn_key)
 
         has_in = {rt[3] for rt in self._proj}
         self.input_labels = self._choose(input_populations, "input",
@@ -252,14 +263,24 @@ class TorchNetwork(nn.Module):
         state = self._initial_state(batch, dtype, device)
         prev = [torch.zeros((batch, p.n), dtype=dtype, device=device) for p in self._pops]
         counts = [0] * len(self._pops)
+        # exponential synaptic currents, one per (target, tau_syn) as in the NumPy simulator
+        syn = {skey: torch.zeros((batch, self._pops[skey[0]].n), dtype=dtype, device=device)
+               for skey in self._syn_decay}
         record = [[] for _ in self._pops] if return_spikes else None
         zeros = [torch.zeros((batch, p.n), dtype=dtype, device=device) for p in self._pops]
         for t in range(T):
             currents = list(zeros)
             for k, lo, hi in self._inputs:
                 currents[k] = currents[k] + inputs[t, :, lo:hi]
-            for (_, _, src, tgt), w in zip(self._proj, weights):
-                currents[tgt] = currents[tgt] + prev[src] @ w
+            for skey, decay in self._syn_decay.items():
+                syn[skey] = syn[skey] * decay
+            for (_, _, src, tgt), skey, w in zip(self._proj, self._syn_keys, weights):
+                if skey is None:
+                    currents[tgt] = currents[tgt] + prev[src] @ w
+                else:
+                    syn[skey] = syn[skey] + prev[src] @ w
+            for (tgt, _), i_syn in syn.items():
+                currents[tgt] = currents[tgt] + i_syn
             new = []
             for k in range(len(self._pops)):
                 spike, state[k] = self._step_population(k, currents[k], state[k])

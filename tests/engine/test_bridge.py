@@ -22,10 +22,10 @@ DT = 0.001
 def three_layer(seed=0, lapicque_refractory=2):
     inp = Population("LapicqueNeuron", 12, {"tau": 5.0, "refractory_period": lapicque_refractory}, label="in")
     hid = Population("StochasticLIFNeuron", 10, {"tau_mem": 10.0, "v_rest": 0.1, "v_reset": 0.1}, label="hid")
-    out = Population("LapicqueNeuron", 4, {"tau": 8.0, "v_threshold": 0.8}, label="out")
+    out = Population("LapicqueNeuron", 4, {"tau": 8.0, "v_threshold": 0.4}, label="out")
     p1 = Projection(inp, hid, {"dist": "uniform", "low": -0.1, "high": 0.5}, probability=0.6, seed=seed)
     p2 = Projection(hid, hid, {"dist": "normal", "mean": 0.0, "std": 0.3}, probability=0.3, seed=seed + 1,
-                    allow_self_connections=False)
+                    allow_self_connections=False, tau_syn=4.0)
     p3 = Projection(hid, out, {"dist": "uniform", "low": 0.0, "high": 1.2}, probability=0.7, seed=seed + 2)
     return Network(inp, hid, out, p1, p2, p3, seed=5), (inp, hid, out), (p1, p2, p3)
 
@@ -177,9 +177,6 @@ def test_unsupported_cases_raise_with_reason():
     a, b = Population("LapicqueNeuron", 2, label="a"), Population("LapicqueNeuron", 2, label="b")
     with pytest.raises(NotImplementedError, match="delay"):
         Network(a, b, Projection(a, b, 0.5, delay=2)).to_torch()
-    a, b = Population("LapicqueNeuron", 2, label="a"), Population("LapicqueNeuron", 2, label="b")
-    with pytest.raises(NotImplementedError, match="tau_syn"):
-        Network(a, b, Projection(a, b, 0.5, tau_syn=5.0)).to_torch()
     a, b = Population("LapicqueNeuron", 2, label="a"), Population("LapicqueNeuron", 2, label="b")
     proj = Projection(a, b, 0.5)
     proj.plasticity = "stdp"  # as a future plastic projection would carry

@@ -1,0 +1,219 @@
+"""Tests for engine.conversion: QCFS, convert / ConvertedSNN, digits experiment."""
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from engine.conversion import ConvertedSNN, QCFSActivation, convert
+
+torch.set_num_threads(2)
+
+
+# ----------------------------------------------------------------- QCFS
+def test_qcfs_forward_matches_formula():
+    T, theta = 4, 1.5
+    act = QCFSActivation(T, theta=theta)
+    x = torch.linspace(-1, 3, 401)
+    expected = np.clip(np.floor(x.numpy() * T / theta + 0.5), 0, T) * theta / T
+    np.testing.assert_allclose(act(x).numpy(), expected, atol=1e-6)
+    assert set(np.round(act(x).numpy() / (theta / T), 6)) == {0.0, 1.0, 2.0, 3.0, 4.0}
+
+
+def test_qcfs_straight_through_gradients():
+    act = QCFSActivation(8, theta=2.0, learn_theta=True)
+    x = torch.tensor([-0.5, 0.3, 1.0, 1.9, 2.5], requires_grad=True)
+    act(x).sum().backward()
+    # dy/dx = 1 inside (0, theta), 0 outside.
+    np.testing.assert_allclose(x.grad.numpy(), [0, 1, 1, 1, 0])
+    # dy/dtheta = q(x) - x/theta inside, 1 above, 0 below (autograd of Bu et al.'s form).
+    q = act(x.detach()) / 2.0
+    inside = (q[1:4] - x.detach()[1:4] / 2.0).sum()
+    assert act.theta.grad.item() == pytest.approx(float(inside) + 1.0, abs=1e-6)
+    assert isinstance(act.theta, nn.Parameter)
+    fixed = QCFSActivation(8, theta=2.0)
+    assert not any(p is fixed.theta for p in fixed.parameters())
+
+
+@pytest.mark.parametrize("kw", [dict(T=0), dict(T=2.5), dict(T=4, theta=0.0), dict(T=4, theta=float("nan"))])
+def test_qcfs_bad_arguments(kw):
+    with pytest.raises(ValueError):
+        QCFSActivation(**kw)
+
+
+# ------------------------------------------------------------- convert
+def _two_layer_net():
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(6, 12), nn.ReLU(), nn.Linear(12, 4))
+    return net.eval()
+
+
+def test_hand_built_net_matches_ann_on_constant_input():
+    net = _two_layer_net()
+    with torch.no_grad():  # hand-set weights: exercise both signs and the bias path
+        net[0].weight.copy_(torch.linspace(-1, 1, 72).reshape(12, 6).flip(1) * torch.tensor(
+            [1.0, -1, 1, 1, -1, 1]).repeat(12, 1))
+        net[0].bias.copy_(torch.linspace(-0.2, 0.3, 12))
+    x = torch.rand(200, 6, generator=torch.Generator().manual_seed(1))
+    snn = convert(net, x, T=2000, percentile=100.0)
+    with torch.no_grad():
+        hidden = torch.relu(net[0](x))
+        logits = net(x)
+    counts = snn.run(x, encoding="constant")
+    assert counts.shape == (200, 4)
+    # Output rate * threshold approximates relu(logit) (clipped to the threshold).
+    approx = counts / 2000 * snn.thresholds[1]
+    target = logits.clamp(0, snn.thresholds[1])
+    assert (approx - target).abs().max() < 0.02 * snn.thresholds[1]
+    # Arg-max agrees except where the two best logits are within the rate resolution.
+    pred = snn.classify(x, encoding="constant")
+    top2 = logits.topk(2, dim=1).values
+    clear = (top2[:, 0] - top2[:, 1]) > 0.02 * snn.thresholds[1]
+    assert clear.sum() > 150
+    assert torch.equal(pred[clear], logits.argmax(1)[clear])
+    assert hidden.max() == pytest.approx(snn.thresholds[0], rel=1e-5)  # 100th percentile = max
+
+
+def test_without_calibration_thresholds_are_one_and_qcfs_uses_theta():
+    net = nn.Sequential(nn.Linear(3, 5), QCFSActivation(4, theta=2.5), nn.Linear(5, 5), nn.ReLU(),
+                        nn.Linear(5, 2))
+    snn = convert(net)
+    assert snn.thresholds == [2.5, 1.0, 1.0]
+    assert snn.n_layers == 3 and snn.T == 16
+    # Layer 2 reads spikes worth theta = 2.5: its weights are scaled by it.
+    torch.testing.assert_close(snn.weights[1], net[2].weight.detach() * 2.5)
+    torch.testing.assert_close(snn.weights[0], net[0].weight.detach())
+    with_cal = convert(net, torch.rand(50, 3))
+    assert with_cal.thresholds[0] == 2.5  # QCFS theta even with calibration data
+
+
+def test_normalisation_puts_percentile_at_threshold():
+    torch.manual_seed(2)
+    net = nn.Sequential(nn.Linear(10, 40), nn.ReLU(), nn.Linear(40, 30), nn.ReLU(), nn.Linear(30, 5)).eval()
+    x = torch.rand(500, 10)
+    p = 97.0
+    snn = convert(net, x, percentile=p)
+    with torch.no_grad():
+        a1 = torch.relu(net[0](x))
+        a2 = torch.relu(net[2](a1))
+    for a, th in ((a1, snn.thresholds[0]), (a2, snn.thresholds[1])):
+        assert th == pytest.approx(float(np.percentile(a.numpy().ravel(), p)), rel=1e-5)
+        assert float((a <= th).float().mean()) == pytest.approx(p / 100, abs=0.005)
+    # Diehl's normalised form: W_l * lambda_{l-1} / lambda_l gives threshold 1 and
+    # maps the percentile activation of layer 2 to 1.
+    w2 = snn.weights[1] / snn.thresholds[1]
+    b2 = snn.biases[1] / snn.thresholds[1]
+    a2_norm = torch.relu((a1 / snn.thresholds[0]) @ w2.T + b2)
+    assert float(np.percentile(a2_norm.numpy().ravel(), p)) == pytest.approx(1.0, rel=1e-4)
+
+
+def test_batchnorm_folding_equals_unfolded_ann():
+    torch.manual_seed(3)
+    mlp = nn.Sequential(nn.Linear(7, 9), nn.BatchNorm1d(9), nn.ReLU(), nn.Dropout(0.5), nn.Linear(9, 3))
+    cnn = nn.Sequential(nn.Conv2d(2, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.AvgPool2d(2),
+                        nn.Flatten(), nn.Linear(4 * 3 * 3, 3))
+    for net in (mlp, cnn):
+        bn = net[1]
+        with torch.no_grad():  # non-trivial statistics and affine parameters
+            bn.running_mean.uniform_(-1, 1)
+            bn.running_var.uniform_(0.2, 3)
+            bn.weight.uniform_(0.5, 2)
+            bn.bias.uniform_(-0.5, 0.5)
+        net.eval()
+    x = torch.rand(32, 7)
+    snn = convert(mlp)
+    torch.testing.assert_close(x @ snn.weights[0].T + snn.biases[0], mlp[1](mlp[0](x)).detach(),
+                               atol=1e-5, rtol=1e-5)
+    xi = torch.rand(8, 2, 6, 6)
+    snn = convert(cnn)
+    folded = torch.nn.functional.conv2d(xi, snn.weights[0], snn.biases[0], padding=1)
+    torch.testing.assert_close(folded, cnn[1](cnn[0](xi)).detach(), atol=1e-5, rtol=1e-5)
+
+
+def test_conv_net_rates_track_ann_and_accept_image_shapes():
+    torch.manual_seed(4)
+    cnn = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.AvgPool2d(2),
+                        nn.Conv2d(4, 6, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(6 * 4 * 4, 5)).eval()
+    x = torch.rand(40, 1, 8, 8)
+    snn = convert(cnn, x, T=1000, percentile=100.0)
+    counts = snn.run(x, encoding="constant")
+    with torch.no_grad():
+        target = cnn(x).clamp(0, snn.thresholds[-1])
+    assert (counts / 1000 * snn.thresholds[-1] - target).abs().max() < 0.05 * snn.thresholds[-1]
+    one = snn.run(x[0], encoding="constant")
+    assert one.shape == (5,)
+    torch.testing.assert_close(one, counts[0])
+    with pytest.raises(ValueError, match="channels"):
+        snn.run(torch.rand(3, 8, 8))
+
+
+def test_poisson_encoding_reproducible_by_seed():
+    net = _two_layer_net()
+    x = torch.rand(30, 6)
+    snn = convert(net, x, T=20)
+    a = snn.run(x, encoding="poisson", seed=5)
+    b = snn.run(x, encoding="poisson", seed=5)
+    c = snn.run(x, encoding="poisson", seed=6)
+    torch.testing.assert_close(a, b)
+    assert not torch.equal(a, c)
+    torch.testing.assert_close(snn.run(x, encoding="constant"), snn.run(x, encoding="constant"))
+    # Poisson rates are unbiased: averaged over seeds, hidden-driven output counts
+    # approach the constant-current counts.
+    mean = torch.stack([snn.run(x, seed=s, T=200) for s in range(10)]).mean(0)
+    const = snn.run(x, encoding="constant", T=200)
+    assert (mean - const).abs().mean() < 0.05 * 200
+
+
+def test_unsupported_layers_are_named():
+    with pytest.raises(NotImplementedError, match="Sigmoid"):
+        convert(nn.Sequential(nn.Linear(3, 3), nn.Sigmoid()))
+    with pytest.raises(NotImplementedError, match="MaxPool2d"):
+        convert(nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.MaxPool2d(2)))
+    with pytest.raises(NotImplementedError, match="BatchNorm1d"):
+        convert(nn.Sequential(nn.Linear(3, 3), nn.ReLU(), nn.BatchNorm1d(3), nn.Linear(3, 2)))
+    with pytest.raises(TypeError, match="Sequential"):
+        convert(nn.Linear(3, 3))
+
+
+def test_bad_inputs_raise_value_error():
+    net = _two_layer_net()
+    snn = convert(net, T=8)
+    assert isinstance(snn, ConvertedSNN)
+    with pytest.raises(ValueError, match="features"):
+        snn.run(torch.rand(4, 5))
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        snn.run(torch.full((6,), 1.5))
+    with pytest.raises(ValueError, match="non-finite"):
+        snn.run(torch.tensor([0.1, 0.2, float("nan"), 0.0, 0.0, 0.0]))
+    with pytest.raises(ValueError, match="dimensions"):
+        snn.run(torch.rand(2, 3, 6))
+    with pytest.raises(ValueError, match="encoding"):
+        snn.run(torch.rand(6), encoding="latency")
+    with pytest.raises(ValueError, match="T must"):
+        snn.run(torch.rand(6), T=0)
+    with pytest.raises(ValueError, match="percentile"):
+        convert(net, percentile=0)
+    with pytest.raises(ValueError, match="calibration_data"):
+        convert(net, torch.rand(10, 5))
+    # Unbatched input gives unbatched output; numpy input works.
+    assert snn.run(np.random.default_rng(0).random(6), encoding="constant").shape == (4,)
+    assert snn.classify(torch.rand(6), encoding="constant").dim() == 0
+
+
+def test_digits_accuracy_bounds_reduced_experiment():
+    """Reduced version of bench/conversion_digits.py (MLPs only, T in {4, 32}).
+
+    Bounds: the ReLU SNN at T=32 and the QCFS SNN at T=4 stay within 2 points
+    of their ANN under Poisson input (mean of 2 seeds on 360 test images).
+    """
+    from engine.conversion.experiment import accuracy_vs_T, load_digits_split, make_mlp, train
+
+    xtr, ytr, xte, yte = load_digits_split(seed=0)
+    relu = train(make_mlp("relu", hidden=(256, 128)), xtr, ytr, epochs=60, rate_noise_T=(2, 4, 8))
+    qcfs = train(make_mlp("qcfs", hidden=(256, 128), T_train=4), xtr, ytr, epochs=60, rate_noise_T=(2, 4, 8))
+    r = accuracy_vs_T(relu, xtr, xte, yte, Ts=(4, 32), n_seeds=2)
+    q = accuracy_vs_T(qcfs, xtr, xte, yte, Ts=(4, 32), n_seeds=2)
+    assert r.ann_acc > 95 and q.ann_acc > 95
+    assert r.ann_acc - r.snn_acc[32] < 2.0, (r.ann_acc, r.snn_acc)
+    assert q.ann_acc - q.snn_acc[4] < 2.0, (q.ann_acc, q.snn_acc)
+    # QCFS training is what makes T=4 work: it beats the ReLU conversion there.
+    assert q.snn_acc[4] > r.snn_acc[4]
