@@ -19,8 +19,11 @@ processes on a shared machine than wall time):
   ``torch.compile(fullgraph=True)`` (compilation time is reported separately
   and excluded from the median).
 
-Run: ``.venv/bin/python bench/train_step.py`` (about 1-3 minutes on 2 cores;
-``--quick`` for a smaller smoke run, ``--no-compile`` to skip compilation).
+Run: ``.venv/bin/python bench/train_step.py`` (about 1-3 minutes on 2 idle
+cores; ``--quick`` for a smaller smoke run, ``--no-compile`` to skip
+compilation).  On a machine busy with other processes, two OpenMP threads
+wait for each other's core and wall times inflate several-fold and erratically;
+``--threads 1`` and the process-CPU column then give the comparable figures.
 """
 
 from __future__ import annotations
@@ -138,6 +141,24 @@ def measure(steps, args_, warmup, iters):
             for label, ts in times.items()}
 
 
+def _cpu_model():
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def _load():
+    try:
+        return "/".join(f"{x:.1f}" for x in os.getloadavg())
+    except OSError:
+        return "n/a"
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--iters", type=int, default=10)
@@ -153,8 +174,8 @@ def main(argv=None):
     sizes, T, batch = (784, 1000, 10), 25, 128
     if args.quick:
         T, batch = 5, 32
-    print(f"machine: {platform.node()} {platform.machine()} {platform.processor() or ''} "
-          f"cpus={os.cpu_count()} torch={torch.__version__} threads={torch.get_num_threads()}")
+    print(f"machine: {platform.node()} {platform.machine()} {_cpu_model()} cpus={os.cpu_count()} "
+          f"load={_load()} torch={torch.__version__} threads={torch.get_num_threads()}")
     print(f"sizes: {sizes[0]}-{sizes[1]}-{sizes[2]} LIF MLP, T={T}, batch={batch}, float32, "
           f"atan surrogate (alpha={ALPHA}), Adam; median of {args.iters} steps after {args.warmup} warm-up")
 
@@ -173,9 +194,10 @@ def main(argv=None):
             torch.manual_seed(0)
             steps[name + (" +compile" if compiled else "")] = make_step(build(), compiled)
     measured = measure(steps, (inputs, labels), args.warmup, args.iters)
-    results = {}
+    results, cpu_results = {}, {}
     for label, (med, best, warm, cpu) in measured.items():
         results[label] = med
+        cpu_results[label] = cpu
         extra = f"  (warm-up incl. compile {warm:6.1f} s)" if "compile" in label else ""
         print(f"{label:20s} median {med:8.1f} ms   min {best:8.1f} ms   process CPU median {cpu:8.1f} ms"
               f"{extra}", flush=True)
@@ -186,7 +208,8 @@ def main(argv=None):
             continue
         for name in ("custom_op", "legacy"):
             r = results[name + compiled]
-            print(f"{name + compiled:20s} / plain{compiled}: {r / base:6.3f}x")
+            c = cpu_results[name + compiled] / cpu_results["plain" + compiled]
+            print(f"{name + compiled:20s} / plain{compiled}: wall {r / base:6.3f}x   process CPU {c:6.3f}x")
 
 
 if __name__ == "__main__":

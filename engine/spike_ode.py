@@ -45,12 +45,17 @@ counts evaluations of f, for a fair comparison with a fixed-step reference
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
-__all__ = ["SpikingDynamics", "ODELIFDynamics", "CallableDynamics", "SpikingODELayer",
-           "fixed_step_euler"]
+__all__ = [
+    "CallableDynamics",
+    "ODELIFDynamics",
+    "SpikingDynamics",
+    "SpikingODELayer",
+    "fixed_step_euler",
+]
 
 
 def _finite(name: str, value) -> float:
@@ -154,7 +159,7 @@ class CallableDynamics(SpikingDynamics):
     def __init__(self, f: Callable, v_threshold: float = 1.0, v_reset: float = 0.0,
                  v_rest: float = 0.0):
         if not callable(f):
-            raise ValueError("f must be callable as f(v, I) -> dv/dt")
+            raise TypeError("f must be callable as f(v, I) -> dv/dt")
         super().__init__(v_threshold=v_threshold, v_reset=v_reset, v_rest=v_rest)
         self._f = f
 
@@ -198,7 +203,7 @@ class SpikingODELayer:
                 raise ValueError(f"{name} must be a positive int, got {val!r}")
         dynamics = ODELIFDynamics() if dynamics is None else dynamics
         if not isinstance(dynamics, SpikingDynamics):
-            raise ValueError(f"dynamics must be a SpikingDynamics, got {type(dynamics).__name__}")
+            raise TypeError(f"dynamics must be a SpikingDynamics, got {type(dynamics).__name__}")
         self.n_inputs, self.n_neurons = int(n_inputs), int(n_neurons)
         self.dynamics = dynamics
         self.dt_init = _positive("dt_init", dt_init)
@@ -446,7 +451,7 @@ def fixed_step_euler(dynamics: SpikingDynamics, currents, interval: float = 1.0,
     k = interval / dt
     if abs(k - round(k)) > 1e-9 * k:
         raise ValueError(f"interval ({interval}) must be a whole multiple of dt ({dt})")
-    k = int(round(k))
+    k = round(k)
     v = np.full(currents.shape[1], dynamics.v_rest)
     counts = np.zeros(currents.shape, dtype=np.int64)
     for i, I in enumerate(currents):

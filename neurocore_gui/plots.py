@@ -38,7 +38,7 @@ class RasterImage:
     """
 
     def __init__(self, groups: list[tuple[str, np.ndarray]], dt: float, window_s: float = 1.0,
-                 max_rows: int = 300, max_cols: int = 400, height: int = 300):
+                 max_rows: int = 200, max_cols: int = 300, height: int = 300):
         self.dt = float(dt)
         self.groups = [(label, np.asarray(ids, dtype=np.int64)) for label, ids in groups]
         self.n_neurons = int(sum(len(ids) for _, ids in self.groups)) or 1

@@ -185,6 +185,11 @@ class RunView(pn.viewable.Viewer):
         self.live_rates = pn.pane.HTML("", sizing_mode="stretch_width", margin=(0, 5),
                                        css_classes=["nc-live-rates"])
         self._pop_sizes = []
+        self._ticks = 0
+        #: traces and rates are redrawn every ``slow_every``-th frame
+        self.slow_every = 4
+        #: period of the drain/redraw callback in ms
+        self.period_ms = 80
         self.raster = self.traces = self.rates = None
         self.recorder = SpikeRecorder(self.dt_input.value * 1e-3)
         self.raster_pane = pn.pane.HoloViews(sizing_mode="stretch_width", css_classes=["nc-raster"],
@@ -405,7 +410,7 @@ class RunView(pn.viewable.Viewer):
     # -- periodic drain --------------------------------------------------------------
     def _ensure_callback(self) -> None:
         if self._cb is None:
-            self._cb = pn.state.add_periodic_callback(self.tick, period=50)
+            self._cb = pn.state.add_periodic_callback(self.tick, period=self.period_ms)
 
     def tick(self) -> None:
         r = self.runner
@@ -417,9 +422,6 @@ class RunView(pn.viewable.Viewer):
                 self.raster.add(c)
                 self.rates.add(c)
                 self.recorder.add(c)
-                for label, data in c.traces.items():
-                    if label.startswith(GUI_MON):
-                        pass
                 if self.live is not None and self.traces.series:
                     parts = [c.traces[m.label][m.variables[0]] for m in self.live.gui_monitors
                              if m.label in c.traces]
@@ -428,16 +430,20 @@ class RunView(pn.viewable.Viewer):
             last = chunks[-1]
             t = last.t_end
             steps = sum(c.n_steps for c in chunks)
-            sizes = {lab: n for lab, n, _ in self._pop_sizes}
             rates = []
-            for lab, n in sizes.items():
+            for lab, n, _ in self._pop_sizes:
                 k = sum(len(c.spikes.get(lab, ((), ()))[0]) for c in chunks)
-                rates.append(f"<span class='nc-rate' data-pop='{lab}' data-hz='{k / (steps * last.dt * n):.6g}'>"
-                             f"{lab}: {k / (steps * last.dt * n):.1f} Hz</span>")
+                hz = k / (steps * last.dt * n)
+                rates.append(f"<span class='nc-rate' data-pop='{lab}' data-hz='{hz:.6g}'>{lab}: {hz:.1f} Hz</span>")
+            self._ticks += 1
+            # the raster every frame; traces and rates (HoloViews overlays, costlier) in turn
+            slow = self._ticks % self.slow_every
             with pn.io.hold():
                 self.raster.push()
-                self.traces.push()
-                self.rates.push()
+                if slow == 1 or self.slow_every == 1:
+                    self.traces.push()
+                if slow == self.slow_every // 2 + 1 or self.slow_every == 1:
+                    self.rates.push()
                 self.progress.object = self._progress_html(
                     t, last.start_step + last.n_steps, r.state,
                     f" · chunk {r.chunk_steps} steps · {self.raster.total_spikes} spikes")
@@ -455,6 +461,9 @@ class RunView(pn.viewable.Viewer):
             if self._cb is not None:
                 self._cb.stop()
                 self._cb = None
+                with pn.io.hold():  # final state of the figures skipped by the frame pacing
+                    self.traces.push()
+                    self.rates.push()
             self._update_buttons()
             if r.state == "paused":
                 self.progress.object = self._progress_html(r.t, r.steps_done, "paused")

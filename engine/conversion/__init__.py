@@ -12,4 +12,4 @@ imports torch; ``import engine`` does not import it.
 from engine.conversion.converter import ConvertedSNN, convert
 from engine.conversion.qcfs import QCFSActivation
 
-__all__ = ["convert", "ConvertedSNN", "QCFSActivation"]
+__all__ = ["ConvertedSNN", "QCFSActivation", "convert"]

@@ -46,8 +46,9 @@ currents for all T steps are one batched matmul/conv).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -56,7 +57,7 @@ from torch import nn
 
 from engine.conversion.qcfs import QCFSActivation
 
-__all__ = ["convert", "ConvertedSNN"]
+__all__ = ["ConvertedSNN", "convert"]
 
 _WEIGHTED = (nn.Linear, nn.Conv2d)
 _BATCHNORM = (nn.BatchNorm1d, nn.BatchNorm2d)
@@ -77,12 +78,11 @@ class _Op:
     bias: torch.Tensor | None = None
     kwargs: dict = field(default_factory=dict)
 
-    def __call__(self, x: torch.Tensor, with_bias: bool = True) -> torch.Tensor:
-        b = self.bias if with_bias else None
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
         if self.kind == "linear":
-            return F.linear(x, self.weight, b)
+            return F.linear(x, self.weight, self.bias)
         if self.kind == "conv":
-            return F.conv2d(x, self.weight, b, **self.kwargs)
+            return F.conv2d(x, self.weight, self.bias, **self.kwargs)
         if self.kind == "avgpool":
             return F.avg_pool2d(x, **self.kwargs)
         if self.kind == "flatten":
@@ -142,8 +142,8 @@ def _parse(model: nn.Module) -> list[_Piece]:
             else:
                 if layer.padding_mode != "zeros" or isinstance(layer.padding, str):
                     raise NotImplementedError(f"{label}: only numeric zero padding is supported")
-                op = _Op("conv", w, b, dict(stride=layer.stride, padding=layer.padding,
-                                            dilation=layer.dilation, groups=layer.groups))
+                op = _Op("conv", w, b, {"stride": layer.stride, "padding": layer.padding,
+                                            "dilation": layer.dilation, "groups": layer.groups})
             if any(o.weight is not None for o in ops):
                 raise NotImplementedError(
                     f"{label}: two weighted layers without an activation between them"
@@ -160,14 +160,14 @@ def _parse(model: nn.Module) -> list[_Piece]:
                 last_weighted.weight, last_weighted.bias, layer)
             continue
         if isinstance(layer, nn.AvgPool2d):
-            ops.append(_Op("avgpool", kwargs=dict(
-                kernel_size=layer.kernel_size, stride=layer.stride, padding=layer.padding,
-                ceil_mode=layer.ceil_mode, count_include_pad=layer.count_include_pad,
-                divisor_override=layer.divisor_override)))
+            ops.append(_Op("avgpool", kwargs={
+                "kernel_size": layer.kernel_size, "stride": layer.stride, "padding": layer.padding,
+                "ceil_mode": layer.ceil_mode, "count_include_pad": layer.count_include_pad,
+                "divisor_override": layer.divisor_override}))
             last_weighted = None
             continue
         if isinstance(layer, nn.Flatten):
-            ops.append(_Op("flatten", kwargs=dict(start_dim=layer.start_dim, end_dim=layer.end_dim)))
+            ops.append(_Op("flatten", kwargs={"start_dim": layer.start_dim, "end_dim": layer.end_dim}))
             last_weighted = None
             continue
         if isinstance(layer, _ACT):
@@ -418,7 +418,7 @@ def convert(model: nn.Sequential, calibration_data=None, T: int = 16, percentile
                     a = op(a)
                 if isinstance(p.act, QCFSActivation):
                     a = p.act(a)
-                    lambdas.append(float(p.act.theta))
+                    lambdas.append(float(p.act.theta.detach()))
                 else:
                     # ReLU output, or the positive part of the logits (what an
                     # IF output neuron can represent).
@@ -428,7 +428,7 @@ def convert(model: nn.Sequential, calibration_data=None, T: int = 16, percentile
                     # A silent layer has no scale to measure; keep 1.0.
                     lambdas.append(lam if lam > 0 else 1.0)
     else:
-        lambdas = [float(p.act.theta) if isinstance(p.act, QCFSActivation) else 1.0 for p in pieces]
+        lambdas = [float(p.act.theta.detach()) if isinstance(p.act, QCFSActivation) else 1.0 for p in pieces]
 
     # Spikes of layer l-1 stand for lambda_{l-1}: scale the weights that read them.
     prev = 1.0  # input spikes / currents carry the pixel value range [0, 1]

@@ -16,8 +16,16 @@ from torch import nn
 from engine.conversion.converter import convert
 from engine.conversion.qcfs import QCFSActivation
 
-__all__ = ["load_digits_split", "make_mlp", "make_cnn", "train", "accuracy_vs_T", "DigitsResult",
-           "ann_accuracy", "T_VALUES"]
+__all__ = [
+    "T_VALUES",
+    "DigitsResult",
+    "accuracy_vs_T",
+    "ann_accuracy",
+    "load_digits_split",
+    "make_cnn",
+    "make_mlp",
+    "train",
+]
 
 T_VALUES = (4, 8, 16, 32, 64, 128)
 

@@ -28,7 +28,7 @@ class _FloorSTE(torch.autograd.Function):
     (straight-through estimator, Bengio et al. 2013)."""
 
     @staticmethod
-    def forward(ctx, x):  # noqa: D401 - torch API
+    def forward(ctx, x):
         return torch.floor(x)
 
     @staticmethod
@@ -75,4 +75,4 @@ class QCFSActivation(nn.Module):
         return q * theta
 
     def extra_repr(self) -> str:
-        return f"T={self.T}, theta={float(self.theta):.4g}, learn_theta={self.learn_theta}"
+        return f"T={self.T}, theta={float(self.theta.detach()):.4g}, learn_theta={self.learn_theta}"

@@ -31,8 +31,9 @@ __all__ = ["Projection", "TOPOLOGIES", "MAX_DELAY_STEPS", "MAX_EDGES"]
 TOPOLOGIES = ("random", "all_to_all", "one_to_one")
 #: longest supported delay; each step of delay keeps one spike list in memory
 MAX_DELAY_STEPS = 100_000
-#: largest number of synapses one projection may hold (~1.6 GB of CSR arrays)
-MAX_EDGES = 100_000_000
+#: largest number of synapses one projection may hold (~1.2 GB of CSR arrays plus
+#: construction temporaries); far above typical cortical models (CUBA: 3.2e5)
+MAX_EDGES = 50_000_000
 #: rows sampled per block by the random topology (bounds temporary memory)
 _BLOCK_CELLS = 1 << 22
 #: below this probability the random topology samples geometric gaps instead

@@ -49,17 +49,7 @@ from engine.training.cells import (
     SecondOrderLIFCell,
     SynapticCell,
 )
-
-
-def __getattr__(name):
-    # The bridge imports engine.network, which is written in parallel; load it
-    # lazily so the surrogates and cells stay importable on their own.
-    if name in ("network_to_torch", "TorchNetwork"):
-        from engine.training import bridge
-
-        return getattr(bridge, name)
-    raise AttributeError(f"module 'engine.training' has no attribute {name!r}")
-
+from engine.training.bridge import TorchNetwork, network_to_torch
 
 __all__ = [
     "SURROGATE_PATHS", "SURROGATES", "SURROGATE_DEFAULTS", "get_surrogate", "surrogate_derivative",

@@ -49,13 +49,13 @@ def run_cell(cell, inputs, n_state):
 
 # -- hand-computed references (plain Python floats, one neuron at a time) --------
 def test_lif_matches_scalar_reference_both_resets():
-    I = currents(30, scale=0.5)
+    cur = currents(30, scale=0.5)
     for reset in ("subtract", "zero"):
-        spikes, (v_end,) = run_cell(LIFCell(0.8, 1.0, reset_mechanism=reset), I, 1)
-        for j in range(I.shape[1]):
+        spikes, (v_end,) = run_cell(LIFCell(0.8, 1.0, reset_mechanism=reset), cur, 1)
+        for j in range(cur.shape[1]):
             v = 0.0
-            for t in range(I.shape[0]):
-                v = 0.8 * v + I[t, j]
+            for t in range(cur.shape[0]):
+                v = 0.8 * v + cur[t, j]
                 s = H(v - 1.0)
                 v = v - s * 1.0 if reset == "subtract" else v * (1 - s)
                 assert spikes[t, j] == s
@@ -64,12 +64,12 @@ def test_lif_matches_scalar_reference_both_resets():
 
 
 def test_if_cell_reference():
-    I = currents(20, scale=0.45, seed=1)
-    spikes, (v_end,) = run_cell(IFCell(1.2), I, 1)
-    for j in range(I.shape[1]):
+    cur = currents(20, scale=0.45, seed=1)
+    spikes, (v_end,) = run_cell(IFCell(1.2), cur, 1)
+    for j in range(cur.shape[1]):
         v = 0.0
-        for t in range(I.shape[0]):
-            v += I[t, j]
+        for t in range(cur.shape[0]):
+            v += cur[t, j]
             s = H(v - 1.2)
             v -= 1.2 * s
             assert spikes[t, j] == s
@@ -78,12 +78,12 @@ def test_if_cell_reference():
 
 
 def test_synaptic_cell_reference():
-    I = currents(25, scale=0.3, seed=2)
-    spikes, (i_end, v_end) = run_cell(SynapticCell(0.7, 0.85, 1.0), I, 2)
-    for j in range(I.shape[1]):
+    cur = currents(25, scale=0.3, seed=2)
+    spikes, (i_end, v_end) = run_cell(SynapticCell(0.7, 0.85, 1.0), cur, 2)
+    for j in range(cur.shape[1]):
         i_syn = v = 0.0
-        for t in range(I.shape[0]):
-            i_syn = 0.7 * i_syn + I[t, j]
+        for t in range(cur.shape[0]):
+            i_syn = 0.7 * i_syn + cur[t, j]
             v = 0.85 * v + i_syn
             s = H(v - 1.0)
             v -= s
@@ -93,8 +93,8 @@ def test_synaptic_cell_reference():
 
 
 def test_alif_reference_threshold_adapts():
-    I = np.full((40, 1), 0.6)
-    spikes, (v_end, a_end) = run_cell(ALIFCell(0.9, 1.0, 0.95, 0.5), I, 2)
+    cur = np.full((40, 1), 0.6)
+    spikes, (v_end, a_end) = run_cell(ALIFCell(0.9, 1.0, 0.95, 0.5), cur, 2)
     v = a = 0.0
     for t in range(40):
         v = 0.9 * v + 0.6
@@ -104,7 +104,7 @@ def test_alif_reference_threshold_adapts():
         assert spikes[t, 0] == s
     assert (v_end[0], a_end[0]) == pytest.approx((v, a), abs=1e-12)
     # adaptation lengthens the inter-spike intervals compared with plain LIF
-    lif, _ = run_cell(LIFCell(0.9, 1.0), I, 1)
+    lif, _ = run_cell(LIFCell(0.9, 1.0), cur, 1)
     assert 0 < spikes.sum() < lif.sum()
 
 
@@ -114,15 +114,15 @@ def test_recurrent_lif_reference():
     with torch.no_grad():
         cell.recurrent.weight.copy_(torch.tensor([[0.0, 0.5, -0.2], [0.3, 0.0, 0.4], [-0.1, 0.6, 0.0]]))
     W = cell.recurrent.weight.detach().numpy()
-    I = currents(30, seed=3, scale=0.5)
+    cur = currents(30, seed=3, scale=0.5)
     v_t = s_t = None
     v = np.zeros(3)
     s = np.zeros(3)
     total = 0.0
     for t in range(30):
-        s_new, v_t = cell(torch.tensor(I[t]), v_t, s_t)
+        s_new, v_t = cell(torch.tensor(cur[t]), v_t, s_t)
         s_t = s_new
-        v = 0.9 * v + I[t] + W @ s
+        v = 0.9 * v + cur[t] + W @ s
         s = (v > 1.0).astype(float)
         v = v - s
         np.testing.assert_array_equal(s_new.detach().numpy(), s)
@@ -149,12 +149,12 @@ def test_alpha_and_second_order_references():
             rv -= H(rv - 1.0)
         assert (ie[j].item(), ii[j].item(), v[j].item()) == pytest.approx((re, ri, rv), abs=1e-12)
 
-    I = currents(30, seed=6, scale=0.2)
-    spikes, (a_end, v_end) = run_cell(SecondOrderLIFCell(0.95, 0.9, 1.0), I, 2)
+    cur = currents(30, seed=6, scale=0.2)
+    spikes, (a_end, v_end) = run_cell(SecondOrderLIFCell(0.95, 0.9, 1.0), cur, 2)
     for j in range(3):
         a = v = 0.0
         for t in range(30):
-            a = 0.95 * a + I[t, j]
+            a = 0.95 * a + cur[t, j]
             v = 0.9 * v + a
             s = H(v - 1.0)
             v -= s
@@ -173,12 +173,12 @@ def test_second_order_impulse_response_is_difference_of_exponentials():
 
 
 # -- against the engine's NumPy models -------------------------------------------------
-def engine_run(model_name, params, I, dt, extra_state=()):
+def engine_run(model_name, params, cur, dt, extra_state=()):
     model = get_model(model_name)(**params)
-    state = model.initial_state(I.shape[1])
+    state = model.initial_state(cur.shape[1])
     spikes, trace = [], {k: [] for k in ("v", *extra_state)}
-    for t in range(I.shape[0]):
-        spikes.append(model.step(state, I[t].copy(), dt))
+    for t in range(cur.shape[0]):
+        spikes.append(model.step(state, cur[t].copy(), dt))
         for k in trace:
             trace[k].append(state[k].copy())
     return np.array(spikes), {k: np.array(v) for k, v in trace.items()}
@@ -199,23 +199,23 @@ def cell_run(cell, drive, n_state, names):
 
 def test_lapicque_cell_equals_engine_lapicque():
     params = dict(tau=12.0, resistance=2.0, v_rest=-0.3, v_reset=-0.3, v_threshold=0.9)
-    I = currents(200, n=6, seed=7, scale=1.6)
-    e_spk, e_tr = engine_run("LapicqueNeuron", params, I, 0.5)
+    cur = currents(200, n=6, seed=7, scale=1.6)
+    e_spk, e_tr = engine_run("LapicqueNeuron", params, cur, 0.5)
     cell = LapicqueCell(tau=12.0, r=2.0, dt=0.5, threshold=0.9, v_rest=-0.3)
-    c_spk, c_tr = cell_run(cell, I, 1, ["v"])
+    c_spk, c_tr = cell_run(cell, cur, 1, ["v"])
     np.testing.assert_array_equal(c_spk, e_spk)
     np.testing.assert_allclose(c_tr["v"], e_tr["v"], rtol=0, atol=1e-13)
     assert e_spk.sum() > 20
 
 
 def test_lif_cell_equals_engine_stochastic_lif_without_noise():
-    # Euler LIF: v += -(v - 0)*dt/tau + R*I*dt  ==  beta*v + current with
-    # beta = 1 - dt/tau, current = R*dt*I; reset to v_reset = v_rest = 0.
+    # Euler LIF: v += -(v - 0)*dt/tau + R*cur*dt  ==  beta*v + current with
+    # beta = 1 - dt/tau, current = R*dt*cur; reset to v_reset = v_rest = 0.
     tau, dt, R = 15.0, 0.5, 1.5
-    I = currents(300, n=5, seed=8, scale=0.12)
-    e_spk, e_tr = engine_run("StochasticLIFNeuron", dict(tau_mem=tau, resistance=R, noise_std=0.0), I, dt)
+    cur = currents(300, n=5, seed=8, scale=0.12)
+    e_spk, e_tr = engine_run("StochasticLIFNeuron", dict(tau_mem=tau, resistance=R, noise_std=0.0), cur, dt)
     cell = LIFCell(beta=1 - dt / tau, threshold=1.0, reset_mechanism="zero")
-    c_spk, c_tr = cell_run(cell, R * dt * I, 1, ["v"])
+    c_spk, c_tr = cell_run(cell, R * dt * cur, 1, ["v"])
     np.testing.assert_array_equal(c_spk, e_spk)
     np.testing.assert_allclose(c_tr["v"], e_tr["v"], atol=1e-12)
     assert e_spk.sum() > 10
@@ -223,27 +223,27 @@ def test_lif_cell_equals_engine_stochastic_lif_without_noise():
 
 def test_if_cell_equals_engine_perfect_integrator():
     C, dt = 2.0, 0.5
-    I = currents(200, n=4, seed=9, scale=0.5)
-    e_spk, e_tr = engine_run("PerfectIntegratorNeuron", dict(capacitance=C), I, dt)
-    c_spk, c_tr = cell_run(IFCell(1.0, reset_mechanism="zero"), I * dt / C, 1, ["v"])
+    cur = currents(200, n=4, seed=9, scale=0.5)
+    e_spk, e_tr = engine_run("PerfectIntegratorNeuron", dict(capacitance=C), cur, dt)
+    c_spk, c_tr = cell_run(IFCell(1.0, reset_mechanism="zero"), cur * dt / C, 1, ["v"])
     np.testing.assert_array_equal(c_spk, e_spk)
     np.testing.assert_allclose(c_tr["v"], e_tr["v"], atol=1e-12)
     assert e_spk.sum() > 10
 
 
 def test_adex_cell_equals_engine_adex_after_mapping():
-    # Engine (Brette & Gerstner 2005, Euler): C dV = dt*(-g_L(V-E_L) + g_L*D*exp((V-V_T)/D) - w + I),
+    # Engine (Brette & Gerstner 2005, Euler): C dV = dt*(-g_L(V-E_L) + g_L*D*exp((V-V_T)/D) - w + cur),
     # tau_w dw = dt*(a(V-E_L) - w).  Dividing V's update by C and measuring w in
-    # units of (C/dt): beta = 1 - dt*g_L/C, current = dt*I/C, w_cell = dt*w/C,
+    # units of (C/dt): beta = 1 - dt*g_L/C, current = dt*cur/C, w_cell = dt*w/C,
     # rho = 1 - dt/tau_w, a_cell = (dt/C)*(dt/tau_w)*a, b_cell = (dt/C)*b.
     C, g_L, E_L, V_T, D, tau_w, a, b, V_peak, dt = 281.0, 30.0, -70.6, -50.4, 2.0, 144.0, 4.0, 80.5, 20.0, 0.1
     params = dict(C=C, g_L=g_L, E_L=E_L, V_T=V_T, delta_T=D, tau_w=tau_w, a=a, b=b, V_reset=E_L, V_peak=V_peak)
-    I = np.repeat(np.array([[700.0, 900.0, 1200.0]]), 1500, axis=0)
-    e_spk, e_tr = engine_run("AdExNeuron", params, I, dt, extra_state=("w",))
+    cur = np.repeat(np.array([[700.0, 900.0, 1200.0]]), 1500, axis=0)
+    e_spk, e_tr = engine_run("AdExNeuron", params, cur, dt, extra_state=("w",))
     k = dt / C
     cell = AdExCell(beta=1 - dt * g_L / C, threshold=V_peak, delta_t=D, v_rh=V_T, a=k * dt / tau_w * a,
                     b=k * b, rho=1 - dt / tau_w, v_rest=E_L, reset_mechanism="zero", exp_cap=50.0)
-    c_spk, c_tr = cell_run(cell, k * I, 2, ["v", "w"])
+    c_spk, c_tr = cell_run(cell, k * cur, 2, ["v", "w"])
     np.testing.assert_array_equal(c_spk, e_spk)
     np.testing.assert_allclose(c_tr["v"], e_tr["v"], rtol=1e-9, atol=1e-9)
     np.testing.assert_allclose(c_tr["w"] / k, e_tr["w"], rtol=1e-9, atol=1e-9)
@@ -254,11 +254,11 @@ def test_adex_cell_equals_engine_adex_after_mapping():
 def test_expif_cell_equals_engine_expif_after_mapping():
     tau, R, E_L, V_T, D, V_peak, dt = 10.0, 10.0, 0.0, 15.0, 3.5, 65.0, 0.1
     params = dict(tau_m=tau, resistance=R, E_L=E_L, V_T=V_T, delta_T=D, V_reset=E_L, V_peak=V_peak)
-    I = np.repeat(np.array([[1.0, 1.5, 2.5]]), 800, axis=0)
-    e_spk, e_tr = engine_run("ExpIFNeuron", params, I, dt)
+    cur = np.repeat(np.array([[1.0, 1.5, 2.5]]), 800, axis=0)
+    e_spk, e_tr = engine_run("ExpIFNeuron", params, cur, dt)
     cell = ExpIFCell(beta=1 - dt / tau, threshold=V_peak, delta_t=D, v_rh=V_T, reset_mechanism="zero",
                      exp_cap=50.0)
-    c_spk, c_tr = cell_run(cell, dt * R * I / tau, 1, ["v"])
+    c_spk, c_tr = cell_run(cell, dt * R * cur / tau, 1, ["v"])
     np.testing.assert_array_equal(c_spk, e_spk)
     np.testing.assert_allclose(c_tr["v"], e_tr["v"], rtol=1e-9, atol=1e-9)
     assert e_spk[:, 0].sum() == 0 and 0 < e_spk[:, 1].sum() < e_spk[:, 2].sum()  # below/above rheobase
@@ -270,11 +270,11 @@ def test_learnable_beta_and_threshold_gradients_are_exact_for_one_step():
     cell = LIFCell(beta, thr, learn_beta=True, learn_threshold=True).double()
     assert cell.beta.item() == pytest.approx(beta) and cell.threshold.item() == pytest.approx(thr)
     v0 = torch.tensor([0.4, 1.0, 2.0], dtype=F64)
-    I = torch.tensor([0.9, 0.1, 0.5], dtype=F64)
-    spike, v = cell(I, v0)
+    cur = torch.tensor([0.9, 0.1, 0.5], dtype=F64)
+    spike, v = cell(cur, v0)
     spike.sum().backward()
     beta, thr = cell.beta.item(), cell.threshold.item()  # the float32-stored values
-    x = (beta * v0 + I - thr)
+    x = (beta * v0 + cur - thr)
     g = surrogate_derivative("atan_surrogate", x)
     # d/d logit(beta) = g * v0 * beta*(1-beta);  d/d log(thr) = -g * thr
     assert cell.beta_logit.grad.item() == pytest.approx((g * v0).sum().item() * beta * (1 - beta), rel=1e-10)
@@ -296,13 +296,14 @@ def test_learnable_beta_and_threshold_gradients_are_exact_for_one_step():
 def test_gradients_reach_every_learnable_parameter(make, n_state, two_inputs):
     torch.manual_seed(1)
     cell = make().double()
-    I = torch.rand(20, 5, 4, dtype=F64) * 0.8
+    cur = torch.rand(20, 5, 4, dtype=F64) * 0.8
     state = [None] * n_state
     total = 0
+    spike = None
     for t in range(20):
-        inputs = (I[t], 0.2 * I[t]) if two_inputs else (I[t],)
+        inputs = (cur[t], 0.2 * cur[t]) if two_inputs else (cur[t],)
         if isinstance(cell, RecurrentLIFCell):
-            out = cell(*inputs, state[0], None if t == 0 else spike)
+            out = cell(*inputs, state[0], spike)
             spike = out[0]
             state = [out[1]]
         else:

@@ -4,8 +4,13 @@ import math
 import numpy as np
 import pytest
 
-from engine.spike_ode import (CallableDynamics, ODELIFDynamics, SpikingDynamics, SpikingODELayer,
-                              fixed_step_euler)
+from engine.spike_ode import (
+    CallableDynamics,
+    ODELIFDynamics,
+    SpikingDynamics,
+    SpikingODELayer,
+    fixed_step_euler,
+)
 
 # 0.04 is sub-threshold (v_inf = 0.8); 5.0 fires about every 0.2 ms.
 CURRENTS = np.array([0.04, 0.06, 0.1, 0.2, 1.0, 5.0])
@@ -79,7 +84,7 @@ def test_matches_fine_euler_reference_with_far_fewer_steps():
 def test_lif_closed_form_and_adaptive_fallback_agree(use_closed_form):
     dyn = ODELIFDynamics(tau_mem=15.0)
     layer = _driven_layer(CURRENTS, dyn, use_closed_form=use_closed_form, rtol=1e-8, atol=1e-10)
-    counts, times = layer.forward(np.ones((120, 1)), 1.0, return_spike_times=True)
+    _counts, times = layer.forward(np.ones((120, 1)), 1.0, return_spike_times=True)
     for n, I in enumerate(CURRENTS):
         isi = dyn.isi(I)
         if math.isinf(isi):
@@ -160,8 +165,10 @@ def test_bad_input_raises():
         SpikingODELayer(2, 3, dt_init=0.01, dt_min=0.1)
     with pytest.raises(ValueError, match="n_neurons"):
         SpikingODELayer(2, 0)
-    with pytest.raises(ValueError, match="dynamics"):
+    with pytest.raises(TypeError, match="dynamics"):
         SpikingODELayer(2, 3, dynamics="lif")
+    with pytest.raises(TypeError, match="callable"):
+        CallableDynamics("v**2")
     with pytest.raises(ValueError, match="multiple of dt"):
         fixed_step_euler(ODELIFDynamics(), np.ones((2, 1)), interval=1.0, dt=0.3)
 
