@@ -16,11 +16,29 @@ import numpy as np
 import panel as pn
 import panel_material_ui as pmui
 import param
+from panel.custom import JSComponent
 
 from neurocore_gui.plots import PALETTE, RasterImage, RateView, SpikeRecorder, TraceView
 from neurocore_gui.runner import Runner
 
-__all__ = ["RunView", "LiveSimulator", "build_live_network", "apply_live_change"]
+__all__ = ["RunView", "LiveSimulator", "build_live_network", "apply_live_change", "FrameAck"]
+
+
+class FrameAck(JSComponent):
+    """Flow control for streaming: the server bumps ``seq`` with every frame;
+    the browser echoes it in ``ack`` once it has processed that frame (the
+    message arrives after the frame's patches on the same websocket).  The run
+    view sends a new frame only when the previous one was acknowledged, so a
+    slow browser gets fewer frames instead of an ever-growing backlog (which
+    would also delay every other reply, e.g. opening an editor)."""
+
+    seq = param.Integer(default=0)
+    ack = param.Integer(default=0)
+    _esm = """
+export function render({ model, el }) {
+  model.on('seq', () => { requestAnimationFrame(() => { model.ack = model.seq }) })
+}
+"""
 
 BACKEND_LABELS = {"numpy": "NumPy", "torch": "torch", "fixed_point": "fixed-point"}
 SPEEDS = {"0.1x real time": 0.1, "0.25x": 0.25, "1x real time": 1.0, "4x": 4.0, "as fast as possible": None}
@@ -186,6 +204,13 @@ class RunView(pn.viewable.Viewer):
                                        css_classes=["nc-live-rates"])
         self._pop_sizes = []
         self._ticks = 0
+        self.frame_ack = FrameAck(width=0, height=0, margin=0)
+        #: only wait for the browser's acknowledgement once it has sent one
+        #: (no browser in unit tests; a stale ack times out after 2 s)
+        self._ack_seen = False
+        self._sent_at = 0.0
+        self._dirty = False
+        self.frame_ack.param.watch(lambda e: setattr(self, "_ack_seen", True), "ack")
         #: traces and rates are redrawn every ``slow_every``-th frame
         self.slow_every = 4
         #: period of the drain/redraw callback in ms
@@ -360,6 +385,7 @@ class RunView(pn.viewable.Viewer):
             self.runner.reset()
         self.live = None
         self._stale = False
+        self._dirty = False
         self.info.object = ""
         self.message.visible = False
         self.recorder.clear()
@@ -429,26 +455,17 @@ class RunView(pn.viewable.Viewer):
                         self.traces.add(c.start_step, np.concatenate(parts, axis=1))
             last = chunks[-1]
             t = last.t_end
+            self._last_t, self._last_steps = t, last.start_step + last.n_steps
             steps = sum(c.n_steps for c in chunks)
             rates = []
             for lab, n, _ in self._pop_sizes:
                 k = sum(len(c.spikes.get(lab, ((), ()))[0]) for c in chunks)
                 hz = k / (steps * last.dt * n)
                 rates.append(f"<span class='nc-rate' data-pop='{lab}' data-hz='{hz:.6g}'>{lab}: {hz:.1f} Hz</span>")
-            self._ticks += 1
-            # the raster every frame; traces and rates (HoloViews overlays, costlier) in turn
-            slow = self._ticks % self.slow_every
-            with pn.io.hold():
-                self.raster.push()
-                if slow == 1 or self.slow_every == 1:
-                    self.traces.push()
-                if slow == self.slow_every // 2 + 1 or self.slow_every == 1:
-                    self.rates.push()
-                self.progress.object = self._progress_html(
-                    t, last.start_step + last.n_steps, r.state,
-                    f" · chunk {r.chunk_steps} steps · {self.raster.total_spikes} spikes")
-                self.progress_bar.value = int(100 * ((t % 1.0) / 1.0))
-                self.live_rates.object = "Now: " + " · ".join(rates)
+            self._live_rates_html = "Now: " + " · ".join(rates)
+            self._dirty = True
+        if self._dirty and self._browser_ready():
+            self._push_frame()
             now = time.perf_counter()
             self.frame_times.append(now)
             del self.frame_times[:-200]
@@ -457,7 +474,8 @@ class RunView(pn.viewable.Viewer):
                             "fix it (or choose another backend) and press Reset.")
             r.state = "idle"
             self._update_buttons()
-        elif not chunks and r.state != "running" and r.queue.empty() and r._step_request == 0:
+        elif not chunks and not self._dirty and r.state != "running" and r.queue.empty() \
+                and r._step_request == 0:
             if self._cb is not None:
                 self._cb.stop()
                 self._cb = None
@@ -467,6 +485,33 @@ class RunView(pn.viewable.Viewer):
             self._update_buttons()
             if r.state == "paused":
                 self.progress.object = self._progress_html(r.t, r.steps_done, "paused")
+
+    def _browser_ready(self) -> bool:
+        fa = self.frame_ack
+        if not self._ack_seen or fa.ack >= fa.seq:
+            return True
+        return time.perf_counter() - self._sent_at > 2.0  # lost ack: do not stall forever
+
+    def _push_frame(self) -> None:
+        r = self.runner
+        self._ticks += 1
+        self._dirty = False
+        # the raster every frame; traces and rates (HoloViews overlays, costlier) in turn
+        slow = self._ticks % self.slow_every
+        t, steps, state = r.t, r.steps_done, r.state
+        with pn.io.hold():
+            self.raster.push()
+            if slow == 1 or self.slow_every == 1:
+                self.traces.push()
+            if slow == self.slow_every // 2 + 1 or self.slow_every == 1:
+                self.rates.push()
+            self.progress.object = self._progress_html(
+                self._last_t, self._last_steps, state,
+                f" · chunk {r.chunk_steps} steps · {self.raster.total_spikes} spikes")
+            self.progress_bar.value = int(100 * ((self._last_t % 1.0) / 1.0))
+            self.live_rates.object = self._live_rates_html
+            self.frame_ack.seq += 1
+        self._sent_at = time.perf_counter()
 
     @staticmethod
     def _progress_html(t: float, steps: int, state: str, extra: str = "") -> str:
@@ -491,7 +536,7 @@ class RunView(pn.viewable.Viewer):
             pn.pane.Markdown("#### Run"), self.backend_select, self.backend_note,
             pn.Row(self.dt_input, self.speed, sizing_mode="stretch_width"),
             pn.FlexBox(self.start_btn, self.pause_btn, self.step_btn, self.reset_btn),
-            self.progress_bar, self.progress, self.live_rates,
+            self.progress_bar, self.progress, self.live_rates, self.frame_ack,
             sizing_mode="stretch_width")
 
     def selection_controls(self):
