@@ -132,6 +132,11 @@ def run_size(browser, url: str, n: int, seconds: float, tmp: Path) -> dict:
             lat.append(ms)
         else:
             inp.press("Enter")
+            if os.environ.get("NC_BENCH_DEBUG"):
+                for _ in range(10):
+                    time.sleep(0.5)
+                    print("  rate", page.evaluate("() => window.__ncq(`.nc-rate[data-pop='L']`).getAttribute('data-hz')"),
+                          "field", inp.input_value(), file=sys.stderr)
             page.wait_for_function(
                 "() => { const e = window.__ncq(`.nc-rate[data-pop='L']`); return e && parseFloat(e.getAttribute('data-hz')) > 5 }",
                 timeout=30_000)

@@ -21,10 +21,8 @@ May import: numpy, param, ``engine.models``.
 from __future__ import annotations
 
 import abc
-import inspect
 import math
 import sys
-import types
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -112,59 +110,12 @@ class BaseNeuron(abc.ABC):
         """The dynamic state as plain Python numbers."""
 
 
-class _KernelSelf:
-    """Plain-attribute copy of a declaration's parameter values, passed as
-    ``self`` to its kernel: reading a ``param`` parameter costs microseconds,
-    which dominates a one-neuron step.  Methods are bound to the copy, other
-    attributes come from the model.  Refreshed by a ``param`` watcher on
-    every parameter change, so it is never stale."""
-
-    def __init__(self, model: NeuronModel):
-        self.__dict__["_model"] = model
-        self.refresh()
-
-    def refresh(self, *_events) -> None:
-        self.__dict__.update(self._model.values())
-
-    def __getattr__(self, name):
-        model = self.__dict__.get("_model")
-        if model is None or name.startswith("__"):  # half-built (copy/pickle) or protocol lookups
-            raise AttributeError(name)
-        raw = inspect.getattr_static(type(model), name, None)
-        if isinstance(raw, types.FunctionType):
-            bound = self.__dict__[name] = types.MethodType(raw, self)  # cached: methods never change
-            return bound
-        return getattr(model, name)
-
-
-_fast_ok: dict[type[NeuronModel], bool] = {}
-
-
 def _kernel_self(model: NeuronModel):
-    """A :class:`_KernelSelf` for ``model`` when its kernel gives identical
-    results through one (checked once per class on a short dry run: a kernel
-    using zero-argument ``super()`` or ``isinstance(self, ...)`` would not),
-    else the model itself."""
-    decl = type(model)
-    if decl not in _fast_ok:
-        try:
-            ref, fast = decl(), _KernelSelf(decl())
-            st_a, st_b = ref.initial_state(2), ref.initial_state(2)
-            lo, hi = decl.current_range
-            ok = True
-            for cur in (np.array([lo, hi], dtype=np.float64), np.array([hi, 0.5 * (lo + hi)])):
-                ya = decl.step(ref, st_a, cur.copy(), decl.default_dt, np.random.default_rng(0))
-                yb = decl.step(fast, st_b, cur.copy(), decl.default_dt, np.random.default_rng(0))
-                ok = ok and np.array_equal(ya, yb, equal_nan=True) and all(
-                    np.array_equal(st_a[k], st_b[k], equal_nan=True) for k in st_a)
-            _fast_ok[decl] = bool(ok)
-        except Exception:  # any failure only means "call the model itself"
-            _fast_ok[decl] = False
-    if not _fast_ok[decl]:
-        return model
-    fast = _KernelSelf(model)
-    model.param.watch(fast.refresh, model.parameter_names())
-    return fast
+    """The model's parameter view, refreshed on every parameter change so a
+    scalar neuron never steps with stale values."""
+    view = model.view()
+    model.param.watch(view.refresh, model.parameter_names())
+    return view
 
 
 def _scalar_state(state: dict[str, np.ndarray]) -> dict:

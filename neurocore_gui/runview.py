@@ -210,6 +210,9 @@ class RunView(pn.viewable.Viewer):
         self._ack_seen = False
         self._sent_at = 0.0
         self._dirty = False
+        self._next_push_at = 0.0
+        self.idle_factor = 1.5
+        self.push_costs: list[float] = []
         self.frame_ack.param.watch(lambda e: setattr(self, "_ack_seen", True), "ack")
         #: traces and rates are redrawn every ``slow_every``-th frame
         self.slow_every = 4
@@ -464,9 +467,15 @@ class RunView(pn.viewable.Viewer):
                 rates.append(f"<span class='nc-rate' data-pop='{lab}' data-hz='{hz:.6g}'>{lab}: {hz:.1f} Hz</span>")
             self._live_rates_html = "Now: " + " · ".join(rates)
             self._dirty = True
-        if self._dirty and self._browser_ready():
+        if self._dirty and self._browser_ready() and time.perf_counter() >= self._next_push_at:
+            t_push = time.perf_counter()
             self._push_frame()
             now = time.perf_counter()
+            # pace frames so that drawing takes at most ~40 % of the server's time:
+            # the rest stays free for the user's clicks and edits
+            self.push_costs.append(now - t_push)
+            del self.push_costs[:-50]
+            self._next_push_at = now + self.idle_factor * (now - t_push)
             self.frame_times.append(now)
             del self.frame_times[:-200]
         if r.state == "error":

@@ -9,12 +9,11 @@ The result is the same as stepping them one by one (the kernels are
 elementwise), only faster -- e.g. the CUBA benchmark's excitatory and
 inhibitory populations run as one 4000-neuron block.
 
-Stochastic models are never fused, so each population keeps drawing from its
-own generator.  A model counts as deterministic when its class says
-``stochastic = False``, or (without that attribute) when no parameter named
-``*noise*`` is non-zero, it has no ``seed``/``entropy`` parameter and a
-one-step dry run does not draw from the generator (:func:`is_deterministic`).  Blocks are recomputed at the start of every ``advance`` when a
-parameter changed, so a live edit splits a block at the next advance.
+Models that draw random numbers (``model.draws_random()``) are never fused,
+so each population keeps drawing from its own generator.  Blocks are
+recomputed at the start of every ``advance`` when a parameter changed, so a
+live edit splits a block at the next advance.  Kernels run on a
+:class:`~engine.models.base.ParameterView`, refreshed at every advance.
 """
 
 from __future__ import annotations
@@ -23,94 +22,10 @@ import numpy as np
 
 from engine.backends.base import Simulator
 
-__all__ = ["NumpySimulator", "is_deterministic", "ParamSnapshot"]
+__all__ = ["NumpySimulator"]
 
 
-class ParamSnapshot:
-    """Plain-attribute stand-in for a model declaration during one ``advance``.
-
-    Reading a ``param`` parameter costs microseconds (descriptor machinery);
-    a kernel reading six of them per step spends more time there than in its
-    arithmetic.  The snapshot copies the parameter values into its own
-    ``__dict__`` and forwards everything else (methods, class constants) to
-    the model, and the kernel is called as ``type(model).step(snapshot, ...)``.
-    It is refreshed at every ``advance``, so live edits apply at the next one.
-    """
-
-    def __init__(self, model):
-        self.__dict__.update(model.values())
-        self.__dict__["_model"] = model
-
-    def __getattr__(self, name):
-        return getattr(self.__dict__["_model"], name)
-
-
-def _snapshot_works(model, dt) -> bool:
-    """Dry-run one neuron with the model and with a snapshot; use the snapshot
-    only when it runs and gives identical results (a kernel using zero-argument
-    ``super()`` or ``isinstance(self, ...)`` would not)."""
-    before = model.values()
-    try:
-        st_a, st_b = model.initial_state(1), model.initial_state(1)
-        cur = np.ones(1, dtype=np.int64 if model.integer else np.float64)
-        ya = model.step(st_a, cur, dt, np.random.default_rng(0))
-        yb = type(model).step(ParamSnapshot(model), st_b, cur, dt, np.random.default_rng(0))
-        same = bool(np.array_equal(ya, yb, equal_nan=True)
-                    and all(np.array_equal(st_a[k], st_b[k], equal_nan=True) for k in st_a))
-    except Exception:  # any failure just means "call the model directly"
-        same = False
-    if model.values() != before:
-        # a kernel that writes its own parameters cannot run on a snapshot
-        # (and must not keep the dry run's writes)
-        model.param.update(**before)
-        return False
-    return same
-
-
-class _RngSpy:
-    """A generator stand-in that notes whether a kernel drew from it."""
-
-    def __init__(self):
-        self.used = False
-        self._rng = np.random.default_rng(0)
-
-    def __getattr__(self, name):
-        self.used = True
-        return getattr(self._rng, name)
-
-
-def is_deterministic(model) -> bool:
-    """Whether ``model.step`` never draws random numbers (with these parameters).
-
-    A class attribute ``stochastic`` decides when present.  Otherwise the model
-    must have no non-zero ``*noise*`` parameter and no ``seed``/``entropy``
-    parameter, and a one-step dry run on two fresh neurons must not touch the
-    generator."""
-    flag = getattr(type(model), "stochastic", None)
-    if isinstance(flag, bool):
-        return not flag
-    for name, value in model.values().items():
-        lname = name.lower()
-        if "seed" in lname or "entropy" in lname:
-            return False
-        if "noise" in lname and value not in (0, 0.0, None, False):
-            return False
-    spy = _RngSpy()
-    before = model.values()
-    try:
-        state = model.initial_state(2)
-        cur = np.ones(2, dtype=np.int64 if model.integer else np.float64)
-        model.step(state, cur, model.default_dt, spy)
-        ok = not spy.used
-    except Exception:
-        ok = False
-    if model.values() != before:  # never keep a dry run's writes to parameters
-        model.param.update(**before)
-        ok = False
-    return ok
-
-
-def _signature(pop, cache):
+def _signature(pop):
     """Key under which populations may share a block (None: never fused)."""
     model = pop.model
     try:
@@ -118,10 +33,7 @@ def _signature(pop, cache):
         hash(values)
     except TypeError:
         return None
-    key = (type(model), values)
-    if key not in cache:
-        cache[key] = is_deterministic(model)
-    if not cache[key]:
+    if model.draws_random():
         return None
     return (type(model), values, tuple(sorted(pop.state)))
 
@@ -136,13 +48,12 @@ class NumpySimulator(Simulator):
 
     def _setup_populations(self) -> None:
         self._signatures = None
-        self._det_cache = {}
         self._blocks = []
         self._currents = []
         self._regroup()
 
     def _prepare(self) -> None:
-        sigs = [_signature(p, self._det_cache) for p in self.populations]
+        sigs = [_signature(p) for p in self.populations]
         saved = None
         if sigs != self._signatures:
             # synaptic buffers are laid out per block: carry each projection's
@@ -153,11 +64,7 @@ class NumpySimulator(Simulator):
             self._syn = {}
         for b in self._blocks:
             b.model = b.pop.model  # the population's model object may have been replaced
-            kernel = type(b.model).step
-            if _snapshot_works(b.model, self.dt_ms):
-                b.kernel, b.self_arg = kernel, ParamSnapshot(b.model)
-            else:
-                b.kernel, b.self_arg = kernel, b.model
+            b.kernel, b.self_arg = type(b.model).step, b.model.view()
         super()._prepare()
         if saved:
             for rt, values in saved:
@@ -167,7 +74,7 @@ class NumpySimulator(Simulator):
     def _regroup(self, sigs=None) -> None:
         pops = self.populations
         if sigs is None:
-            sigs = [_signature(p, self._det_cache) for p in pops]
+            sigs = [_signature(p) for p in pops]
         order: dict = {}
         for k, sig in enumerate(sigs):
             key = ("solo", k) if sig is None else sig

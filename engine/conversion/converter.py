@@ -234,6 +234,7 @@ class ConvertedSNN:
         self._in_features = in_features
         self.weights = [next(o for o in p.ops if o.weight is not None).weight for p in pieces]
         self.biases = [next(o for o in p.ops if o.weight is not None).bias for p in pieces]
+        self._ann_biases = [b.clone() for b in self.biases]  # reference for calibrate_bias
 
     # ------------------------------------------------------------ input checks
     def _prepare(self, x) -> tuple[torch.Tensor, bool]:
@@ -289,35 +290,43 @@ class ConvertedSNN:
                 v_all.append(v)
         return torch.cat(counts_all), torch.cat(v_all)
 
-    def _simulate_chunk(self, x, T, encoding, gen):
-        b = x.shape[0]
+    def _encode(self, x, T, encoding, gen):
+        """Input spikes (T, batch, ...) or, for constant input, the input once (1, batch, ...)."""
         if encoding == "poisson":
             # Bernoulli spike with probability x per step (rate coding).
-            spikes = (torch.rand((T,) + tuple(x.shape), generator=gen) < x).float()
-            const_input = False
-        else:
-            spikes = x.unsqueeze(0)  # same current every step: compute once
-            const_input = True
+            return (torch.rand((T,) + tuple(x.shape), generator=gen) < x).float(), False
+        return x.unsqueeze(0), True  # same current every step: compute once
+
+    def _layer(self, li, spikes, T, const_input):
+        """Run spiking layer ``li`` on its input spikes (steps, batch, ...).
+
+        Returns (input currents (T, batch, ...), output spikes, final membrane)."""
+        piece = self._pieces[li]
+        steps, b = spikes.shape[0], spikes.shape[1]
+        cur = spikes.reshape((-1,) + tuple(spikes.shape[2:]))
+        for op in piece.ops:
+            cur = op(cur)
+        cur = cur.reshape((steps, b) + tuple(cur.shape[1:]))
+        if const_input:
+            cur = cur.expand((T,) + tuple(cur.shape[1:]))
+        theta = self.thresholds[li]
+        v = torch.full(cur.shape[1:], self.v_init[li] * theta)
+        out = torch.empty_like(cur)
+        # Integrate-and-fire with reset by subtraction (Rueckauer et al. 2017, eq. 3).
+        for t in range(T):
+            v.add_(cur[t])
+            s = (v >= theta).float()
+            v.sub_(s * theta)
+            out[t] = s
+        return cur, out, v
+
+    def _simulate_chunk(self, x, T, encoding, gen):
+        b = x.shape[0]
+        spikes, const_input = self._encode(x, T, encoding, gen)
         v = None
-        for li, piece in enumerate(self._pieces):
-            flat = spikes.reshape((-1,) + tuple(spikes.shape[2:]))
-            cur = flat
-            for op in piece.ops:
-                cur = op(cur)
-            cur = cur.reshape((spikes.shape[0], b) + tuple(cur.shape[1:]))
-            if const_input:
-                cur = cur.expand((T,) + tuple(cur.shape[1:]))
-                const_input = False
-            theta = self.thresholds[li]
-            v = torch.full(cur.shape[1:], self.v_init[li] * theta)
-            out = torch.empty_like(cur)
-            # Integrate-and-fire with reset by subtraction (Rueckauer et al. 2017, eq. 3).
-            for t in range(T):
-                v.add_(cur[t])
-                s = (v >= theta).float()
-                v.sub_(s * theta)
-                out[t] = s
-            spikes = out
+        for li in range(self.n_layers):
+            _, spikes, v = self._layer(li, spikes, T, const_input)
+            const_input = False
         counts = spikes.sum(dim=0).reshape(b, -1)
         return counts, v.reshape(b, -1)
 
@@ -350,6 +359,90 @@ class ConvertedSNN:
         top = counts == counts.max(dim=1, keepdim=True).values
         pred = torch.where(top, v, torch.full_like(v, -math.inf)).argmax(dim=1)
         return pred if batched else pred[0]
+
+    # --------------------------------------------------------- calibration
+    def _ann_targets(self, x: torch.Tensor, li: int) -> torch.Tensor:
+        """ANN value that layer ``li`` of the SNN should reproduce, from the
+        *original* (uncalibrated) biases: the activation clipped to the
+        threshold for hidden layers, the logits for the output layer."""
+        s = x
+        for lj in range(li + 1):
+            z = s
+            for op in self._pieces[lj].ops:
+                if op.weight is not None:
+                    op = _Op(op.kind, op.weight, self._ann_biases[lj], op.kwargs)
+                z = op(z)
+            if lj == self.n_layers - 1:
+                return z
+            act, theta = self._pieces[lj].act, self.thresholds[lj]
+            a = act(z) if isinstance(act, QCFSActivation) else torch.clamp(z, 0.0, theta)
+            s = a / theta
+        return a
+
+    def calibrate_bias(self, x, T: int | None = None, encoding: str = "poisson", n_draws: int = 4,
+                       seed: int | None = 0) -> list[float]:
+        """SNN-aware bias calibration ("light pipeline" bias correction of Li,
+        Deng, Dong, Gong & Gu 2021, "A free lunch from ANN: towards efficient,
+        accurate spiking neural networks calibration", ICML, sec. 4).
+
+        Layer by layer, from the first to the output layer, the bias of layer
+        l is shifted by the mean (over the calibration batch, the ``n_draws``
+        input draws and, for convolutions, the spatial positions) of
+        ``a_l - r_l``: a_l is the ANN value the layer stands for (its
+        activation clipped to the threshold; the logits for the output layer)
+        on the clean input, r_l what the SNN delivers in ``T`` steps with the
+        given input ``encoding`` (spike count * threshold / T; the mean input
+        current for the output layer).  Earlier layers are already corrected
+        when layer l is measured, so the correction accounts for the errors
+        they pass on.  Targets always come from the original ANN biases, so
+        calling this again re-calibrates rather than compounding.  The
+        correction is per output unit (per channel for convolutions) and
+        does not depend on the sample.
+
+        Returns, per layer, the mean absolute per-unit correction applied
+        (the size of the systematic error that was removed).
+        """
+        T = self._check_run_args(encoding, T)
+        if isinstance(n_draws, bool) or not isinstance(n_draws, (int, np.integer)) or n_draws < 1:
+            raise ValueError(f"n_draws must be a positive int, got {n_draws!r}")
+        xb, _ = self._prepare(x)
+        gen = torch.Generator()
+        if seed is None:
+            gen.seed()
+        else:
+            gen.manual_seed(int(seed))
+        width = max(xb[:1].numel(), *(t[:1].numel() for t in self._ann_widths(xb[:1])))
+        chunk = max(1, min(xb.shape[0], _CHUNK_FLOATS // max(1, 3 * T * width)))
+        sizes = []
+        with torch.no_grad():
+            for li in range(self.n_layers):
+                err_sum, n = 0.0, 0
+                for start in range(0, xb.shape[0], chunk):
+                    xc = xb[start:start + chunk]
+                    target = self._ann_targets(xc, li)
+                    draws = n_draws if encoding == "poisson" else 1
+                    for _ in range(draws):
+                        spikes, const_input = self._encode(xc, T, encoding, gen)
+                        for lj in range(li + 1):
+                            cur, spikes, _ = self._layer(lj, spikes, T, const_input)
+                            const_input = False
+                        got = cur.mean(0) if li == self.n_layers - 1 else spikes.mean(0) * self.thresholds[li]
+                        d = target - got
+                        # Sum over batch (and spatial positions): one value per unit/channel.
+                        err_sum = err_sum + (d.sum(dim=(0, 2, 3)) if d.dim() == 4 else d.sum(dim=0))
+                        n += d.shape[0] * (d.shape[2] * d.shape[3] if d.dim() == 4 else 1)
+                delta = err_sum / n
+                self.biases[li].add_(delta)  # the op holds the same tensor
+                sizes.append(float(delta.abs().mean()))
+        return sizes
+
+    def _ann_widths(self, x1):
+        outs, z = [], x1
+        for p in self._pieces:
+            for op in p.ops:
+                z = op(z)
+            outs.append(z)
+        return outs
 
     def __repr__(self) -> str:
         th = ", ".join(f"{t:.3g}" for t in self.thresholds)

@@ -19,7 +19,9 @@ neuron lab are all derived from this declaration.
 
 from __future__ import annotations
 
+import inspect
 import math
+import types
 from typing import ClassVar
 
 import numpy as np
@@ -27,6 +29,7 @@ import param
 
 __all__ = [
     "NeuronModel",
+    "ParameterView",
     "Real",
     "Count",
     "register",
@@ -81,6 +84,44 @@ class Count(param.Integer):
         if isinstance(value, float) and value.is_integer():
             return  # accepted and converted by param's own rules below
         super()._validate_value(value, allow_None)
+
+
+class ParameterView:
+    """Plain-attribute copy of a model's parameter values, used as ``self``
+    when a simulator calls the kernel (``type(model).step(view, ...)``).
+
+    Reading a ``param`` parameter costs microseconds (descriptor machinery);
+    a kernel reading six of them per step of a small population spends more
+    time there than in its arithmetic.  The view copies the values into its
+    own ``__dict__``; methods of the model class are re-bound to the view (so
+    helpers called from ``step`` read the copy too) and every other attribute
+    is forwarded to the model.  Call :meth:`refresh` after a parameter
+    change; simulators refresh at every ``advance``, which is why live edits
+    apply at the next chunk.
+
+    The contract this imposes on kernels (checked for every registered model
+    by ``tests/engine/test_models_contract.py``): read parameters as
+    attributes, never use zero-argument ``super()`` or ``isinstance(self,
+    ...)`` inside ``step`` and the helpers it calls, and never assign to
+    parameters there.
+    """
+
+    def __init__(self, model: "NeuronModel"):
+        self.__dict__["_model"] = model
+        self.refresh()
+
+    def refresh(self, *_events) -> None:
+        self.__dict__.update(self._model.values())
+
+    def __getattr__(self, name):
+        model = self.__dict__.get("_model")
+        if model is None or name.startswith("__"):  # half-built (copy) or protocol lookups
+            raise AttributeError(name)
+        raw = inspect.getattr_static(type(model), name, None)
+        if isinstance(raw, types.FunctionType):
+            bound = self.__dict__[name] = types.MethodType(raw, self)  # methods never change
+            return bound
+        return getattr(model, name)
 
 
 class NeuronModel(param.Parameterized):
@@ -140,6 +181,18 @@ class NeuronModel(param.Parameterized):
         the graded output of a rate model.
         """
         raise NotImplementedError
+
+    def draws_random(self) -> bool:
+        """Whether :meth:`step` draws from ``rng`` with the current parameters
+        (e.g. ``noise_std > 0``).  Deterministic populations of one model with
+        equal parameters may be stepped as one block by the NumPy backend;
+        random ones keep their own generator stream.  Models that use ``rng``
+        must override this."""
+        return False
+
+    def view(self) -> ParameterView:
+        """A fast, refreshable parameter view to call the kernel with."""
+        return ParameterView(self)
 
     # -- introspection -----------------------------------------------------------
     @classmethod

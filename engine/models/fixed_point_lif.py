@@ -342,6 +342,9 @@ class FixedPointLIF(NeuronModel):
         return {"v": np.full(n, self.v_rest, dtype=np.int64),
                 "refractory_counter": np.zeros(n, dtype=np.int64)}
 
+    def draws_random(self) -> bool:
+        return self.noise_amplitude > 0
+
     def draw_noise(self, n, rng):
         if self.noise_amplitude == 0:
             return 0

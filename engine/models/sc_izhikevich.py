@@ -71,6 +71,9 @@ class SCIzhikevich(NeuronModel):
     def _du(self, v, u):
         return self.a * (self.b * v - u)
 
+    def draws_random(self) -> bool:
+        return self.noise_std > 0
+
     def step(self, state, current, dt, rng=None):
         v, u = state["v"], state["u"]
         if self.integrator == "rk4":

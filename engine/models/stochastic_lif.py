@@ -69,6 +69,9 @@ class StochasticLIF(NeuronModel):
     def initial_state(self, n):
         return {"v": np.full(n, self.v_rest, dtype=np.float64), "refractory": np.zeros(n, dtype=np.float64)}
 
+    def draws_random(self) -> bool:
+        return self.noise_std > 0
+
     def _euler_step(self, state, current, dt, rng, threshold):
         v, ref = state["v"], state["refractory"]
         active = ref <= 0

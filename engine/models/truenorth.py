@@ -64,6 +64,9 @@ class TrueNorthNeuron(NeuronModel):
     def initial_state(self, n):
         return {"v": np.zeros(n, dtype=np.int64)}
 
+    def draws_random(self) -> bool:
+        return self.threshold_mask_bits > 0
+
     def step(self, state, current, dt=1.0, rng=None):
         v = state["v"]
         cur = np.broadcast_to(np.asarray(current, dtype=np.float64), v.shape)

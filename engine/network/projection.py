@@ -222,10 +222,16 @@ class Projection:
         p = self.probability
         if p == 0.0:
             return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        total = n_src * n_tgt
+        if p < 1e-9:
+            # geometric gaps would overflow int64 here; draw the (tiny) binomial
+            # count and a uniform subset of pairs instead -- the same distribution
+            k = int(rng.binomial(total, p))
+            flat = np.sort(rng.choice(total, k, replace=False)).astype(np.int64)
+            return flat // n_tgt, flat % n_tgt
         if p < _SPARSE_P:
             # sparse: gaps between successes of a Bernoulli process are geometric,
             # so walking the flattened pair index costs O(synapses), not O(pairs)
-            total = n_src * n_tgt
             parts, last = [], -1
             while True:
                 expected = (total - last) * p
@@ -260,6 +266,8 @@ class Projection:
             if dist == "lognormal":
                 return rng.lognormal(spec["mean"], spec["sigma"], nnz)
             return np.full(nnz, spec["value"])
+        if weight is None:
+            raise TypeError("weight is required: a number, an array or a distribution dict")
         if isinstance(weight, (bool, np.bool_)):
             raise TypeError("weight must be a number, an array or a distribution dict, got a bool")
         if isinstance(weight, numbers.Real):

@@ -8,7 +8,8 @@ import pytest
 import engine.backends as backends
 from engine.backends import available_backends, compile as compile_network, register_backend
 from engine.backends.base import Chunk, Simulator
-from engine.backends.numpy_backend import NumpySimulator, ParamSnapshot, is_deterministic
+from engine.backends.numpy_backend import NumpySimulator
+from engine.models.base import ParameterView
 from engine.network import (ConstantCurrent, Network, PoissonInput, Population, Projection, SpikeMonitor,
                             StateMonitor, StepCurrent)
 
@@ -157,13 +158,15 @@ def test_reset_restarts_identically():
         np.testing.assert_array_equal(first.spikes[label][1], again.spikes[label][1])
 
 
-def test_param_snapshot_is_used_only_when_equivalent():
+def test_kernels_run_on_parameter_views_refreshed_per_advance():
     net = small_net()
     sim = net.simulator("numpy", 1e-4)
-    assert all(isinstance(b.self_arg, ParamSnapshot) for b in sim._blocks)
-    snap = ParamSnapshot(net.populations[0].model)
-    assert snap.tau == 20.0 and snap.registry_name() == "LapicqueNeuron"
-    assert is_deterministic(net.populations[0].model)
+    assert all(isinstance(b.self_arg, ParameterView) for b in sim._blocks)
+    assert sim._blocks[0].self_arg.tau == 20.0
+    net.populations[0].model.tau = 25.0
+    sim.advance(1)
+    taus = sorted(b.self_arg.tau for b in sim._blocks)
+    assert 25.0 in taus  # the edited population now runs with the new value
 
 
 def test_delay_change_between_advances():

@@ -204,7 +204,12 @@ def test_digits_accuracy_bounds_reduced_experiment():
     """Reduced version of bench/conversion_digits.py (MLPs only, T in {4, 32}, 2 Poisson seeds).
 
     Bounds: the ReLU SNN at T=32 and the QCFS SNN at T=4 stay within 2 points
-    of their ANN under Poisson input (mean of 2 seeds on 360 test images).
+    of their ANN's clean test accuracy under Poisson input (mean of 2 seeds on
+    360 test images).  The 1-point target at T=4 is not met with Poisson
+    input, and the reason is measured here: the QCFS SNN matches its ANN fed
+    the same kind of input -- Binomial(4, x)/4 rates, what 4 Poisson steps
+    deliver -- to within 0.75 points, so what remains of the gap is the
+    information the 4-sample input coding loses, not conversion error.
     """
     from engine.conversion.experiment import (
         accuracy_vs_T,
@@ -223,6 +228,13 @@ def test_digits_accuracy_bounds_reduced_experiment():
     assert q.ann_acc - q.snn_acc[4] < 2.0, (q.ann_acc, q.snn_acc)
     # QCFS training is what makes T=4 work: it beats the ReLU conversion there.
     assert q.snn_acc[4] > r.snn_acc[4]
+    # Same ANN on 4-step Poisson rates (10 draws): the SNN tracks it closely.
+    g = torch.Generator().manual_seed(123)
+    with torch.no_grad():
+        ann_p4 = np.mean([float((qcfs(torch.binomial(torch.full_like(xte, 4.0), xte, generator=g) / 4)
+                                 .argmax(1) == yte).float().mean()) * 100 for _ in range(10)])
+    assert abs(ann_p4 - q.snn_acc[4]) < 0.75, (ann_p4, q.snn_acc[4])
+    assert q.ann_acc - ann_p4 > 0.5, (q.ann_acc, ann_p4)  # the coding loss is real
 
 
 @pytest.mark.parametrize("v_init", [0.5, 0.0])
@@ -244,3 +256,68 @@ def test_qcfs_layer_is_exact_with_half_threshold_initial_membrane(v_init):
     if v_init == 0.5:
         with torch.no_grad():
             torch.testing.assert_close(counts * theta / T, net(x))
+
+
+# ------------------------------------------------------ bias calibration
+def _qcfs_net(seed=6):
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Linear(6, 20), QCFSActivation(8, theta=1.0), nn.Linear(20, 3)).eval()
+
+
+def test_calibrate_bias_is_zero_for_an_exact_conversion():
+    # QCFS layer, T = L, v(0) = theta/2, constant input: the SNN reproduces the
+    # ANN exactly (Bu et al. 2022, Theorem 2), so there is nothing to correct.
+    net = _qcfs_net()
+    x = torch.rand(300, 6, generator=torch.Generator().manual_seed(7))
+    snn = convert(net, T=8)
+    before = [b.clone() for b in snn.biases]
+    sizes = snn.calibrate_bias(x, encoding="constant")
+    assert len(sizes) == 2 and max(sizes) < 1e-5
+    for b0, b1 in zip(before, snn.biases):
+        torch.testing.assert_close(b0, b1, atol=1e-5, rtol=0)
+
+
+def test_calibrate_bias_removes_a_systematic_offset_layer_by_layer():
+    net = _qcfs_net()
+    x = torch.rand(400, 6, generator=torch.Generator().manual_seed(8))
+    snn = convert(net, T=8)
+    with torch.no_grad():
+        target_hidden = net[1](net[0](x))
+        logits = net(x)
+    snn.biases[0].add_(0.15)  # a systematic error in the first layer
+
+    def hidden_error():
+        counts = snn._layer(0, x.unsqueeze(0), 8, True)[1].sum(0)
+        return (counts / 8 * snn.thresholds[0] - target_hidden).mean(0)
+
+    err_before = hidden_error()
+    assert float(err_before.mean()) > 0.08
+    sizes = snn.calibrate_bias(x, encoding="constant")
+    err_after = hidden_error()
+    assert float(err_after.abs().mean()) < 0.25 * float(err_before.abs().mean())
+    assert sizes[0] > 0.08
+    # The output layer was corrected for what the calibrated hidden layer still
+    # passes on: the mean integrated current per step matches the mean logit.
+    hidden_spikes = snn._layer(0, x.unsqueeze(0), 8, True)[1]
+    cur = snn._layer(1, hidden_spikes, 8, False)[0].mean(0)
+    assert (cur.mean(0) - logits.mean(0)).abs().max() < 1e-4
+    # Targets come from the original biases: calibrating again barely moves them.
+    again = snn.calibrate_bias(x, encoding="constant")
+    assert max(again) < 0.2 * sizes[0]
+
+
+def test_calibrate_bias_arguments():
+    snn = convert(_qcfs_net(), T=4)
+    with pytest.raises(ValueError, match="n_draws"):
+        snn.calibrate_bias(torch.rand(10, 6), n_draws=0)
+    with pytest.raises(ValueError, match="encoding"):
+        snn.calibrate_bias(torch.rand(10, 6), encoding="latency")
+    with pytest.raises(ValueError, match="features"):
+        snn.calibrate_bias(torch.rand(10, 5))
+    # Poisson calibration is reproducible by seed.
+    a, b = convert(_qcfs_net(), T=4), convert(_qcfs_net(), T=4)
+    x = torch.rand(50, 6, generator=torch.Generator().manual_seed(9))
+    a.calibrate_bias(x, seed=3)
+    b.calibrate_bias(x, seed=3)
+    for ba, bb in zip(a.biases, b.biases):
+        torch.testing.assert_close(ba, bb)

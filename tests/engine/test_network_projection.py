@@ -107,6 +107,7 @@ def test_weight_forms():
     ({"dist": "uniform", "low": 1.0, "high": 0.0, "x": 1}, ValueError, "'x'"),
     (float("nan"), ValueError, "weight"),
     (True, TypeError, "bool"),
+    (None, TypeError, "weight is required"),
     ("heavy", TypeError, "weight"),
     (np.array([[np.inf] * 20] * 30), ValueError, "non-finite"),
 ])
@@ -192,3 +193,13 @@ def test_csr_invariants_and_propagation_property(n_src, n_tgt, p, seed, self_con
                        allow_self_connections=self_conn)
     np.testing.assert_array_equal(proj.indices, again.indices)
     np.testing.assert_array_equal(proj.data, again.data)
+
+
+def test_tiny_probability_terminates_with_correct_count():
+    src, tgt = pops(1000, 1000)
+    assert Projection(src, tgt, 1.0, probability=1e-300).nnz == 0
+    proj = Projection(src, tgt, 1.0, probability=5e-10, seed=1)
+    check_csr(proj)
+    assert proj.nnz <= 5  # expected 5e-4 synapses
+    dense = Projection(src, tgt, 1.0, probability=0.6, seed=1)  # the dense-mask branch
+    assert abs(dense.nnz - 6e5) < 5 * math.sqrt(1e6 * 0.24)
