@@ -122,7 +122,8 @@ class Population:
         if not np.all(np.isfinite(cur)):
             raise ValueError(f"currents for population {self.label!r} contain non-finite values")
         if self.model.integer:
-            cur = cur.astype(np.int64)
+            # same rule as every simulator: integer models get the nearest integer
+            cur = np.rint(cur).astype(np.int64)
         return self.model.step(self.state, cur, float(dt), self.rng)
 
     def reset_all(self) -> None:
