@@ -40,14 +40,29 @@ class Lapicque(NeuronModel):
         return {"v": np.full(n, self.v_rest, dtype=np.float64), "refractory": np.zeros(n, dtype=np.float64)}
 
     def step(self, state, current, dt, rng=None):
+        # Few, in-place NumPy calls: per-call overhead dominates a step of a
+        # few thousand neurons.  The arithmetic is exactly
+        # v_inf + (v - v_inf) * decay (the torch backend and LapicqueCell
+        # mirror that order, so all three agree bit for bit).
         v, ref = state["v"], state["refractory"]
         decay = np.exp(-dt / self.tau)
-        v_inf = self.v_rest + self.resistance * current
-        active = ref <= 0
-        v_new = v_inf + (v - v_inf) * decay
-        np.copyto(v, v_new, where=active)
-        spikes = active & (v >= self.v_threshold)
-        np.subtract(ref, 1.0, out=ref, where=~active)
-        v[spikes] = self.v_reset
-        ref[spikes] = self.refractory_period
+        v_inf = current * self.resistance
+        v_inf += self.v_rest
+        v_new = v - v_inf
+        v_new *= decay
+        v_new += v_inf
+        if self.refractory_period == 0 and not ref.any():
+            v[...] = v_new
+            spikes = v >= self.v_threshold
+        else:
+            active = ref <= 0
+            np.copyto(v, v_new, where=active)
+            spikes = v >= self.v_threshold
+            spikes &= active
+            ref -= 1.0  # counts down the refractory neurons; active ones clip back to 0
+            np.maximum(ref, 0.0, out=ref)
+        fired = np.flatnonzero(spikes)
+        if fired.size:
+            v[fired] = self.v_reset
+            ref[fired] = self.refractory_period
         return spikes.astype(np.float64)
