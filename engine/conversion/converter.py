@@ -32,6 +32,12 @@ Method
   zero (their phi = 1/2 "shift"); it also turns the rounding-down of a
   reset-by-subtraction neuron into rounding-to-nearest for ReLU networks
   (Hwang et al. 2021, "pre-charged membrane").  Default: 0.5 for every layer.
+* Optional signed IF neurons in the hidden layers (``signed=True``; after
+  Wang et al. 2022): a negative spike takes back an earlier spike that later
+  input cancelled, which removes most of the unevenness error of short
+  Poisson-coded runs.
+* Optional SNN-aware bias calibration after conversion
+  (:meth:`ConvertedSNN.calibrate_bias`; Li et al. 2021, ICML).
 * Input coding: ``"poisson"`` draws an independent Bernoulli spike per pixel
   and step with probability x (rate coding; seedable ``torch.Generator``);
   ``"constant"`` injects x itself as a current each step (deterministic).
@@ -221,11 +227,16 @@ class ConvertedSNN:
         Number of spiking layers (output layer included).
     v_init : list[float]
         Initial membrane potential of each layer as a fraction of its threshold.
+    signed : bool
+        Hidden layers use signed IF neurons (spikes in {-1, 0, +1}); see
+        :func:`convert`.
     """
 
     def __init__(self, pieces: list[_Piece], thresholds: list[float], T: int,
-                 v_init: list[float], sample_ndim: int | None, in_features: int | None):
+                 v_init: list[float], sample_ndim: int | None, in_features: int | None,
+                 signed: bool = False):
         self._pieces = pieces
+        self.signed = bool(signed)
         self.thresholds = [float(t) for t in thresholds]
         self.T = int(T)
         self.v_init = [float(v) for v in v_init]
@@ -262,18 +273,21 @@ class ConvertedSNN:
         return t, batched
 
     # -------------------------------------------------------------- simulation
-    def _simulate(self, x: torch.Tensor, T: int, encoding: str, seed):
-        """Returns (output spike counts, final output membrane) for a batch."""
-        B = x.shape[0]
-        # Per-sample working size of the widest layer, to bound memory per chunk.
-        width = x[:1].numel()
+    def _chunk_size(self, x: torch.Tensor, T: int) -> int:
+        """Batch chunk that keeps T steps of the widest layer within _CHUNK_FLOATS."""
+        width = x[:1].numel()  # per-sample working size of the widest layer
         with torch.no_grad():
             probe = x[:1]
             for p in self._pieces:
                 for op in p.ops:
                     probe = op(probe)
                 width = max(width, probe.numel())
-        chunk = max(1, min(B, _CHUNK_FLOATS // max(1, 3 * T * width)))
+        return max(1, min(x.shape[0], _CHUNK_FLOATS // max(1, 3 * T * width)))
+
+    def _simulate(self, x: torch.Tensor, T: int, encoding: str, seed):
+        """Returns (output spike counts, final output membrane) for a batch."""
+        B = x.shape[0]
+        chunk = self._chunk_size(x, T)
         gen = None
         if encoding == "poisson":
             gen = torch.Generator()
@@ -312,6 +326,20 @@ class ConvertedSNN:
         theta = self.thresholds[li]
         v = torch.full(cur.shape[1:], self.v_init[li] * theta)
         out = torch.empty_like(cur)
+        if self.signed and li < self.n_layers - 1:
+            # Signed IF neuron with memory (after Wang et al. 2022): a negative
+            # spike (-1, membrane + theta) when v < 0 while the neuron's net
+            # spike count so far is positive.  net * theta + v stays equal to
+            # the integrated input, so early spikes that later input cancels
+            # are taken back.
+            net = torch.zeros_like(v)
+            for t in range(T):
+                v.add_(cur[t])
+                s = (v >= theta).float() - ((v < 0) & (net > 0)).float()
+                v.sub_(s * theta)
+                net.add_(s)
+                out[t] = s
+            return cur, out, v
         # Integrate-and-fire with reset by subtraction (Rueckauer et al. 2017, eq. 3).
         for t in range(T):
             v.add_(cur[t])
@@ -394,8 +422,8 @@ class ConvertedSNN:
         given input ``encoding`` (spike count * threshold / T; the mean input
         current for the output layer).  Earlier layers are already corrected
         when layer l is measured, so the correction accounts for the errors
-        they pass on.  Targets always come from the original ANN biases, so
-        calling this again re-calibrates rather than compounding.  The
+        they pass on.  Targets always come from the original ANN biases, so a
+        second call refines the correction instead of compounding it.  The
         correction is per output unit (per channel for convolutions) and
         does not depend on the sample.
 
@@ -411,8 +439,7 @@ class ConvertedSNN:
             gen.seed()
         else:
             gen.manual_seed(int(seed))
-        width = max(xb[:1].numel(), *(t[:1].numel() for t in self._ann_widths(xb[:1])))
-        chunk = max(1, min(xb.shape[0], _CHUNK_FLOATS // max(1, 3 * T * width)))
+        chunk = self._chunk_size(xb, T)
         sizes = []
         with torch.no_grad():
             for li in range(self.n_layers):
@@ -436,21 +463,14 @@ class ConvertedSNN:
                 sizes.append(float(delta.abs().mean()))
         return sizes
 
-    def _ann_widths(self, x1):
-        outs, z = [], x1
-        for p in self._pieces:
-            for op in p.ops:
-                z = op(z)
-            outs.append(z)
-        return outs
-
     def __repr__(self) -> str:
         th = ", ".join(f"{t:.3g}" for t in self.thresholds)
-        return f"ConvertedSNN(n_layers={self.n_layers}, T={self.T}, thresholds=[{th}])"
+        sg = ", signed=True" if self.signed else ""
+        return f"ConvertedSNN(n_layers={self.n_layers}, T={self.T}, thresholds=[{th}]{sg})"
 
 
 def convert(model: nn.Sequential, calibration_data=None, T: int = 16, percentile: float = 99.9,
-            *, v_init: float | Sequence[float] = 0.5) -> ConvertedSNN:
+            *, v_init: float | Sequence[float] = 0.5, signed: bool = False) -> ConvertedSNN:
     """Convert a trained ``nn.Sequential`` into a :class:`ConvertedSNN`.
 
     Parameters
@@ -468,9 +488,29 @@ def convert(model: nn.Sequential, calibration_data=None, T: int = 16, percentile
     v_init : float or sequence of floats in [0, 1)
         Initial membrane potential per layer as a fraction of the threshold
         (0.5 = Bu et al.'s theta/2; 0 = Diehl et al.'s empty membrane).
+    signed : bool
+        Use signed IF neurons with memory in the hidden layers, after Wang,
+        Zhang, Chen & Qu 2022 ("Signed neuron with memory: towards simple,
+        accurate and high-efficient ANN-SNN conversion", IJCAI) and the
+        signed IF neuron of Li, Ma & Furber 2022 ("Quantization framework for
+        fast spiking neural networks", Front. Neurosci.).  Rule used here: a
+        neuron whose net spike count is positive and whose membrane drops
+        below 0 emits a -1 spike and gets theta back, so its membrane stays
+        in [0, theta) from either side and net count * theta + v equals the
+        integrated input.  This removes the part of the "unevenness" error
+        of short runs (Bu et al. 2022, ICLR; Hao et al. 2023, "Reducing
+        ANN-SNN conversion error through residual membrane potential", AAAI)
+        in which input that arrives early makes a neuron fire and later
+        input would have cancelled it; with Poisson-coded input at T = 4
+        that is most of the conversion error.  (Input that arrives too late
+        to be fired out within T steps is still lost.)  Spikes become
+        ternary, which the target hardware must support; the output layer
+        stays unsigned.  Default False (classic IF neurons).
     """
     if isinstance(T, bool) or not isinstance(T, (int, np.integer)) or T < 1:
         raise ValueError(f"T must be a positive int, got {T!r}")
+    if not isinstance(signed, (bool, np.bool_)):
+        raise TypeError(f"signed must be a bool, got {signed!r}")
     percentile = float(percentile)
     if not (0.0 < percentile <= 100.0):
         raise ValueError(f"percentile must be in (0, 100], got {percentile!r}")
@@ -529,4 +569,4 @@ def convert(model: nn.Sequential, calibration_data=None, T: int = 16, percentile
         w_op = next(o for o in p.ops if o.weight is not None)
         w_op.weight = w_op.weight * prev
         prev = lam
-    return ConvertedSNN(pieces, lambdas, int(T), v_init, sample_ndim, in_features)
+    return ConvertedSNN(pieces, lambdas, int(T), v_init, sample_ndim, in_features, signed=signed)

@@ -94,6 +94,17 @@ def train(model: nn.Sequential, x, y, epochs: int = 60, lr: float = 3e-3, batch_
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, epochs)
     loss_fn = nn.CrossEntropyLoss()
+    # Dropout draws from torch's global generator: seed it here (and restore
+    # the caller's state afterwards) so a model's training does not depend
+    # on what ran before it in the process.
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        _train_epochs(model, x, y, epochs, batch_size, g, opt, sched, loss_fn, rate_noise_T)
+    model.eval()
+    return model
+
+
+def _train_epochs(model, x, y, epochs, batch_size, g, opt, sched, loss_fn, rate_noise_T):
     for _ in range(epochs):
         model.train()
         perm = torch.randperm(x.shape[0], generator=g)
@@ -107,8 +118,6 @@ def train(model: nn.Sequential, x, y, epochs: int = 60, lr: float = 3e-3, batch_
             loss_fn(model(xb), y[idx]).backward()
             opt.step()
         sched.step()
-    model.eval()
-    return model
 
 
 def ann_accuracy(model, x, y) -> float:

@@ -201,15 +201,15 @@ def test_bad_inputs_raise_value_error():
 
 
 def test_digits_accuracy_bounds_reduced_experiment():
-    """Reduced version of bench/conversion_digits.py (MLPs only, T in {4, 32}, 2 Poisson seeds).
+    """Reduced version of bench/conversion_digits.py (MLPs only).
 
-    Bounds: the ReLU SNN at T=32 and the QCFS SNN at T=4 stay within 2 points
-    of their ANN's clean test accuracy under Poisson input (mean of 2 seeds on
-    360 test images).  The 1-point target at T=4 is not met with Poisson
-    input, and the reason is measured here: the QCFS SNN matches its ANN fed
-    the same kind of input -- Binomial(4, x)/4 rates, what 4 Poisson steps
-    deliver -- to within 0.75 points, so what remains of the gap is the
-    information the 4-sample input coding loses, not conversion error.
+    Classic IF neurons, 2 Poisson seeds: the ReLU SNN at T=32 and the QCFS
+    SNN at T=4 stay within 2 points of their ANN's clean test accuracy.
+    Signed IF neurons (``signed=True``), 10 Poisson seeds: the QCFS SNN at
+    T=4 is within 1 point of the same ANN's clean accuracy (the issue's
+    target), and within 0.3 points of that ANN fed the rates of the very
+    spike trains the SNN got -- what is left of the gap is the information
+    4-step Poisson coding loses, not conversion error.
     """
     from engine.conversion.experiment import (
         accuracy_vs_T,
@@ -228,13 +228,18 @@ def test_digits_accuracy_bounds_reduced_experiment():
     assert q.ann_acc - q.snn_acc[4] < 2.0, (q.ann_acc, q.snn_acc)
     # QCFS training is what makes T=4 work: it beats the ReLU conversion there.
     assert q.snn_acc[4] > r.snn_acc[4]
-    # Same ANN on 4-step Poisson rates (10 draws): the SNN tracks it closely.
-    g = torch.Generator().manual_seed(123)
+    # Signed neurons, 10 seeds.  ANN@P4: the ANN on the rates of the SNN's own
+    # input spike trains (same encoder draws: one chunk, seeds 0..9).
+    qs = accuracy_vs_T(qcfs, xtr, xte, yte, Ts=(4,), n_seeds=10, signed=True)
     with torch.no_grad():
-        ann_p4 = np.mean([float((qcfs(torch.binomial(torch.full_like(xte, 4.0), xte, generator=g) / 4)
-                                 .argmax(1) == yte).float().mean()) * 100 for _ in range(10)])
-    assert abs(ann_p4 - q.snn_acc[4]) < 0.75, (ann_p4, q.snn_acc[4])
-    assert q.ann_acc - ann_p4 > 0.5, (q.ann_acc, ann_p4)  # the coding loss is real
+        ann_p4 = np.mean([
+            float((qcfs((torch.rand((4,) + tuple(xte.shape), generator=torch.Generator().manual_seed(k))
+                         < xte).float().mean(0)).argmax(1) == yte).float().mean()) * 100
+            for k in range(10)])
+    print(f"QCFS MLP: ANN {q.ann_acc:.2f}, classic SNN@4 (2 seeds) {q.snn_acc[4]:.2f}, "
+          f"signed SNN@4 (10 seeds) {qs.snn_acc[4]:.2f}, ANN@P4 {ann_p4:.2f}")
+    assert q.ann_acc - qs.snn_acc[4] < 1.0, (q.ann_acc, qs.snn_acc[4])
+    assert abs(ann_p4 - qs.snn_acc[4]) < 0.3, (ann_p4, qs.snn_acc[4])
 
 
 @pytest.mark.parametrize("v_init", [0.5, 0.0])
@@ -321,3 +326,56 @@ def test_calibrate_bias_arguments():
     b.calibrate_bias(x, seed=3)
     for ba, bb in zip(a.biases, b.biases):
         torch.testing.assert_close(ba, bb)
+
+
+# ------------------------------------------------------ signed IF neurons
+def _signed_pair_net():
+    # 2 inputs -> 1 hidden QCFS unit (weights +1, -1, theta 1) -> 1 output.
+    net = nn.Sequential(nn.Linear(2, 1), QCFSActivation(4, theta=1.0), nn.Linear(1, 1)).eval()
+    with torch.no_grad():
+        net[0].weight.copy_(torch.tensor([[1.0, -1.0]]))
+        net[0].bias.zero_()
+        net[2].weight.fill_(1.0)
+        net[2].bias.zero_()
+    return net
+
+
+def test_signed_neuron_takes_back_a_spike_that_later_input_cancels():
+    net = _signed_pair_net()
+    # +1 at step 1, -1 at step 2, nothing after: the integrated input is 0.
+    spikes = torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.0, 0.0], [0.0, 0.0]]).reshape(4, 1, 2)
+    classic = convert(net, T=4)
+    signed = convert(net, T=4, signed=True)
+    assert classic.signed is False and signed.signed is True and "signed=True" in repr(signed)
+    _, out_c, v_c = classic._layer(0, spikes, 4, False)
+    _, out_s, v_s = signed._layer(0, spikes, 4, False)
+    assert out_c.flatten().tolist() == [1.0, 0.0, 0.0, 0.0]   # fires once, cannot undo it
+    assert out_s.flatten().tolist() == [1.0, -1.0, 0.0, 0.0]  # negative spike cancels it
+    assert float(v_c) == pytest.approx(-0.5) and float(v_s) == pytest.approx(0.5)
+    # A neuron that has not fired never emits a negative spike.
+    neg_first = spikes.flip(2)
+    _, out_n, _ = signed._layer(0, neg_first, 4, False)
+    assert out_n.flatten().tolist() == [0.0, 0.0, 0.0, 0.0]
+    with pytest.raises(TypeError, match="signed"):
+        convert(net, signed="yes")
+
+
+def test_signed_hidden_counts_equal_qcfs_of_the_delivered_input():
+    # With Poisson input the hidden QCFS layer should emit QCFS(W r + b), r the
+    # input rate actually delivered; signed neurons get this right far more
+    # often than classic ones, whose early spikes cannot be withdrawn.
+    torch.manual_seed(10)
+    T = 4
+    net = nn.Sequential(nn.Linear(12, 40), QCFSActivation(T, theta=1.0), nn.Linear(40, 3)).eval()
+    x = torch.rand(300, 12, generator=torch.Generator().manual_seed(11))
+    match = {}
+    for signed in (False, True):
+        snn = convert(net, T=T, signed=signed)
+        spikes, _ = snn._encode(x, T, "poisson", torch.Generator().manual_seed(12))
+        _, out, _ = snn._layer(0, spikes, T, False)
+        with torch.no_grad():
+            want = net[1](net[0](spikes.mean(0))) * T  # theta = 1
+        match[signed] = float((out.sum(0) == want.round()).float().mean())
+    assert match[True] > 0.99, match
+    # Measured: 1.9 % of classic counts miss, 0.17 % of signed ones.
+    assert 1 - match[True] < 0.25 * (1 - match[False]), match
