@@ -21,7 +21,6 @@ May import: numpy, param, ``engine.models``.
 from __future__ import annotations
 
 import abc
-import math
 import sys
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -34,6 +33,7 @@ from engine.models.dendritic import StochasticDendritic
 from engine.models.homeostatic_lif import HomeostaticLIF
 from engine.models.sc_izhikevich import SCIzhikevich
 from engine.models.stochastic_lif import StochasticLIF
+from engine.validation import finite, positive
 
 __all__ = [
     "BaseNeuron",
@@ -49,24 +49,6 @@ __all__ = [
 
 
 # -- validation helpers -----------------------------------------------------------
-def _finite(value, name: str) -> float:
-    """``value`` as a finite float, else ``ValueError`` naming ``name``."""
-    if isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{name} must be a number, got a bool")
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a finite number, got {value!r}") from None
-    if not math.isfinite(x):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    return x
-
-
-def _positive(value, name: str) -> float:
-    x = _finite(value, name)
-    if x <= 0:
-        raise ValueError(f"{name} must be > 0, got {value!r}")
-    return x
 
 
 def _check_seed(seed) -> None:
@@ -157,7 +139,7 @@ class ModelNeuron(BaseNeuron):
             setattr(self._model, name, value)
             return
         if name == "dt":
-            value = _positive(value, "dt")
+            value = positive(value, "dt")
         elif name == "seed":
             _check_seed(value)
             object.__setattr__(self, "_rng", np.random.default_rng(value))
@@ -185,7 +167,7 @@ class ModelNeuron(BaseNeuron):
     def step(self, input_current=0.0):
         """Advance one step of ``dt`` ms under ``input_current``; return the
         spike (0/1), or the graded output of a rate model."""
-        current = np.array([_finite(input_current, "input_current")])
+        current = np.array([finite(input_current, "input_current")])
         if self.declaration.integer:  # as Population.step feeds integer models
             current = current.astype(np.int64)
         return self._advance(current)
@@ -222,7 +204,7 @@ class StochasticLIFNeuron(BaseNeuron):
     def __post_init__(self):
         names = self.declaration.parameter_names()
         model = self.declaration(**{n: getattr(self, n) for n in names})
-        _positive(self.dt, "dt")
+        positive(self.dt, "dt")
         _check_seed(self.seed)
         object.__setattr__(self, "_names", frozenset(names))
         object.__setattr__(self, "_model", model)
@@ -240,7 +222,7 @@ class StochasticLIFNeuron(BaseNeuron):
             if name in self._names:
                 setattr(self._model, name, value)
             elif name == "dt":
-                _positive(value, "dt")
+                positive(value, "dt")
             elif name == "seed":
                 _check_seed(value)
             elif name == "entropy_source" and value is not None:
@@ -258,13 +240,13 @@ class StochasticLIFNeuron(BaseNeuron):
         return {"v": float(self._state["v"][0]), "refractory": int(self._state["refractory"][0])}
 
     def step(self, input_current) -> int:
-        current = np.array([_finite(input_current, "input_current")])
+        current = np.array([finite(input_current, "input_current")])
         return int(type(self._model).step(self._kself, self._state, current, self.dt, self._rng)[0])
 
     def process_bitstream(self, bits, input_scale: float = 1.0) -> np.ndarray:
         """Step once per bit with current ``bit*input_scale``; return the
         spikes as a uint8 array of the same length."""
-        scale = _finite(input_scale, "input_scale")
+        scale = finite(input_scale, "input_scale")
         arr = np.asarray(bits)
         if arr.ndim != 1:
             raise ValueError(f"bits must be a 1-D array, got shape {arr.shape}")
@@ -310,7 +292,7 @@ class HomeostaticLIFNeuron(StochasticLIFNeuron):
     def __setattr__(self, name, value):
         if name == "v_threshold" and "_model" in self.__dict__:
             # the live threshold is state; the declaration keeps the initial one
-            self._state["threshold"][0] = _finite(value, "v_threshold")
+            self._state["threshold"][0] = finite(value, "v_threshold")
             object.__setattr__(self, name, float(value))
             return
         super().__setattr__(name, value)
@@ -352,8 +334,8 @@ class StochasticDendriticNeuron(ModelNeuron):
         super().__init__(dt=dt, seed=seed, threshold=threshold)
 
     def step(self, a, b=0.0) -> int:
-        self._state["b"][0] = _finite(b, "b")
-        return self._advance(np.array([_finite(a, "a")]))
+        self._state["b"][0] = finite(b, "b")
+        return self._advance(np.array([finite(a, "a")]))
 
 
 # -- every registered model gets a scalar class ---------------------------------------------

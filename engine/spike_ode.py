@@ -49,6 +49,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from engine.validation import finite, positive
+
 __all__ = [
     "CallableDynamics",
     "ODELIFDynamics",
@@ -56,23 +58,6 @@ __all__ = [
     "SpikingODELayer",
     "fixed_step_euler",
 ]
-
-
-def _finite(name: str, value) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a real number, got {value!r}") from None
-    if not math.isfinite(v):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    return v
-
-
-def _positive(name: str, value) -> float:
-    v = _finite(name, value)
-    if v <= 0:
-        raise ValueError(f"{name} must be > 0, got {value!r}")
-    return v
 
 
 class SpikingDynamics:
@@ -87,9 +72,9 @@ class SpikingDynamics:
     has_closed_form = False
 
     def __init__(self, v_threshold: float = 1.0, v_reset: float = 0.0, v_rest: float = 0.0):
-        self.v_threshold = _finite("v_threshold", v_threshold)
-        self.v_reset = _finite("v_reset", v_reset)
-        self.v_rest = _finite("v_rest", v_rest)
+        self.v_threshold = finite(v_threshold, "v_threshold")
+        self.v_reset = finite(v_reset, "v_reset")
+        self.v_rest = finite(v_rest, "v_rest")
         if self.v_reset >= self.v_threshold:
             raise ValueError(f"v_reset ({v_reset}) must be below v_threshold ({v_threshold})")
 
@@ -115,8 +100,8 @@ class ODELIFDynamics(SpikingDynamics):
     def __init__(self, tau_mem: float = 20.0, v_rest: float = 0.0, v_threshold: float = 1.0,
                  v_reset: float = 0.0, C_mem: float = 1.0):
         super().__init__(v_threshold=v_threshold, v_reset=v_reset, v_rest=v_rest)
-        self.tau_mem = _positive("tau_mem", tau_mem)
-        self.C_mem = _positive("C_mem", C_mem)
+        self.tau_mem = positive(tau_mem, "tau_mem")
+        self.C_mem = positive(C_mem, "C_mem")
 
     def v_inf(self, I):
         """Steady-state potential under constant current I."""
@@ -206,14 +191,14 @@ class SpikingODELayer:
             raise TypeError(f"dynamics must be a SpikingDynamics, got {type(dynamics).__name__}")
         self.n_inputs, self.n_neurons = int(n_inputs), int(n_neurons)
         self.dynamics = dynamics
-        self.dt_init = _positive("dt_init", dt_init)
-        self.dt_min = _positive("dt_min", dt_min)
+        self.dt_init = positive(dt_init, "dt_init")
+        self.dt_min = positive(dt_min, "dt_min")
         if self.dt_min > self.dt_init:
             raise ValueError(f"dt_min ({dt_min}) must not exceed dt_init ({dt_init})")
         self.max_steps_per_interval = int(max_steps_per_interval)
-        self.rtol = _positive("rtol", rtol)
-        self.atol = _positive("atol", atol)
-        self.spike_time_tol = _positive("spike_time_tol", spike_time_tol)
+        self.rtol = positive(rtol, "rtol")
+        self.atol = positive(atol, "atol")
+        self.spike_time_tol = positive(spike_time_tol, "spike_time_tol")
         self.use_closed_form = bool(use_closed_form) and dynamics.has_closed_form
         rng = np.random.default_rng(seed)
         bound = 1.0 / math.sqrt(self.n_inputs)
@@ -277,7 +262,7 @@ class SpikingODELayer:
             raise ValueError(f"x must have shape ({self.n_inputs},), got {x.shape}")
         if not np.isfinite(x).all():
             raise ValueError("x contains non-finite values")
-        interval = _positive("interval", interval)
+        interval = positive(interval, "interval")
         current = self._weight @ x + self._bias
         if self.use_closed_form:
             counts, times = self._step_closed_form(current, interval)
@@ -446,8 +431,8 @@ def fixed_step_euler(dynamics: SpikingDynamics, currents, interval: float = 1.0,
     currents = np.asarray(currents, dtype=float)
     if currents.ndim != 2:
         raise ValueError(f"currents must have shape (T, n), got {currents.shape}")
-    interval = _positive("interval", interval)
-    dt = _positive("dt", dt)
+    interval = positive(interval, "interval")
+    dt = positive(dt, "dt")
     k = interval / dt
     if abs(k - round(k)) > 1e-9 * k:
         raise ValueError(f"interval ({interval}) must be a whole multiple of dt ({dt})")

@@ -13,40 +13,20 @@ target's input-current array (length ``target.n``) to add into, and
 
 from __future__ import annotations
 
-import math
 import numbers
 
 import numpy as np
 
 from engine.network.population import Population, check_label
+from engine.validation import finite, whole_steps
 
 __all__ = ["Stimulus", "StepCurrent", "ConstantCurrent", "TimedArray", "PoissonInput"]
 
 MAX_TIMED_VALUES = 50_000_000
 
 
-def _finite(value, name) -> float:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {value!r}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    return value
-
-
-def _steps(value, name) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a whole number of steps, got {value!r}")
-    if not math.isfinite(float(value)) or float(value) != round(float(value)):
-        raise ValueError(f"{name} must be a whole number of steps, got {value!r}")
-    value = int(round(float(value)))
-    if value < 0:
-        raise ValueError(f"{name} must be >= 0 steps, got {value}")
-    return value
-
-
 def _positive_dt(dt) -> float:
-    dt = _finite(dt, "dt")
+    dt = finite(dt, "dt")
     if dt <= 0:
         raise ValueError(f"dt must be > 0 seconds, got {dt}")
     return dt
@@ -93,11 +73,11 @@ class StepCurrent(Stimulus):
 
     def __init__(self, onset, offset, amplitude, *, target=None, label=None):
         super().__init__(target, label)
-        self.onset = _steps(onset, "onset")
-        self.offset = _steps(offset, "offset")
+        self.onset = whole_steps(onset, "onset")
+        self.offset = whole_steps(offset, "offset")
         if self.offset < self.onset:
             raise ValueError(f"offset ({self.offset}) must be >= onset ({self.onset})")
-        self.amplitude = _finite(amplitude, "amplitude")
+        self.amplitude = finite(amplitude, "amplitude")
 
     def apply(self, step, out):
         if self.onset <= step < self.offset:
@@ -112,7 +92,7 @@ class ConstantCurrent(Stimulus):
 
     def __init__(self, amplitude, *, target=None, label=None):
         super().__init__(target, label)
-        self.amplitude = _finite(amplitude, "amplitude")
+        self.amplitude = finite(amplitude, "amplitude")
 
     def apply(self, step, out):
         out += self.amplitude
@@ -168,10 +148,10 @@ class PoissonInput(Stimulus):
         if isinstance(n, (bool, np.bool_)) or not isinstance(n, numbers.Integral) or n <= 0:
             raise ValueError(f"n must be a positive integer, got {n!r}")
         self.n = int(n)
-        self.rate_hz = _finite(rate_hz, "rate_hz")
+        self.rate_hz = finite(rate_hz, "rate_hz")
         if self.rate_hz < 0:
             raise ValueError(f"rate_hz must be >= 0, got {self.rate_hz}")
-        self.weight = _finite(weight, "weight")
+        self.weight = finite(weight, "weight")
         self.dt = _positive_dt(dt)
         if self.rate_hz * self.dt > 1.0:
             raise ValueError(f"rate_hz * dt = {self.rate_hz * self.dt:g} exceeds 1 "

@@ -496,7 +496,7 @@ class AlphaCell(_SpikingCell):
         return spike, i_exc, i_inh, v
 
 
-class SecondOrderLIFCell(_SpikingCell):
+class SecondOrderLIFCell(SynapticCell):
     """Second-order LIF: the membrane is a second-order low-pass of the input
     (impulse response ``(alpha^(t+1) - beta^(t+1))/(alpha - beta)``; cf. the
     synaptic cascade of Zenke & Ganguli 2018)::
@@ -505,23 +505,15 @@ class SecondOrderLIFCell(_SpikingCell):
         v = beta*v + a
         spike = surrogate(v - threshold);  reset v (``a`` is not reset)
 
-    State ``(a, v)``.  ``forward(current, a, v) -> (spike, a, v)``.
+    The same recursion as :class:`SynapticCell` (``a`` plays ``i_syn``), with
+    the reference's slower defaults.  State ``(a, v)``.
+    ``forward(current, a, v) -> (spike, a, v)``.
     """
-
-    alpha = _param_property("alpha")
-    beta = _param_property("beta")
-    threshold = _param_property("threshold")
 
     def __init__(self, alpha=0.95, beta=0.9, threshold=1.0, surrogate_fn=atan_surrogate, learn_beta=False,
                  learn_threshold=False, *, learn_alpha=False, reset_mechanism="subtract"):
-        super().__init__(surrogate_fn, reset_mechanism)
-        self._add_decay("alpha", alpha, learn_alpha)
-        self._add_decay("beta", beta, learn_beta)
-        self._add_threshold(threshold, learn_threshold)
+        super().__init__(alpha, beta, threshold, surrogate_fn, learn_beta, learn_threshold,
+                         learn_alpha=learn_alpha, reset_mechanism=reset_mechanism)
 
     def forward(self, current, a=None, v=None):
-        zeros = torch.zeros_like(current)
-        a = self._decay_add(self.alpha, zeros if a is None else a, current)
-        v = self._decay_add(self.beta, zeros if v is None else v, a)
-        spike, v = self._fire_and_reset(v, self.threshold)
-        return spike, a, v
+        return super().forward(current, a, v)
