@@ -33,7 +33,7 @@ $(APT_STAMP): | $(BIN)/python
 debs: $(APT_STAMP)
 
 serve: install
-	$(BIN)/panel serve neurocore_gui/app.py --port $(PORT) --show --global-loading-spinner
+	BOKEH_RESOURCES=server $(BIN)/panel serve neurocore_gui/app.py --port $(PORT) --show
 
 test: install debs
 	CI=$${CI:-} $(BIN)/python -m pytest -n 2 --dist loadgroup -q

@@ -88,6 +88,8 @@ class ComparisonReport:
             lines.append(f"warning: {w}")
         return "\n".join(lines)
 
+    __str__ = summary  # print(report) shows the table, repr() keeps the arrays
+
     def as_dict(self) -> dict:
         return {"qformat": self.qformat, "n_steps": self.n_steps, "dt": self.dt, "warnings": list(self.warnings),
                 "populations": {k: {"n": c.n, "mean_agreement": c.mean_agreement,
