@@ -86,7 +86,7 @@ async (pop) => {
 
 def make_network(n: int, path: Path) -> None:
     pop = Population("LapicqueNeuron", n, {"tau": 10.0, "refractory_period": 2}, label="L")
-    stim = PoissonInput(n, 20.0, 8.0, dt=0.001, seed=1, target=pop, label="poisson")
+    stim = PoissonInput(n, 20.0, 15.0, dt=0.001, seed=1, target=pop, label="poisson")
     doc = network_to_dict(Network(pop, stim, seed=1), include_state=False, include_csr=False)
     doc["meta"] = {"run": {"dt": 0.001}}
     path.write_text(json.dumps(doc))
@@ -129,9 +129,11 @@ def run_size(browser, url: str, n: int, seconds: float, tmp: Path) -> dict:
             page.evaluate("() => { window.__nc_t0 = performance.now(); }")
             inp.press("Enter")
             ms = page.evaluate(WAIT_ZERO, "L")
+            inp.press("Tab")  # leave the field (panel-material-ui inputs ignore typing after Enter)
             lat.append(ms)
         else:
             inp.press("Enter")
+            inp.press("Tab")
             if os.environ.get("NC_BENCH_DEBUG"):
                 for _ in range(10):
                     time.sleep(0.5)

@@ -194,9 +194,10 @@ class Builder(pn.viewable.Viewer):
         self.examples = pmui.Select(label="Examples", options=[""] + example_names(), value="",
                                     sizing_mode="stretch_width", css_classes=["nc-examples"])
         self.examples.param.watch(self._on_example, "value")
-        dl = dict(size="small", margin=(2, 2), button_style="outlined")
-        self.download = pmui.FileDownload(callback=self._save_file, filename="network.json",
-                                          label="Save JSON", icon="download", css_classes=["nc-save"], **dl)
+        # Panel's own FileDownload: panel-material-ui's re-downloads stale data on a second click
+        dl = dict(margin=(4, 2), button_type="primary", width=130)
+        self.download = pn.widgets.FileDownload(callback=self._save_file, filename="network.json",
+                                          label="Save JSON", css_classes=["nc-save"], **dl)
         self.upload = pmui.FileInput(accept=".json,application/json", label="Load JSON",
                                      css_classes=["nc-load"], **btn)
         self.upload.param.watch(self._on_upload, "value")
@@ -204,7 +205,7 @@ class Builder(pn.viewable.Viewer):
                                      css_classes=["nc-code"], max_height=400, styles={"overflow": "auto"})
         self.code_close = pmui.Button(label="Hide code", visible=False, **btn)
         self.code_close.on_click(lambda e: self._hide_code())
-        self.code_download = pmui.FileDownload(callback=self._code_file, filename="network.py",
+        self.code_download = pn.widgets.FileDownload(callback=self._code_file, filename="network.py",
                                                label="Download .py", visible=False, **dl)
 
     def toolbar(self):
@@ -244,9 +245,9 @@ class Builder(pn.viewable.Viewer):
                      validate: bool = True) -> None:
         """Show ``net`` on the canvas; raises (keeping the current network) when
         the engine refuses it."""
-        nodes, edges, meta = graph.network_to_canvas(net, layout)
         if validate:
-            validate_network_dict(graph.canvas_to_network(nodes, edges, meta))
+            validate_network_dict(net)  # the engine's verdict (and message) first
+        nodes, edges, meta = graph.network_to_canvas(net, layout)
         self._set_canvas(nodes, edges, meta)
         if record:
             self.history.push(self.document())

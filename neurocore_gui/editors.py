@@ -153,8 +153,7 @@ class FieldEditor(pn.viewable.Viewer):
                 w.error_state = True
                 w.helper_text = f"Refused: {exc}"
             return
-        self.errors.pop(name, None)
-        if hasattr(w, "error_state"):
+        if self.errors.pop(name, None) is not None and hasattr(w, "error_state"):
             w.error_state = False
             w.helper_text = w._nc_helper
         self._on_change(name, value)

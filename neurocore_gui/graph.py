@@ -109,11 +109,13 @@ def network_to_canvas(net: dict, layout: dict | None = None) -> tuple[list, list
     nodes, edges = [], []
     by_label = {}
     for i, entry in enumerate(net.get(POPS) or []):
-        if not isinstance(entry, dict) or "label" not in entry:
-            raise DocumentError(f"populations[{i}] must be an object with a 'label'")
+        if not isinstance(entry, dict) or not isinstance(entry.get("label", entry.get("model")), str):
+            raise DocumentError(f"populations[{i}] must be an object with a 'label' or 'model'")
+        entry = copy.deepcopy(entry)
+        entry.setdefault("label", entry["model"])  # the engine's default label
         nid = f"p{i + 1}"
         by_label[entry["label"]] = nid
-        nodes.append(_node(nid, "population", copy.deepcopy(entry), layout.get(entry["label"])))
+        nodes.append(_node(nid, "population", entry, layout.get(entry["label"])))
     for i, entry in enumerate(net.get(STIMS) or []):
         if not isinstance(entry, dict):
             raise DocumentError(f"stimuli[{i}] must be an object")

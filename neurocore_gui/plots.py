@@ -115,7 +115,10 @@ class RasterImage:
             start = (self.latest_bin + 1) % self.cols
             c = np.roll(c, -start, axis=1)
         self.spikes_in_window = int(c.sum())
-        k = max(0.5, 0.15 * self.neurons_per_row * self.spb)
+        # intensity relative to this frame's typical non-empty pixel, so both a
+        # lone spike (sparse raster) and dense binned activity stay visible
+        nz = c[c > 0]
+        k = max(0.5, 0.5 * float(np.median(nz))) if nz.size else 1.0
         alpha = (1.0 - np.exp(-c / k))[..., None]
         rgb = 255.0 * (1 - alpha) + alpha * self._row_colour[:, None, :]
         rgb = rgb[::-1].astype(np.uint8)  # row 0 at the bottom

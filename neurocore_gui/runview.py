@@ -133,7 +133,7 @@ class RunView(pn.viewable.Viewer):
     backend = param.String(default="numpy")
     dt_ms = param.Number(default=1.0, bounds=(1e-4, 10.0), doc="simulation step in ms")
 
-    def __init__(self, builder, **params):
+    def __init__(self, builder, defer_figures: bool = False, **params):
         super().__init__(**params)
         self.builder = builder
         self.runner: Runner | None = None
@@ -195,14 +195,17 @@ class RunView(pn.viewable.Viewer):
         for w in (self.raster_pops, self.raster_mode, self.raster_start, self.raster_stop, self.raster_k,
                   self.window):
             w.param.watch(lambda e: self._rebuild_figures(keep=True), "value")
-        self.csv_spikes = pmui.FileDownload(callback=self._spikes_csv, filename="spikes.csv",
-                                            label="Spikes CSV", icon="download", **b)
-        self.csv_rates = pmui.FileDownload(callback=self._rates_csv, filename="rates.csv",
-                                           label="Rates CSV", icon="download", **b)
+        self.csv_spikes = pn.widgets.FileDownload(callback=self._spikes_csv, filename="spikes.csv",
+                                            label="Spikes CSV", button_type="primary", width=120, margin=(2, 2))
+        self.csv_rates = pn.widgets.FileDownload(callback=self._rates_csv, filename="rates.csv",
+                                           label="Rates CSV", button_type="primary", width=120, margin=(2, 2))
         self.info = pn.pane.Markdown("", sizing_mode="stretch_width", margin=(0, 5), css_classes=["nc-run-info"])
         self.live_rates = pn.pane.HTML("", sizing_mode="stretch_width", margin=(0, 5),
                                        css_classes=["nc-live-rates"])
         self._pop_sizes = []
+        self._recent: list = []
+        #: window of the "Now:" population rates (simulated seconds)
+        self.live_window_s = 0.05
         self._ticks = 0
         self.frame_ack = FrameAck(width=0, height=0, margin=0)
         #: only wait for the browser's acknowledgement once it has sent one
@@ -228,7 +231,12 @@ class RunView(pn.viewable.Viewer):
                                            min_height=200)
         builder.on_change(self._network_changed)
         self._sync_population_choices()
-        self._rebuild_figures()
+        if not defer_figures:
+            self._rebuild_figures()
+        else:  # drawn right after the page has loaded, so the canvas shows sooner
+            self.raster = RasterImage(self._groups(), self.dt)
+            self.traces = TraceView([], self.dt)
+            self.rates = RateView([], self.dt)
 
     # -- helpers -------------------------------------------------------------------
     @property
@@ -389,6 +397,7 @@ class RunView(pn.viewable.Viewer):
         self.live = None
         self._stale = False
         self._dirty = False
+        self._recent = []
         self.info.object = ""
         self.message.visible = False
         self.recorder.clear()
@@ -459,10 +468,20 @@ class RunView(pn.viewable.Viewer):
             last = chunks[-1]
             t = last.t_end
             self._last_t, self._last_steps = t, last.start_step + last.n_steps
-            steps = sum(c.n_steps for c in chunks)
+            # live rate per population over the last ``live_window_s`` of simulated time
+            for c in chunks:
+                self._recent.append((c.n_steps, {lab: len(c.spikes.get(lab, ((), ()))[0])
+                                                 for lab, _, _ in self._pop_sizes}))
+            keep, steps = [], 0
+            for item in reversed(self._recent):
+                keep.append(item)
+                steps += item[0]
+                if steps * last.dt >= self.live_window_s:
+                    break
+            self._recent = keep[::-1]
             rates = []
             for lab, n, _ in self._pop_sizes:
-                k = sum(len(c.spikes.get(lab, ((), ()))[0]) for c in chunks)
+                k = sum(counts.get(lab, 0) for _, counts in self._recent)
                 hz = k / (steps * last.dt * n)
                 rates.append(f"<span class='nc-rate' data-pop='{lab}' data-hz='{hz:.6g}'>{lab}: {hz:.1f} Hz</span>")
             self._live_rates_html = "Now: " + " · ".join(rates)

@@ -24,7 +24,10 @@ class App(pn.viewable.Viewer):
     def __init__(self, example: str | None = DEFAULT_EXAMPLE, **params):
         super().__init__(**params)
         self.builder = Builder()
-        self.run = RunView(self.builder)
+        in_server = pn.state.curdoc is not None and pn.state.curdoc.session_context is not None
+        self.run = RunView(self.builder, defer_figures=in_server)
+        if in_server:
+            pn.state.onload(lambda: self.run._rebuild_figures() if self.run.live is None else None)
         names = example_names()
         if example and example in names:
             self.builder.load_example(example)

@@ -32,7 +32,7 @@ def free_port() -> int:
 
 def start_server(app: str = "neurocore_gui/app.py", timeout: float = 60.0):
     port = free_port()
-    env = dict(os.environ, BOKEH_RESOURCES="server", PYTHONUNBUFFERED="1")
+    env = dict(os.environ, PYTHONUNBUFFERED="1")  # default resources: what `make serve` gets
     log = open(ARTIFACTS / f"serve_{port}.log", "w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "panel", "serve", app, "--port", str(port), "--address", "127.0.0.1",

@@ -24,6 +24,20 @@ def coloured_pixels(png: bytes) -> int:
     return sum(1 for h, s, v in img.get_flattened_data() if s > 90 and v > 60)
 
 
+def element_png(locator, tries=10) -> bytes:
+    """Screenshot of an element; retried while a re-render replaces it (the
+    figures are (re)built right after page load and on start)."""
+    from playwright.sync_api import Error
+
+    for i in range(tries):
+        try:
+            return locator.screenshot()
+        except Error:
+            if i == tries - 1:
+                raise
+            time.sleep(0.5)
+
+
 def node(page, label):
     return page.locator(".react-flow__node", has_text=re.compile(rf"^{re.escape(label)} ·"))
 
@@ -102,11 +116,11 @@ def test_build_two_populations_and_a_projection(open_page):
 def test_run_shows_spikes_and_live_parameter_change(open_page):
     page, log = open_page()
     raster = page.locator(".nc-raster")
-    before = coloured_pixels(raster.screenshot())
+    before = coloured_pixels(element_png(raster))
     page.get_by_role("button", name="Start").click()
     wait_for(lambda: (live_rate(page, "E") or 0) > 0, what="E firing")
     wait_for(lambda: sim_state(page)[0] >= 0.3, what="0.3 s simulated")
-    after = coloured_pixels(raster.screenshot())
+    after = coloured_pixels(element_png(raster))
     assert after > before + 50, (before, after)
     page.screenshot(path=str(ARTIFACTS / "03_running.png"))
     # change E's threshold while running: E falls silent within a chunk or two

@@ -92,7 +92,7 @@ def test_document_keeps_positions_and_loads_in_the_engine():
 @pytest.mark.parametrize("bad, match", [
     ("{not json", "not a JSON"),
     ("[1, 2]", "JSON object"),
-    ('{"populations": [{"model": "LapicqueNeuron"}]}', "label"),
+    ('{"populations": [{"n": 3}]}', "label"),
     ('{"populations": [], "projections": [{"source": "X", "target": "Y"}]}', "X"),
     ('{"meta": {"layout": {"A": {"x": "left"}}}}', "layout"),
 ])
