@@ -95,6 +95,36 @@ class CellMLP(nn.Module):
         return s2, v1, v2
 
 
+class SnnTorchMLP(nn.Module):
+    """The same network with snnTorch's ``Leaky`` neurons (subtract reset,
+    atan surrogate) -- an optional peer, measured only when snnTorch is
+    importable (it is not a dependency: ``pip install snntorch``)."""
+
+    def __init__(self, sizes):
+        super().__init__()
+        import snntorch
+        from snntorch import surrogate
+
+        self.fc1 = nn.Linear(sizes[0], sizes[1])
+        self.fc2 = nn.Linear(sizes[1], sizes[2])
+        grad = surrogate.atan(alpha=ALPHA)
+        self.lif1 = snntorch.Leaky(beta=BETA, threshold=THRESHOLD, spike_grad=grad, reset_mechanism="subtract")
+        self.lif2 = snntorch.Leaky(beta=BETA, threshold=THRESHOLD, spike_grad=grad, reset_mechanism="subtract")
+
+    def step(self, x, v1, v2):
+        s1, v1 = self.lif1(self.fc1(x), v1)
+        s2, v2 = self.lif2(self.fc2(s1), v2)
+        return s2, v1, v2
+
+
+def _snntorch_available() -> bool:
+    try:
+        import snntorch  # noqa: F401
+    except Exception:  # not installed, or broken beside this torch
+        return False
+    return True
+
+
 def make_step(model, compiled):
     step = torch.compile(model.step, fullgraph=True) if compiled else model.step
     optimiser = torch.optim.Adam(model.parameters(), lr=1e-3)
@@ -193,6 +223,14 @@ def main(argv=None):
         for name, build in variants:
             torch.manual_seed(0)
             steps[name + (" +compile" if compiled else "")] = make_step(build(), compiled)
+    if _snntorch_available():
+        import snntorch
+
+        print(f"peer: snntorch {snntorch.__version__} (Leaky, same sizes and surrogate; eager)")
+        torch.manual_seed(0)
+        steps["snntorch"] = make_step(SnnTorchMLP(sizes), False)
+    else:
+        print("peer: snntorch not installed (pip install snntorch) -- skipped")
     measured = measure(steps, (inputs, labels), args.warmup, args.iters)
     results, cpu_results = {}, {}
     for label, (med, best, warm, cpu) in measured.items():
@@ -206,7 +244,9 @@ def main(argv=None):
         base = results.get("plain" + compiled)
         if base is None:
             continue
-        for name in ("custom_op", "legacy"):
+        for name in ("custom_op", "legacy", "snntorch"):
+            if name + compiled not in results:
+                continue
             r = results[name + compiled]
             c = cpu_results[name + compiled] / cpu_results["plain" + compiled]
             print(f"{name + compiled:20s} / plain{compiled}: wall {r / base:6.3f}x   process CPU {c:6.3f}x")
