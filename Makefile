@@ -35,8 +35,12 @@ debs: $(APT_STAMP)
 serve: install
 	BOKEH_RESOURCES=server $(BIN)/panel serve neurocore_gui/app.py --port $(PORT) --show
 
+# Two passes: everything but the browser tests on two workers, then the
+# browser tests alone (each starts a server and Chromium; on two cores they
+# would otherwise compete with the parallel workers and time out).
 test: install debs
-	CI=$${CI:-} $(BIN)/python -m pytest -n 2 --dist loadgroup -q
+	$(BIN)/python -m pytest -n 2 -q -m "not browser"
+	$(BIN)/python -m pytest -q -m browser
 
 bench: install
 	for f in bench/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done

@@ -1,14 +1,14 @@
 """Streaming figures fed by simulator chunks (``Chunk`` of docs/CONTRACTS.md).
 
 * :class:`RasterImage` — spikes of the selected neurons in a bounded rolling
-  window drawn as an RGB image (time bin x neuron row, coloured by
+  window drawn as an RGBA image (a plain Bokeh ``image_rgba``) (time bin x neuron row, coloured by
   population).  Its cost per frame is fixed by the image size, not by the
   number of spikes.
 * :class:`TraceView` — membrane traces of the recorded neurons.
 * :class:`RateView` — population rates (Hz) in 10 ms bins.
 
-All three push whole windows through ``hv.streams.Pipe`` into a
-``hv.DynamicMap``.  They hold numpy state only and never touch the engine.
+Traces and rates push whole windows through ``hv.streams.Pipe`` into a
+``hv.DynamicMap``; the raster updates its Bokeh data source in place.  They hold numpy state only and never touch the engine.
 """
 
 from __future__ import annotations
@@ -70,8 +70,8 @@ class RasterImage:
         self.latest_bin = -1
         self.spikes_in_window = 0
         self.total_spikes = 0
-        self.pipe = hv.streams.Pipe(data=self._image())
-        self.dmap = hv.DynamicMap(self._element, streams=[self.pipe])
+        self._figure = None
+        self.source = None
 
     # -- data -----------------------------------------------------------------
     def add(self, chunk) -> None:
@@ -106,9 +106,12 @@ class RasterImage:
         self.counts[:] = 0
         self.latest_bin = -1
         self.total_spikes = 0
-        self.pipe.send(self._image())
+        self.push()
 
     def _image(self):
+        """``(rgba, (t0, 0, t1, n_neurons))``: ``rgba`` is a (rows, cols)
+        uint32 array of packed RGBA bytes, row 0 = first neuron (drawn at the
+        bottom by Bokeh's ``image_rgba``)."""
         c = self.counts
         if self.latest_bin >= 0:
             # ring buffer -> time order (oldest column first)
@@ -121,20 +124,54 @@ class RasterImage:
         k = max(0.5, 0.5 * float(np.median(nz))) if nz.size else 1.0
         alpha = (1.0 - np.exp(-c / k))[..., None]
         rgb = 255.0 * (1 - alpha) + alpha * self._row_colour[:, None, :]
-        rgb = rgb[::-1].astype(np.uint8)  # row 0 at the bottom
+        rgba = np.empty((self.rows, self.cols, 4), dtype=np.uint8)
+        rgba[..., :3] = rgb
+        rgba[..., 3] = 255
         t1 = (self.latest_bin + 1) * self.spb * self.dt if self.latest_bin >= 0 else self.cols * self.spb * self.dt
         t0 = t1 - self.cols * self.spb * self.dt
-        return rgb, (t0, 0, t1, self.n_neurons)
+        return rgba.view(np.uint32)[..., 0], (t0, 0, t1, self.n_neurons)
 
-    def _element(self, data):
-        rgb, bounds = data
-        return hv.RGB(rgb, bounds=bounds, kdims=["time (s)", "neuron"]).opts(
-            responsive=True, height=self.height, yticks=self.yticks or None,
-            title=f"Raster ({self.n_neurons} neurons shown)", default_tools=["save", "pan", "wheel_zoom", "reset"],
-            toolbar="right", framewise=True)
+    def _data(self) -> dict:
+        img, (t0, y0, t1, y1) = self._image()
+        return {"image": [img], "x": [t0], "y": [y0], "dw": [t1 - t0], "dh": [y1 - y0]}
+
+    @property
+    def figure(self):
+        """The Bokeh figure, built once.  Streaming only replaces its
+        ColumnDataSource's data (one binary uint32 buffer of rows x cols) and
+        the x range: with a HoloViews DynamicMap every frame re-rendered the
+        element, which re-sent ranges, axes and glyph properties and made the
+        browser re-layout the plot (the browser, not the server, limited the
+        frame rate)."""
+        if self._figure is None:
+            from bokeh.models import ColumnDataSource, FixedTicker, Range1d
+            from bokeh.plotting import figure
+
+            data = self._data()
+            self.source = ColumnDataSource(data)
+            x0 = data["x"][0]
+            fig = figure(height=self.height, sizing_mode="stretch_width",
+                         x_range=Range1d(x0, x0 + data["dw"][0]), y_range=Range1d(0, self.n_neurons),
+                         tools="save,pan,wheel_zoom,reset", toolbar_location="right",
+                         title=f"Raster ({self.n_neurons} neurons shown)",
+                         x_axis_label="time (s)", y_axis_label="neuron")
+            fig.image_rgba(image="image", x="x", y="y", dw="dw", dh="dh", source=self.source)
+            if self.yticks:
+                fig.yaxis.ticker = FixedTicker(ticks=[t for t, _ in self.yticks])
+                fig.yaxis.major_label_overrides = {t: lab for t, lab in self.yticks}
+            fig.grid.visible = False
+            self._figure = fig
+        return self._figure
 
     def push(self) -> None:
-        self.pipe.send(self._image())
+        if self._figure is None:
+            return
+        data = self._data()
+        self.source.data = data
+        xr = self._figure.x_range
+        x0, x1 = data["x"][0], data["x"][0] + data["dw"][0]
+        if (xr.start, xr.end) != (x0, x1):
+            xr.update(start=x0, end=x1)
 
 
 class TraceView:

@@ -223,8 +223,9 @@ class RunView(pn.viewable.Viewer):
         self.period_ms = 80
         self.raster = self.traces = self.rates = None
         self.recorder = SpikeRecorder(self.dt_input.value * 1e-3)
-        self.raster_pane = pn.pane.HoloViews(sizing_mode="stretch_width", css_classes=["nc-raster"],
-                                             min_height=300)
+        # a plain Bokeh pane: each frame only changes the figure's data source
+        self.raster_pane = pn.pane.Bokeh(None, sizing_mode="stretch_width", css_classes=["nc-raster"],
+                                         min_height=300)
         self.trace_pane = pn.pane.HoloViews(sizing_mode="stretch_width", css_classes=["nc-traces"],
                                             min_height=220)
         self.rate_pane = pn.pane.HoloViews(sizing_mode="stretch_width", css_classes=["nc-rates"],
@@ -311,7 +312,7 @@ class RunView(pn.viewable.Viewer):
                       for i in m.record_indices.tolist()]
         self.traces = TraceView(series, dt, window_s=window)
         self.rates = RateView([p[0] for p in self._populations()], dt, window_s=max(2.0, window))
-        self.raster_pane.object = self.raster.dmap
+        self.raster_pane.object = self.raster.figure
         self.trace_pane.object = self.traces.dmap
         self.rate_pane.object = self.rates.dmap
 
@@ -355,7 +356,10 @@ class RunView(pn.viewable.Viewer):
         if self.runner is not None and self.runner.sim is not None:
             return True
         if self.runner is None:
-            self.runner = Runner(self._make_simulator, self.dt, speed=SPEEDS[self.speed.value])
+            # two chunks queued ahead at most: a parameter change reaches the
+            # plot after <= 2 chunks (~30 ms each) plus one frame
+            self.runner = Runner(self._make_simulator, self.dt, speed=SPEEDS[self.speed.value],
+                                 max_queue=2)
             self._apply_speed()
         self.runner.dt = self.dt
         ok = self.runner._ensure_sim()

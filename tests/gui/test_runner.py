@@ -287,3 +287,35 @@ def test_neuron_lab_step_and_fi_curve_come_from_the_engine():
     lab.imax.value = float("nan")
     lab.run_fi()
     assert lab.msg.visible
+
+
+@pytest.mark.parametrize("backend", ["fixed_point", "torch"])
+def test_run_view_runs_an_example_on_other_backends(app, backend):
+    """The backend selector offers every available backend and a run on it
+    produces spikes in the figures."""
+    rv = app.run
+    opts = rv.backend_select.options
+    assert backend in opts.values() and backend not in (rv.backend_select.disabled_options or [])
+    rv.backend_select.value = backend
+    rv.speed.value = "as fast as possible"
+    rv.start()
+    assert not rv.message.visible, rv.message.object
+    _tick_until(rv, lambda: rv.raster.total_spikes > 20, timeout=30)
+    assert type(rv.live.sim).__module__ == {"fixed_point": "engine.backends.fixed_point",
+                                            "torch": "engine.backends.torch_backend"}[backend]
+    assert rv.recorder.count > 20 and rv.runner.error is None
+
+
+def test_unsupported_model_on_fixed_point_shows_a_clear_message(app):
+    rv = app.run
+    app.builder.load_example("cuba")
+    rv.backend_select.value = "fixed_point"
+    rv.start()
+    assert rv.message.visible and rv.message.severity == "error"
+    assert "NotImplementedError" in rv.message.object and "fixed-point" in rv.message.object
+    assert rv.runner.state == "idle" and rv.live is None
+    # the same network runs once another backend is chosen
+    rv.backend_select.value = "numpy"
+    rv.start()
+    assert not rv.message.visible
+    _tick_until(rv, lambda: rv.raster.total_spikes > 0, timeout=30)
