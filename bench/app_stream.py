@@ -39,7 +39,16 @@ from engine.network.io import network_to_dict  # noqa: E402
 from tests.gui.conftest import ARTIFACTS, CHROMIUM_ARGS, start_server, stop_server  # noqa: E402
 
 DEEP = """
+window.__ncroots = {};
 window.__ncq = (sel) => {
+  // the element is re-created by every update, but its (shadow) root stays:
+  // look there first, so the per-animation-frame poll does not walk the whole
+  // page (which cost the browser, the bottleneck here, more than the app did)
+  const root = window.__ncroots[sel];
+  if (root && root.isConnected !== false) {
+    const hit = root.querySelector(sel);
+    if (hit) return hit;
+  }
   const walk = (root) => {
     const hit = root.querySelector(sel);
     if (hit) return hit;
@@ -48,7 +57,9 @@ window.__ncq = (sel) => {
     }
     return null;
   };
-  return walk(document);
+  const hit = walk(document);
+  if (hit) window.__ncroots[sel] = hit.getRootNode();
+  return hit;
 };
 """
 

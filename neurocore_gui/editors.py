@@ -114,6 +114,10 @@ class FieldEditor(pn.viewable.Viewer):
             if w is None:
                 continue
             self.widgets[f["name"]] = w
+            # apply an edit as soon as it arrives: Panel's default 50 ms
+            # debounce of browser changes adds straight to the latency of a
+            # parameter change on a running network (inputs send on Enter/blur)
+            w._debounce = 0
             w._nc_helper = _helper(f)
             w.param.watch(lambda ev, name=f["name"]: self._changed(name, ev), "value")
             items.append(w)

@@ -1,14 +1,16 @@
 """Streaming figures fed by simulator chunks (``Chunk`` of docs/CONTRACTS.md).
 
 * :class:`RasterImage` — spikes of the selected neurons in a bounded rolling
-  window drawn as an RGBA image (a plain Bokeh ``image_rgba``) (time bin x neuron row, coloured by
-  population).  Its cost per frame is fixed by the image size, not by the
-  number of spikes.
+  window drawn as an RGBA image (time bin x neuron row, coloured by
+  population; a Bokeh ``image_rgba`` of packed uint32 pixels).  Its cost per
+  frame is fixed by the image size, not by the number of spikes.
 * :class:`TraceView` — membrane traces of the recorded neurons.
 * :class:`RateView` — population rates (Hz) in 10 ms bins.
 
-Traces and rates push whole windows through ``hv.streams.Pipe`` into a
-``hv.DynamicMap``; the raster updates its Bokeh data source in place.  They hold numpy state only and never touch the engine.
+All three are plain Bokeh figures built once; a frame only replaces their
+ColumnDataSource data (HoloViews DynamicMaps re-rendered the whole element
+per update, which cost the server ~35 ms and the browser a re-layout).
+They hold numpy state only and never touch the engine.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ from __future__ import annotations
 import io
 import math
 
-import holoviews as hv
 import numpy as np
 
 __all__ = ["PALETTE", "RasterImage", "TraceView", "RateView", "SpikeRecorder"]
@@ -174,6 +175,32 @@ class RasterImage:
             xr.update(start=x0, end=x1)
 
 
+def _line_figure(names: list[str], colours: list[str | None], title: str, ylabel: str, height: int,
+                 line_width: float):
+    """A Bokeh figure drawing column ``y{i}`` against ``t`` of one
+    ColumnDataSource per series name; streaming replaces only that source's
+    data (ranges auto-fit in the browser), so no figure is rebuilt per frame."""
+    from bokeh.models import ColumnDataSource, HoverTool
+    from bokeh.plotting import figure
+
+    source = ColumnDataSource({"t": np.zeros(0), **{f"y{i}": np.zeros(0) for i in range(len(names))}})
+    fig = figure(height=height, sizing_mode="stretch_width", title=title, x_axis_label="time (s)",
+                 y_axis_label=ylabel, tools="save,pan,wheel_zoom,reset", toolbar_location="right")
+    for i, name in enumerate(names):
+        fig.line("t", f"y{i}", source=source, legend_label=name, name=name, line_width=line_width,
+                 color=colours[i] or PALETTE[i % len(PALETTE)])
+    if names:
+        fig.add_tools(HoverTool(tooltips=[("", "$name"), ("t", "$x{0.000}"), ("value", "$y{0.00}")]))
+        legend = fig.legend[0]
+        fig.add_layout(legend, "right")
+        legend.click_policy = "hide"
+    return fig, source
+
+
+def _columns(t: np.ndarray, y: np.ndarray, n: int) -> dict:
+    return {"t": t, **{f"y{i}": (y[:, i] if len(t) else np.zeros(0)) for i in range(n)}}
+
+
 class TraceView:
     """Membrane traces: ``series`` is a list of names (one per recorded neuron)."""
 
@@ -188,8 +215,8 @@ class TraceView:
         self.y = np.zeros((0, len(self.series)))
         self.unit = unit
         self.height = height
-        self.pipe = hv.streams.Pipe(data=(self.t, self.y))
-        self.dmap = hv.DynamicMap(self._element, streams=[self.pipe])
+        self.figure, self.source = _line_figure(
+            self.series, [None] * len(self.series), "Membrane traces", f"v {unit}".strip(), height, 1.2)
 
     def add(self, start_step: int, values: np.ndarray) -> None:
         """``values`` (n_steps, n_series) starting at absolute ``start_step``."""
@@ -207,22 +234,10 @@ class TraceView:
     def clear(self) -> None:
         self.t = np.zeros(0)
         self.y = np.zeros((0, len(self.series)))
-        self.pipe.send((self.t, self.y))
+        self.push()
 
     def push(self) -> None:
-        self.pipe.send((self.t, self.y))
-
-    def _element(self, data):
-        t, y = data
-        curves = [hv.Curve((t, y[:, i] if len(t) else t), "time (s)", ("v", f"v {self.unit}".strip()),
-                           label=name)
-                  for i, name in enumerate(self.series)]
-        if not curves:
-            curves = [hv.Curve([], "time (s)", "v")]
-        return hv.Overlay(curves).opts(
-            hv.opts.Curve(line_width=1.2, responsive=True, height=self.height, tools=["hover"]),
-            hv.opts.Overlay(title="Membrane traces", legend_position="right", responsive=True,
-                            height=self.height, show_legend=True, legend_limit=20, framewise=True))
+        self.source.data = _columns(self.t, self.y, len(self.series))
 
 
 class RateView:
@@ -240,8 +255,9 @@ class RateView:
         self._acc = np.zeros(len(self.labels))
         self._acc_n = 0
         self._acc_start = 0
-        self.pipe = hv.streams.Pipe(data=(self.t, self.r))
-        self.dmap = hv.DynamicMap(self._element, streams=[self.pipe])
+        self.figure, self.source = _line_figure(
+            self.labels, [PALETTE[i % len(PALETTE)] for i in range(len(self.labels))],
+            "Population rates (10 ms bins)", "rate (Hz)", height, 1.5)
 
     def add(self, chunk) -> None:
         if not self.labels:
@@ -277,22 +293,10 @@ class RateView:
         self.r = np.zeros((0, len(self.labels)))
         self._acc = np.zeros(len(self.labels))
         self._acc_n = 0
-        self.pipe.send((self.t, self.r))
+        self.push()
 
     def push(self) -> None:
-        self.pipe.send((self.t, self.r))
-
-    def _element(self, data):
-        t, r = data
-        curves = [hv.Curve((t, r[:, i] if len(t) else t), "time (s)", ("rate", "rate (Hz)"), label=label)
-                  .opts(color=PALETTE[i % len(PALETTE)])
-                  for i, label in enumerate(self.labels)]
-        if not curves:
-            curves = [hv.Curve([], "time (s)", "rate (Hz)")]
-        return hv.Overlay(curves).opts(
-            hv.opts.Curve(line_width=1.5, responsive=True, height=self.height, tools=["hover"]),
-            hv.opts.Overlay(title="Population rates (10 ms bins)", legend_position="right",
-                            responsive=True, height=self.height, framewise=True))
+        self.source.data = _columns(self.t, self.r, len(self.labels))
 
 
 class SpikeRecorder:

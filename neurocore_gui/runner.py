@@ -242,7 +242,8 @@ class Runner:
         self.speed = speed
         self._wall0, self._sim0 = time.perf_counter(), self.steps_done
         if speed:
-            # keep chunks short enough that the display stays smooth
-            self.max_chunk = max(self.min_chunk, int(round(speed * 0.05 / self.dt)) or 1)
+            # keep chunks short (20 ms of wall time): a parameter change waits
+            # for the queued-ahead chunks, so this bounds the change's latency
+            self.max_chunk = max(self.min_chunk, int(round(speed * 0.02 / self.dt)) or 1)
         else:
             self.max_chunk = 5000

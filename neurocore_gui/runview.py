@@ -34,6 +34,9 @@ class FrameAck(JSComponent):
 
     seq = param.Integer(default=0)
     ack = param.Integer(default=0)
+    # Panel applies browser-side changes after a 50 ms debounce by default;
+    # that delay alone capped streaming near 1 / (50 ms + period) frames/s
+    _debounce = 0
     _esm = """
 export function render({ model, el }) {
   model.on('seq', () => { requestAnimationFrame(() => { model.ack = model.seq }) })
@@ -216,9 +219,9 @@ class RunView(pn.viewable.Viewer):
         self._next_push_at = 0.0
         self.idle_factor = 1.5
         self.push_costs: list[float] = []
-        self.frame_ack.param.watch(lambda e: setattr(self, "_ack_seen", True), "ack")
+        self.frame_ack.param.watch(self._on_ack, "ack")
         #: traces and rates are redrawn every ``slow_every``-th frame
-        self.slow_every = 4
+        self.slow_every = 2
         #: period of the drain/redraw callback in ms
         self.period_ms = 80
         self.raster = self.traces = self.rates = None
@@ -226,10 +229,12 @@ class RunView(pn.viewable.Viewer):
         # a plain Bokeh pane: each frame only changes the figure's data source
         self.raster_pane = pn.pane.Bokeh(None, sizing_mode="stretch_width", css_classes=["nc-raster"],
                                          min_height=300)
-        self.trace_pane = pn.pane.HoloViews(sizing_mode="stretch_width", css_classes=["nc-traces"],
-                                            min_height=220)
-        self.rate_pane = pn.pane.HoloViews(sizing_mode="stretch_width", css_classes=["nc-rates"],
-                                           min_height=200)
+        self.trace_pane = pn.pane.Bokeh(None, sizing_mode="stretch_width", css_classes=["nc-traces"],
+                                        min_height=220)
+        self.rate_pane = pn.pane.Bokeh(None, sizing_mode="stretch_width", css_classes=["nc-rates"],
+                                       min_height=200)
+        #: figures wait for :meth:`show_figures` (called once the page has loaded)
+        self._figures_deferred = defer_figures
         builder.on_change(self._network_changed)
         self._sync_population_choices()
         if not defer_figures:
@@ -297,7 +302,19 @@ class RunView(pn.viewable.Viewer):
         return groups
 
     # -- figures -------------------------------------------------------------------
+    def show_figures(self) -> None:
+        """Build the deferred figures (the session's onload callback)."""
+        self._figures_deferred = False
+        if self.live is None:
+            self._rebuild_figures()
+
     def _rebuild_figures(self, keep: bool = False) -> None:
+        if self._figures_deferred:
+            # loading the example and syncing the selection widgets during the
+            # session's creation would each build all three figures (~0.1 s
+            # apiece) before the first page is even sent; show_figures builds
+            # them once, after the canvas is on screen
+            return
         dt = self.dt if self.live is None else self.live.dt
         window = float(self.window.value)
         groups = self._groups()
@@ -313,8 +330,8 @@ class RunView(pn.viewable.Viewer):
         self.traces = TraceView(series, dt, window_s=window)
         self.rates = RateView([p[0] for p in self._populations()], dt, window_s=max(2.0, window))
         self.raster_pane.object = self.raster.figure
-        self.trace_pane.object = self.traces.dmap
-        self.rate_pane.object = self.rates.dmap
+        self.trace_pane.object = self.traces.figure
+        self.rate_pane.object = self.rates.figure
 
     def _network_changed(self, kind: str, info: dict) -> None:
         if kind == "param" and self.live is not None:
@@ -356,10 +373,14 @@ class RunView(pn.viewable.Viewer):
         if self.runner is not None and self.runner.sim is not None:
             return True
         if self.runner is None:
-            # two chunks queued ahead at most: a parameter change reaches the
-            # plot after <= 2 chunks (~30 ms each) plus one frame
+            # Queue depth: at a set speed the worker is throttled to real time,
+            # so the queue only holds what arrived since the last drain (a
+            # parameter change is not delayed by it), but it must cover one
+            # drain interval (~100 ms under load) of 20 ms chunks or the worker
+            # blocks and the run falls behind real time (2 chunks gave 0.75x).
+            # Flat out, 6 chunks of ~30 ms bound the queued-ahead work.
             self.runner = Runner(self._make_simulator, self.dt, speed=SPEEDS[self.speed.value],
-                                 max_queue=2)
+                                 max_queue=6)
             self._apply_speed()
         self.runner.dt = self.dt
         ok = self.runner._ensure_sim()
@@ -452,7 +473,14 @@ class RunView(pn.viewable.Viewer):
     # -- periodic drain --------------------------------------------------------------
     def _ensure_callback(self) -> None:
         if self._cb is None:
-            self._cb = pn.state.add_periodic_callback(self.tick, period=self.period_ms)
+            from panel.io.callbacks import PeriodicCallback
+
+            # background: no busy-indicator patch to the browser before and after
+            # every tick (two extra messages and a page re-render per tick);
+            # log=False: no log line per tick
+            self._cb = PeriodicCallback(callback=self.tick, period=self.period_ms, background=True,
+                                        log=False)
+            self._cb.start()
 
     def tick(self) -> None:
         r = self.runner
@@ -518,6 +546,14 @@ class RunView(pn.viewable.Viewer):
             if r.state == "paused":
                 self.progress.object = self._progress_html(r.t, r.steps_done, "paused")
 
+    def _on_ack(self, event) -> None:
+        """The browser finished the last frame: send the next one now rather
+        than at the next periodic tick (which would add up to a whole period,
+        often two under load, between frames)."""
+        self._ack_seen = True
+        if self._cb is not None and self.runner is not None and event.new >= self.frame_ack.seq:
+            self.tick()
+
     def _browser_ready(self) -> bool:
         fa = self.frame_ack
         if not self._ack_seen or fa.ack >= fa.seq:
@@ -528,19 +564,21 @@ class RunView(pn.viewable.Viewer):
         r = self.runner
         self._ticks += 1
         self._dirty = False
-        # the raster every frame; traces and rates (HoloViews overlays, costlier) in turn
+        # the raster every frame; traces and rates in turn (they change less per frame)
         slow = self._ticks % self.slow_every
         t, steps, state = r.t, r.steps_done, r.state
         with pn.io.hold():
             self.raster.push()
-            if slow == 1 or self.slow_every == 1:
+            # traces and rates on different frames (both every frame when slow_every == 1)
+            if slow == 1 % self.slow_every:
                 self.traces.push()
-            if slow == self.slow_every // 2 + 1 or self.slow_every == 1:
+            if slow == 0:
                 self.rates.push()
             self.progress.object = self._progress_html(
                 self._last_t, self._last_steps, state,
                 f" · chunk {r.chunk_steps} steps · {self.raster.total_spikes} spikes")
-            self.progress_bar.value = int(100 * ((self._last_t % 1.0) / 1.0))
+            if slow == 0:  # a Material UI re-render: only every few frames
+                self.progress_bar.value = int(100 * ((self._last_t % 1.0) / 1.0))
             self.live_rates.object = self._live_rates_html
             self.frame_ack.seq += 1
         self._sent_at = time.perf_counter()

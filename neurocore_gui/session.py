@@ -27,7 +27,7 @@ class App(pn.viewable.Viewer):
         in_server = pn.state.curdoc is not None and pn.state.curdoc.session_context is not None
         self.run = RunView(self.builder, defer_figures=in_server)
         if in_server:
-            pn.state.onload(lambda: self.run._rebuild_figures() if self.run.live is None else None)
+            pn.state.onload(self.run.show_figures)
         names = example_names()
         if example and example in names:
             self.builder.load_example(example)
@@ -43,7 +43,9 @@ class App(pn.viewable.Viewer):
             tabs.append(("Neuron lab", self.lab))
         except ImportError:
             self.lab = None
-        self.tabs = pmui.Tabs(*tabs, sizing_mode="stretch_width")
+        # dynamic: the Neuron lab's widgets and figures are sent to the browser
+        # only when its tab is opened, not with the first page
+        self.tabs = pmui.Tabs(*tabs, sizing_mode="stretch_width", dynamic=True)
         self.page = pmui.Page(
             title="NeuroCore",
             sidebar=[self.run.controls(), pmui.Divider(), self.builder.sidebar(), pmui.Divider(),

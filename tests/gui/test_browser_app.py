@@ -188,3 +188,40 @@ def test_two_sessions_are_isolated(open_page):
     p1.get_by_role("button", name="Pause").click()
     log1.assert_clean()
     log2.assert_clean()
+
+
+def choose_backend(page, label):
+    page.locator(".nc-backend [role=combobox]").first.click()
+    page.locator("li.MuiMenuItem-root", has_text=re.compile(rf"^{re.escape(label)}$")).click()
+    box = page.locator(".nc-backend [role=combobox]").first
+    wait_for(lambda: box.inner_text().strip() == label, what=f"backend {label}")
+
+
+def test_fixed_point_backend_runs_and_refuses_cuba_with_a_message(open_page):
+    """Both optional backends are selectable; the fixed-point backend runs the
+    example and refuses CUBA (no exact fixed-point form) with the engine's
+    message in the page, keeping the network."""
+    from tests.gui.conftest import ROOT
+
+    page, log = open_page()
+    page.locator(".nc-backend [role=combobox]").first.click()
+    items = page.locator("li.MuiMenuItem-root")
+    wait_for(lambda: items.count() == 3, what="the backend menu")
+    assert items.all_inner_texts() == ["NumPy", "torch", "fixed-point"]
+    assert page.locator("li.MuiMenuItem-root.Mui-disabled").count() == 0
+    page.keyboard.press("Escape")
+    choose_backend(page, "fixed-point")
+    page.get_by_role("button", name="Start").click()
+    wait_for(lambda: (live_rate(page, "E") or 0) > 0, what="E firing on fixed-point")
+    page.get_by_role("button", name="Pause").click()
+    page.get_by_role("button", name="Reset").click()
+    wait_for(lambda: sim_state(page) == (0.0, "idle"), what="reset")
+    page.locator(".nc-load input[type=file]").set_input_files(str(ROOT / "assets" / "networks" / "cuba.json"))
+    wait_for(lambda: page.locator(".react-flow__node").count() == 2, what="CUBA on the canvas")
+    page.get_by_role("button", name="Start").click()
+    page.get_by_text(re.compile(r"Cannot compile the network: NotImplementedError: .*no exact "
+                                r"fixed-point form")).first.wait_for(timeout=60_000)
+    assert sim_state(page)[1] == "idle"
+    assert page.locator(".react-flow__node").count() == 2
+    page.screenshot(path=str(ARTIFACTS / "06_fixed_point_refusal.png"))
+    log.assert_clean()

@@ -218,6 +218,22 @@ def test_run_view_streams_into_figures_and_reset_clears(app):
     assert rv.live is None
 
 
+def test_running_frames_update_every_figure(app):
+    """While running, frames push the raster, traces and rates (traces and
+    rates on alternate frames), not only the final state after a pause."""
+    rv = app.run
+    rv.speed.value = "as fast as possible"
+    rv.show_figures()
+    rv.start()
+    _tick_until(rv, lambda: len(rv.rates.source.data["t"]) > 0 and len(rv.traces.source.data["t"]) > 0
+                and rv.raster.spikes_in_window > 0)
+    assert rv.runner.state == "running"
+    img = rv.raster.source.data["image"][0]
+    assert img.dtype == np.uint32 and img.shape == (rv.raster.rows, rv.raster.cols)
+    assert (img != np.uint32(0xFFFFFFFF)).any()  # some non-white pixels: spikes drawn
+    assert set(rv.rates.source.data) == {"t", "y0", "y1"}
+
+
 def test_run_view_param_change_applies_to_running_network(app):
     rv = app.run
     rv.speed.value = "as fast as possible"
