@@ -50,16 +50,25 @@ N_SEEDS = 10
 def _spikingjelly_row(model, x_cal, x_test, y_test, T=32):
     """Accuracy of spikingjelly's ann2snn converter on the same ANN, if installed.
 
-    spikingjelly is optional and not a dependency; this uses its documented
-    ``ann2snn.Converter(mode='99.9%', dataloader=...)`` API with Poisson inputs.
+    spikingjelly is optional and not a dependency.  Its API changed: recent
+    releases take a ``RateCodingRecipe(dataloader, mode="99.9%")`` and a
+    ``convert(model)`` call; older ones ``Converter(mode=..., dataloader=...)(model)``.
+    Both use a 99.9th-percentile normalisation with Poisson inputs, like ours.
     """
     try:
         from spikingjelly.activation_based import ann2snn, encoding, functional
     except ImportError:
         return None
+    import copy
+
+    model = copy.deepcopy(model)  # the converter rewrites the graph in place
     loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x_cal, torch.zeros(len(x_cal))),
                                          batch_size=256)
-    snn = ann2snn.Converter(mode="99.9%", dataloader=loader)(model)
+    recipes = getattr(ann2snn, "recipes", None)
+    if recipes is not None and hasattr(recipes, "RateCodingRecipe"):
+        snn = ann2snn.Converter(recipes.RateCodingRecipe(dataloader=loader, mode="99.9%")).convert(model)
+    else:
+        snn = ann2snn.Converter(mode="99.9%", dataloader=loader)(model)
     enc = encoding.PoissonEncoder()
     torch.manual_seed(0)
     with torch.no_grad():
