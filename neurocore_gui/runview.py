@@ -198,6 +198,11 @@ class RunView(pn.viewable.Viewer):
         for w in (self.raster_pops, self.raster_mode, self.raster_start, self.raster_stop, self.raster_k,
                   self.window):
             w.param.watch(lambda e: self._rebuild_figures(keep=True), "value")
+        # the toolbar's save tool writes what the figure renders with: canvas
+        # gives PNG, Bokeh's SVG backend gives SVG (slower to draw, so only
+        # while the user wants SVG files)
+        self.figure_format = pmui.Select(label="Figure export", options=["PNG", "SVG"], value="PNG", width=110)
+        self.figure_format.param.watch(lambda e: self._apply_figure_format(), "value")
         self.csv_spikes = pn.widgets.FileDownload(callback=self._spikes_csv, filename="spikes.csv",
                                             label="Spikes CSV", button_type="primary", width=120, margin=(2, 2))
         self.csv_rates = pn.widgets.FileDownload(callback=self._rates_csv, filename="rates.csv",
@@ -329,9 +334,16 @@ class RunView(pn.viewable.Viewer):
                       for i in m.record_indices.tolist()]
         self.traces = TraceView(series, dt, window_s=window)
         self.rates = RateView([p[0] for p in self._populations()], dt, window_s=max(2.0, window))
+        self._apply_figure_format()
         self.raster_pane.object = self.raster.figure
         self.trace_pane.object = self.traces.figure
         self.rate_pane.object = self.rates.figure
+
+    def _apply_figure_format(self) -> None:
+        backend = "svg" if self.figure_format.value == "SVG" else "canvas"
+        for view in (self.raster, self.traces, self.rates):
+            if view is not None:
+                view.figure.output_backend = backend
 
     def _network_changed(self, kind: str, info: dict) -> None:
         if kind == "param" and self.live is not None:
@@ -613,8 +625,9 @@ class RunView(pn.viewable.Viewer):
         return pn.Column(
             pn.pane.Markdown("#### Shown neurons"), self.raster_pops, self.raster_mode,
             pn.Row(self.raster_start, self.raster_stop, self.raster_k), self.trace_spec,
-            self.window, pn.Row(self.csv_spikes, self.csv_rates),
-            pn.pane.Markdown("<small>Figures: use the toolbar's save tool for PNG.</small>"),
+            self.window, pn.Row(self.csv_spikes, self.csv_rates), self.figure_format,
+            pn.pane.Markdown("<small>Figures: the toolbar's save tool writes PNG, or SVG when "
+                             "\"Figure export\" is SVG.</small>"),
             sizing_mode="stretch_width")
 
     def __panel__(self):

@@ -335,3 +335,16 @@ def test_unsupported_model_on_fixed_point_shows_a_clear_message(app):
     rv.start()
     assert not rv.message.visible
     _tick_until(rv, lambda: rv.raster.total_spikes > 0, timeout=30)
+
+
+def test_figure_export_format_switches_every_live_figure_to_svg_and_back(app):
+    rv = app.run
+    rv.show_figures()
+    figures = (rv.raster.figure, rv.traces.figure, rv.rates.figure)
+    assert {f.output_backend for f in figures} == {"canvas"}
+    rv.figure_format.value = "SVG"
+    assert {f.output_backend for f in (rv.raster.figure, rv.traces.figure, rv.rates.figure)} == {"svg"}
+    rv.window.value = 2.0  # rebuilt figures keep the chosen format
+    assert {f.output_backend for f in (rv.raster.figure, rv.traces.figure, rv.rates.figure)} == {"svg"}
+    rv.figure_format.value = "PNG"
+    assert {f.output_backend for f in (rv.raster.figure, rv.traces.figure, rv.rates.figure)} == {"canvas"}
