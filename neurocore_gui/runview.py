@@ -213,7 +213,7 @@ class RunView(pn.viewable.Viewer):
         self._pop_sizes = []
         self._recent: list = []
         #: window of the "Now:" population rates (simulated seconds)
-        self.live_window_s = 0.05
+        self.live_window_s = 0.02
         self._ticks = 0
         self.frame_ack = FrameAck(width=0, height=0, margin=0)
         #: only wait for the browser's acknowledgement once it has sent one
