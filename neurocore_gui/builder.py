@@ -11,7 +11,7 @@ import copy
 import io
 import json
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 import panel as pn
 import panel_material_ui as pmui
@@ -27,6 +27,29 @@ __all__ = ["Builder", "EXAMPLES_DIR", "example_names"]
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES_DIR = ROOT / "assets" / "networks"
 DRAG_TYPE = "application/x-neurocore-palette"
+
+
+#: Canvas node type of a population with a self-projection: the same node plus
+#: the two handles its loop is drawn between (graph.LOOP_LOOK).  Other nodes
+#: keep one handle per side, so connecting by hand stays unambiguous.
+LOOP_NODE = "population_loop"
+
+# Canvas styling (the canvas lives in a shadow root, so it must come in as one
+# of its stylesheets).  A LOOP_NODE lists two input and two output handles,
+# which the extension would spread to 1/3 and 2/3 of the height: "in"/"out"
+# go back to mid-height, and the self-loop pair sits on the left edge above
+# mid-height, invisible and not draggable.  A self-loop's label is lifted above
+# its loop, its left end at the loop's outer side (fill-box: percentages are of
+# the label's own size).
+_LOOP_HANDLE = f".react-flow__node-{LOOP_NODE} .react-flow__handle[data-handleid"
+CANVAS_CSS = f"""
+{_LOOP_HANDLE}="in"], {_LOOP_HANDLE}="out"] {{ top: 50% !important; }}
+{_LOOP_HANDLE}="{graph.LOOP_TARGET}"], {_LOOP_HANDLE}="{graph.LOOP_SOURCE}"] {{
+  left: 0; right: auto; transform: translate(-50%, -50%); opacity: 0; pointer-events: none; }}
+{_LOOP_HANDLE}="{graph.LOOP_TARGET}"] {{ top: 6% !important; }}
+{_LOOP_HANDLE}="{graph.LOOP_SOURCE}"] {{ top: 58% !important; }}
+.react-flow__edge.nc-selfloop .react-flow__edge-textwrapper {{ transform-box: fill-box; translate: 50% -26px; }}
+"""
 
 
 def example_names() -> list[str]:
@@ -111,12 +134,14 @@ class Builder(pn.viewable.Viewer):
             nodes=[], edges=[],
             node_types={
                 "population": NodeType(type="population", label="Population", inputs=["in"], outputs=["out"]),
+                LOOP_NODE: NodeType(type=LOOP_NODE, label="Population", inputs=["in", graph.LOOP_TARGET],
+                                    outputs=["out", graph.LOOP_SOURCE]),
                 "stimulus": NodeType(type="stimulus", label="Stimulus", inputs=[], outputs=["out"]),
             },
             editor_mode="side", default_node_editor=_no_editor, default_edge_editor=_no_editor,
             display_side_bar=False, drop_types=[DRAG_TYPE], allow_edge_loops=True,
             show_minimap=False, min_zoom=0.2, sizing_mode="stretch_width", height=440,
-            default_edge_options={"type": "default"}, css_classes=["nc-canvas"],
+            default_edge_options={"type": "default"}, css_classes=["nc-canvas"], stylesheets=[CANVAS_CSS],
         )
         self.flow.on("edge_added", self._on_edge_added)
         self.flow.on("node_deleted", self._on_deleted)
@@ -225,7 +250,8 @@ class Builder(pn.viewable.Viewer):
     @staticmethod
     def _plain_node(n) -> dict:
         d = n if isinstance(n, dict) else n.to_dict()
-        return {"id": d["id"], "type": d.get("type"), "label": d.get("label"),
+        ntype = "population" if d.get("type") == LOOP_NODE else d.get("type")
+        return {"id": d["id"], "type": ntype, "label": d.get("label"),
                 "position": dict(d.get("position") or {"x": 0, "y": 0}), "data": copy.deepcopy(d.get("data") or {})}
 
     @staticmethod
@@ -264,38 +290,53 @@ class Builder(pn.viewable.Viewer):
         self.meta = meta
         with pn.io.hold():
             self.flow.edges = []
-            self.flow.nodes = [self._decorate_node(n) for n in nodes]
+            looped = self._looped(edges)
+            self.flow.nodes = [self._decorate_node(n, n["id"] in looped) for n in nodes]
             by_id = {n["id"]: n for n in nodes}
             self.flow.edges = [self._decorate_edge(e, by_id) for e in edges]
-            self.fit_view(nodes)
+            self.fit_view(nodes, edges=edges)
         self._show_editor()
 
-    def fit_view(self, nodes: list | None = None, width: float = 680, height: float = 420) -> None:
-        """Zoom/pan so every node is visible (the canvas's own fit-view button
-        does the same on demand)."""
+    def fit_view(self, nodes: list | None = None, width: float = 680, height: float = 420,
+                 edges: list | None = None) -> None:
+        """Zoom/pan so every node (and self-loop) is visible (the canvas's own
+        fit-view button does the same on demand)."""
         nodes = self.nodes if nodes is None else nodes
         if not nodes:
             self.flow.viewport = {"x": 0.0, "y": 0.0, "zoom": 1.0}
             return
-        xs = [n["position"]["x"] for n in nodes]
-        ys = [n["position"]["y"] for n in nodes]
-        w = max(xs) - min(xs) + graph.NODE_W
-        h = max(ys) - min(ys) + graph.NODE_H
+        edges = self.edges if edges is None else edges
+        looped = self._looped(edges)
+        room = {n["id"]: graph.LOOP_ROOM if n["id"] in looped else (0, 0) for n in nodes}
+        x0 = min(n["position"]["x"] - room[n["id"]][0] for n in nodes)
+        y0 = min(n["position"]["y"] - room[n["id"]][1] for n in nodes)
+        w = max(n["position"]["x"] for n in nodes) + graph.NODE_W - x0
+        h = max(n["position"]["y"] for n in nodes) + graph.NODE_H - y0
         zoom = max(self.flow.min_zoom, min(1.0, (width - 40) / w, (height - 40) / h))
-        vp = {"x": round(20 - min(xs) * zoom, 1), "y": round(20 - min(ys) * zoom, 1), "zoom": round(zoom, 3)}
+        vp = {"x": round(20 - x0 * zoom, 1), "y": round(20 - y0 * zoom, 1), "zoom": round(zoom, 3)}
         if vp == self.flow.viewport:
             vp["x"] += 0.1
         self.flow.viewport = vp
 
-    def _decorate_node(self, n: dict) -> dict:
+    @staticmethod
+    def _looped(edges: list[dict]) -> set:
+        """Ids of the nodes with a self-loop."""
+        return {e["source"] for e in edges if graph.is_self_loop(e)}
+
+    def _decorate_node(self, n: dict, looped: bool = False) -> dict:
         n = dict(n)
         n["label"] = graph.display_label(n["type"], n["data"])
+        if looped and n["type"] == "population":
+            n["type"] = LOOP_NODE
+        # the extension drops its default node frame once the canvas has extra
+        # stylesheets (ours), unless the node asks for it by class
+        n["className"] = "react-flow__node-default"
         return n
 
     def _decorate_edge(self, e: dict, by_id: dict) -> dict:
         kind = graph.edge_kind(e, by_id)
         out = {"id": e["id"], "source": e["source"], "target": e["target"], "data": e.get("data") or {}}
-        out.update(graph.edge_look(kind, out["data"]))
+        out.update(graph.edge_look(kind, out["data"], loop=graph.is_self_loop(e)))
         if out.get("label") is None:
             out.pop("label", None)
         return out
@@ -399,7 +440,19 @@ class Builder(pn.viewable.Viewer):
 
     def _set_edges(self, edges: list[dict]) -> None:
         by_id = {n["id"]: n for n in self.nodes}
+        self._sync_loop_nodes(edges)
         self.flow.edges = [self._decorate_edge(e, by_id) for e in edges]
+
+    def _sync_loop_nodes(self, edges: list[dict]) -> None:
+        """Give exactly the populations with a self-loop the loop handles (before
+        an edge refers to them)."""
+        looped = self._looped(edges)
+        for n in self.flow.nodes:
+            if not isinstance(n, dict) or n.get("type") not in ("population", LOOP_NODE):
+                continue
+            want = LOOP_NODE if n["id"] in looped else "population"
+            if n["type"] != want:
+                self.flow.patch_node_props(n["id"], {"type": want})
 
     def _on_palette(self, event) -> None:
         item = event.new
@@ -460,6 +513,7 @@ class Builder(pn.viewable.Viewer):
         self._notify("structure")
 
     def _on_deleted(self, payload: dict) -> None:
+        self._sync_loop_nodes(self.edges)
         self._record()
         self._show_editor()
         self._notify("structure")
@@ -699,6 +753,7 @@ class Builder(pn.viewable.Viewer):
             for e in self.flow.edges:
                 if isinstance(e, dict) and e["id"] == edge["id"]:
                     e["data"] = copy.deepcopy(data)
+            # props patches merge, so a self-loop keeps its loop fields
             look = graph.edge_look("projection", data)
             self.flow.patch_edge_props(edge["id"], look)
             self._record()

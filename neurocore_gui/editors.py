@@ -118,6 +118,9 @@ class FieldEditor(pn.viewable.Viewer):
             # debounce of browser changes adds straight to the latency of a
             # parameter change on a running network (inputs send on Enter/blur)
             w._debounce = 0
+            # and without marking the session busy (the page shell re-syncs on
+            # each busy toggle, ~20 ms spent before the edit itself is handled)
+            w._busy__ignore = ["value"]
             w._nc_helper = _helper(f)
             w.param.watch(lambda ev, name=f["name"]: self._changed(name, ev), "value")
             items.append(w)

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import copy
 import json
-from typing import Any
 
 __all__ = [
     "network_to_canvas", "canvas_to_network", "to_document", "from_document",
@@ -157,16 +156,44 @@ def _edge(eid, src, tgt, kind, data):
     """A canvas edge.  Its kind follows from its source node: from a stimulus it
     is a ``drive`` (the stimulus's target), else a ``projection``."""
     e = {"id": eid, "source": src, "target": tgt, "data": data}
-    e.update(edge_look(kind, data))
+    e.update(edge_look(kind, data, loop=is_self_loop(e)))
     return e
 
 
-def edge_look(kind: str, data: dict) -> dict:
+#: Handles of a population node used only by self-projections (see
+#: ``builder.CANVAS_CSS``, which places them and hides them).
+LOOP_SOURCE, LOOP_TARGET = "loop_out", "loop_in"
+#: How far (px) a self-loop reaches out left of its node.
+LOOP_REACH = 38
+#: Room (px) a self-loop and its label need left of and above its node.
+LOOP_ROOM = (LOOP_REACH + 12, 26)
+#: Look of a self-projection.  React Flow draws an edge from a node's right
+#: (source) handle to its own left (target) handle as a flat line through the
+#: node.  A self-loop instead leaves from a hidden source handle low on the
+#: node's *left* edge, and a smoothstep path runs right under the node (which
+#: hides it), climbs to mid-height between the two handles, comes out past the
+#: left edge and turns back into the upper handle: a small loop beside the node,
+#: with the arrow entering where inputs enter.  ``stepPosition`` 1 puts the
+#: label at the loop's outer side (the CSS lifts it above the loop).
+LOOP_LOOK = {"type": "smoothstep", "sourceHandle": LOOP_SOURCE, "targetHandle": LOOP_TARGET,
+             "className": "nc-selfloop",
+             "pathOptions": {"offset": LOOP_REACH, "borderRadius": 7, "stepPosition": 1.0}}
+
+
+def is_self_loop(edge: dict) -> bool:
+    return edge.get("source") == edge.get("target")
+
+
+def edge_look(kind: str, data: dict, loop: bool = False) -> dict:
+    """Display fields of an edge (React Flow keys); ``loop``: source is target."""
     if kind == "projection":
         inhib = _is_inhibitory(data)
         colour = "#d62728" if inhib else "#1f77b4"
-        return {"label": _edge_label(data), "style": {"stroke": colour, "strokeWidth": 2},
+        look = {"label": _edge_label(data), "style": {"stroke": colour, "strokeWidth": 2},
                 "markerEnd": {"type": "arrowclosed", "color": colour}}
+        if loop:
+            look.update(copy.deepcopy(LOOP_LOOK))
+        return look
     return {"label": None, "style": {"stroke": "#888", "strokeDasharray": "5 4"},
             "markerEnd": {"type": "arrow", "color": "#888"}}
 
@@ -328,6 +355,15 @@ def auto_layout(nodes: list, edges: list, only_missing: bool = False) -> None:
             indeg[v] -= 1
             if indeg[v] == 0:
                 queue.append(v)
+    # a layer whose nodes have self-loops gets extra room on its left for them
+    looped = {layer[e["source"]] for e in edges if is_self_loop(e) and e["source"] in layer}
+    x_of = {}
+    x = 40.0
+    for lay in range(max(layer.values(), default=0) + 1):
+        if lay and lay in looped:
+            x += LOOP_ROOM[0]
+        x_of[lay] = x
+        x += NODE_W + 80
     rows: dict[int, int] = {}
     for n in sorted(nodes, key=lambda n: (layer[n["id"]], order.index(n["id"]))):
         lay = layer[n["id"]]
@@ -335,4 +371,4 @@ def auto_layout(nodes: list, edges: list, only_missing: bool = False) -> None:
         rows[lay] = r + 1
         if only_missing and n.get("position"):
             continue
-        n["position"] = {"x": 40.0 + lay * (NODE_W + 80), "y": 40.0 + r * (NODE_H + 50)}
+        n["position"] = {"x": x_of[lay], "y": 40.0 + r * (NODE_H + 50)}

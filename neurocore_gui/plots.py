@@ -1,16 +1,20 @@
 """Streaming figures fed by simulator chunks (``Chunk`` of docs/CONTRACTS.md).
 
-* :class:`RasterImage` — spikes of the selected neurons in a bounded rolling
-  window drawn as an RGBA image (time bin x neuron row, coloured by
-  population; a Bokeh ``image_rgba`` of packed uint32 pixels).  Its cost per
-  frame is fixed by the image size, not by the number of spikes.
-* :class:`TraceView` — membrane traces of the recorded neurons.
-* :class:`RateView` — population rates (Hz) in 10 ms bins.
+Each view keeps a bounded window of numpy state and streams it to a HoloViews
+``DynamicMap``:
 
-All three are plain Bokeh figures built once; a frame only replaces their
-ColumnDataSource data (HoloViews DynamicMaps re-rendered the whole element
-per update, which cost the server ~35 ms and the browser a re-layout).
-They hold numpy state only and never touch the engine.
+* :class:`RasterImage` — spikes of the selected neurons in a rolling window,
+  drawn as an ``hv.RGB`` image (time bin x neuron row, coloured by
+  population) sent through a ``Pipe``.  Its cost per frame is fixed by the
+  image size, not by the number of spikes, which is what keeps a busy network
+  streaming in a software-rendered browser.
+* :class:`TraceView` — membrane traces of the recorded neurons, new samples
+  appended through a ``Buffer`` (bounded history).
+* :class:`RateView` — population rates (Hz) in 10 ms bins, also a ``Buffer``.
+
+``push()`` sends what changed since the last frame; the caller batches the
+three pushes of a frame under ``pn.io.hold()``.  The views never touch the
+engine.
 """
 
 from __future__ import annotations
@@ -71,8 +75,9 @@ class RasterImage:
         self.latest_bin = -1
         self.spikes_in_window = 0
         self.total_spikes = 0
-        self._figure = None
-        self.source = None
+        self.svg = False
+        self.pipe = None
+        self._dmap = None
 
     # -- data -----------------------------------------------------------------
     def add(self, chunk) -> None:
@@ -110,9 +115,9 @@ class RasterImage:
         self.push()
 
     def _image(self):
-        """``(rgba, (t0, 0, t1, n_neurons))``: ``rgba`` is a (rows, cols)
-        uint32 array of packed RGBA bytes, row 0 = first neuron (drawn at the
-        bottom by Bokeh's ``image_rgba``)."""
+        """``(rgba, (t0, 0, t1, n_neurons))``: ``rgba`` is a (rows, cols, 4)
+        uint8 array, first row on top (image order), so the first neuron is
+        drawn at the bottom."""
         c = self.counts
         if self.latest_bin >= 0:
             # ring buffer -> time order (oldest column first)
@@ -126,97 +131,193 @@ class RasterImage:
         alpha = (1.0 - np.exp(-c / k))[..., None]
         rgb = 255.0 * (1 - alpha) + alpha * self._row_colour[:, None, :]
         rgba = np.empty((self.rows, self.cols, 4), dtype=np.uint8)
-        rgba[..., :3] = rgb
+        rgba[..., :3] = rgb[::-1]
         rgba[..., 3] = 255
         t1 = (self.latest_bin + 1) * self.spb * self.dt if self.latest_bin >= 0 else self.cols * self.spb * self.dt
         t0 = t1 - self.cols * self.spb * self.dt
-        return rgba.view(np.uint32)[..., 0], (t0, 0, t1, self.n_neurons)
+        return rgba, (t0, 0, t1, self.n_neurons)
 
-    def _data(self) -> dict:
-        img, (t0, y0, t1, y1) = self._image()
-        return {"image": [img], "x": [t0], "y": [y0], "dw": [t1 - t0], "dh": [y1 - y0]}
+    def _element(self, data):
+        rgba, bounds = data
+        # a clone of the styled template keeps its options (same id): styling
+        # the DynamicMap instead would re-apply them to every frame
+        return self._template.clone(rgba, bounds=bounds)
 
     @property
-    def figure(self):
-        """The Bokeh figure, built once.  Streaming only replaces its
-        ColumnDataSource's data (one binary uint32 buffer of rows x cols) and
-        the x range: with a HoloViews DynamicMap every frame re-rendered the
-        element, which re-sent ranges, axes and glyph properties and made the
-        browser re-layout the plot (the browser, not the server, limited the
-        frame rate)."""
-        if self._figure is None:
-            from bokeh.models import ColumnDataSource, FixedTicker, Range1d
-            from bokeh.plotting import figure
+    def dmap(self):
+        """The ``DynamicMap`` drawing the image sent through :attr:`pipe`
+        (built on first use and again by :meth:`set_svg`)."""
+        if self._dmap is None:
+            import holoviews as hv
+            from holoviews.streams import Pipe
 
-            data = self._data()
-            self.source = ColumnDataSource(data)
-            x0 = data["x"][0]
-            fig = figure(height=self.height, sizing_mode="stretch_width",
-                         x_range=Range1d(x0, x0 + data["dw"][0]), y_range=Range1d(0, self.n_neurons),
-                         tools="save,pan,wheel_zoom,reset", toolbar_location="right",
-                         title=f"Raster ({self.n_neurons} neurons shown)",
-                         x_axis_label="time (s)", y_axis_label="neuron")
-            fig.image_rgba(image="image", x="x", y="y", dw="dw", dh="dh", source=self.source)
+            if self.pipe is None:
+                self.pipe = Pipe(data=self._image())
+            opts = dict(responsive=True, height=self.height, framewise=True, toolbar="right",
+                        title=f"Raster ({self.n_neurons} neurons shown)",
+                        default_tools=["save", "pan", "wheel_zoom", "reset"],
+                        backend_opts=_backend_opts(self.svg), hooks=[_save_as("raster", self.svg)])
             if self.yticks:
-                fig.yaxis.ticker = FixedTicker(ticks=[t for t, _ in self.yticks])
-                fig.yaxis.major_label_overrides = {t: lab for t, lab in self.yticks}
-            fig.grid.visible = False
-            self._figure = fig
-        return self._figure
+                # one ticker model for the figure's life, labelled by a hook: a
+                # list of (position, label) builds a new ticker every frame
+                from bokeh.models import FixedTicker
+
+                opts["yticks"] = FixedTicker(ticks=[t for t, _ in self.yticks])
+                opts["hooks"].append(self._label_populations)
+            rgba, bounds = self.pipe.data
+            self._template = hv.RGB(rgba, bounds=bounds, kdims=["time (s)", "neuron"]).opts(**opts)
+            self._dmap = hv.DynamicMap(self._element, streams=[self.pipe])
+        return self._dmap
+
+    def _label_populations(self, plot, element) -> None:
+        labels = {t: lab for t, lab in self.yticks}
+        axis = plot.state.yaxis[0]
+        if axis.major_label_overrides != labels:
+            axis.major_label_overrides = labels
+
+    def set_svg(self, svg: bool) -> None:
+        """Draw with Bokeh's SVG backend (the save tool then writes SVG)."""
+        if svg != self.svg:
+            self.svg = svg
+            self._dmap = None
 
     def push(self) -> None:
-        if self._figure is None:
+        if self.pipe is not None:
+            self.pipe.send(self._image())
+
+
+def _backend_opts(svg: bool) -> dict:
+    # the toolbar's save tool writes what the figure renders with: PNG from
+    # the canvas backend, SVG from the SVG backend
+    return {"plot.output_backend": "svg" if svg else "canvas"}
+
+
+def _save_as(name: str, svg: bool):
+    """Hook naming the file the toolbar's save tool writes (without a name
+    Bokeh asks for one in a dialog)."""
+    filename = f"{name}.{'svg' if svg else 'png'}"
+
+    def hook(plot, element) -> None:
+        from bokeh.models import SaveTool
+
+        for tool in plot.state.toolbar.tools:
+            if isinstance(tool, SaveTool) and tool.filename != filename:
+                tool.filename = filename
+
+    return hook
+
+
+def _hide_on_legend_click(plot, element) -> None:
+    # set once: HoloViews' legend_opts re-sends the policy on every update
+    for legend in plot.state.legend:
+        if legend.click_policy != "hide":
+            legend.click_policy = "hide"
+
+
+class _SeriesView:
+    """Bounded time series of several named columns streamed through a
+    HoloViews ``Buffer``: ``self.t`` (n,) and ``self.y`` (n, n_series) hold
+    the window (for the CSV export and tests); rows added since the last
+    :meth:`push` are sent to the buffer, which drops the oldest beyond
+    ``length``."""
+
+    title = ""
+    filename = "series"
+    ylabel = ""
+    line_width = 1.2
+
+    def __init__(self, series: list[str], colours: list[str], length: int, height: int):
+        self.series = list(series)
+        self.colours = list(colours)
+        self.length = int(length)
+        self.height = height
+        self.svg = False
+        self.t = np.zeros(0)
+        self.y = np.zeros((0, len(self.series)))
+        self._new_t: list[np.ndarray] = []
+        self._new_y: list[np.ndarray] = []
+        self.buffer = None
+        self._dmap = None
+
+    def _columns(self, t: np.ndarray, y: np.ndarray) -> dict:
+        return {"t": t, **{f"y{i}": y[:, i] for i in range(len(self.series))}}
+
+    def _append(self, t: np.ndarray, y: np.ndarray) -> None:
+        self.t = np.concatenate([self.t, t])[-self.length:]
+        self.y = np.concatenate([self.y, y])[-self.length:]
+        self._new_t.append(t)
+        self._new_y.append(y)
+
+    def _element(self, data):
+        if not self.series:
+            return self._overlay
+        t = np.asarray(data["t"])
+        # clones of the styled templates keep their options (see RasterImage)
+        return self._overlay.clone([c.clone((t, np.asarray(data[f"y{i}"])))
+                                    for i, c in enumerate(self._curves)])
+
+    @property
+    def dmap(self):
+        if self._dmap is None:
+            import holoviews as hv
+            from holoviews.streams import Buffer
+
+            if self.buffer is None:
+                self.buffer = Buffer(self._columns(self.t, self.y), length=self.length, index=False)
+            empty = (np.zeros(0), np.zeros(0))
+            self._curves = [
+                hv.Curve(empty, "time (s)", self.ylabel, label=name).opts(
+                    color=self.colours[i], line_width=self.line_width, tools=["hover"],
+                    default_tools=["save", "pan", "wheel_zoom", "reset"])
+                for i, name in enumerate(self.series)] or [hv.Curve(empty, "time (s)", self.ylabel)]
+            self._overlay = hv.Overlay(self._curves).opts(
+                responsive=True, height=self.height, framewise=True, title=self.title,
+                # inside the plot: a legend on the side is re-attached to the
+                # figure on every update, which re-lays it out in the browser
+                legend_position="top_left", toolbar="right",
+                hooks=[_hide_on_legend_click, _save_as(self.filename, self.svg)],
+                backend_opts=_backend_opts(self.svg))
+            self._dmap = hv.DynamicMap(self._element, streams=[self.buffer])
+        return self._dmap
+
+    def set_svg(self, svg: bool) -> None:
+        if svg != self.svg:
+            self.svg = svg
+            self._dmap = None
+
+    def push(self) -> None:
+        if self.buffer is None or not self._new_t:
             return
-        data = self._data()
-        self.source.data = data
-        xr = self._figure.x_range
-        x0, x1 = data["x"][0], data["x"][0] + data["dw"][0]
-        if (xr.start, xr.end) != (x0, x1):
-            xr.update(start=x0, end=x1)
+        t = np.concatenate(self._new_t)[-self.length:]
+        y = np.concatenate(self._new_y)[-self.length:]
+        self._new_t.clear()
+        self._new_y.clear()
+        self.buffer.send(self._columns(t, y))
+
+    def clear(self) -> None:
+        self.t = np.zeros(0)
+        self.y = np.zeros((0, len(self.series)))
+        self._new_t.clear()
+        self._new_y.clear()
+        if self.buffer is not None:
+            self.buffer.clear()
 
 
-def _line_figure(names: list[str], colours: list[str | None], title: str, ylabel: str, height: int,
-                 line_width: float):
-    """A Bokeh figure drawing column ``y{i}`` against ``t`` of one
-    ColumnDataSource per series name; streaming replaces only that source's
-    data (ranges auto-fit in the browser), so no figure is rebuilt per frame."""
-    from bokeh.models import ColumnDataSource, HoverTool
-    from bokeh.plotting import figure
-
-    source = ColumnDataSource({"t": np.zeros(0), **{f"y{i}": np.zeros(0) for i in range(len(names))}})
-    fig = figure(height=height, sizing_mode="stretch_width", title=title, x_axis_label="time (s)",
-                 y_axis_label=ylabel, tools="save,pan,wheel_zoom,reset", toolbar_location="right")
-    for i, name in enumerate(names):
-        fig.line("t", f"y{i}", source=source, legend_label=name, name=name, line_width=line_width,
-                 color=colours[i] or PALETTE[i % len(PALETTE)])
-    if names:
-        fig.add_tools(HoverTool(tooltips=[("", "$name"), ("t", "$x{0.000}"), ("value", "$y{0.00}")]))
-        legend = fig.legend[0]
-        fig.add_layout(legend, "right")
-        legend.click_policy = "hide"
-    return fig, source
-
-
-def _columns(t: np.ndarray, y: np.ndarray, n: int) -> dict:
-    return {"t": t, **{f"y{i}": (y[:, i] if len(t) else np.zeros(0)) for i in range(n)}}
-
-
-class TraceView:
+class TraceView(_SeriesView):
     """Membrane traces: ``series`` is a list of names (one per recorded neuron)."""
+
+    title = "Membrane traces"
+    filename = "traces"
 
     def __init__(self, series: list[str], dt: float, window_s: float = 1.0, max_points: int = 1000,
                  unit: str = "", height: int = 220):
-        self.series = list(series)
         self.dt = float(dt)
         window_steps = max(1, int(round(window_s / self.dt)))
         self.stride = max(1, int(math.ceil(window_steps / max_points)))
-        self.length = int(math.ceil(window_steps / self.stride))
-        self.t = np.zeros(0)
-        self.y = np.zeros((0, len(self.series)))
         self.unit = unit
-        self.height = height
-        self.figure, self.source = _line_figure(
-            self.series, [None] * len(self.series), "Membrane traces", f"v {unit}".strip(), height, 1.2)
+        self.ylabel = f"v {unit}".strip()
+        super().__init__(series, [PALETTE[i % len(PALETTE)] for i in range(len(series))],
+                         int(math.ceil(window_steps / self.stride)), height)
 
     def add(self, start_step: int, values: np.ndarray) -> None:
         """``values`` (n_steps, n_series) starting at absolute ``start_step``."""
@@ -226,45 +327,42 @@ class TraceView:
         keep = (steps % self.stride) == 0
         if not keep.any():
             return
-        t = steps[keep] * self.dt
-        y = np.asarray(values, dtype=np.float64)[keep][:, :len(self.series)]
-        self.t = np.concatenate([self.t, t])[-self.length:]
-        self.y = np.concatenate([self.y, y])[-self.length:]
-
-    def clear(self) -> None:
-        self.t = np.zeros(0)
-        self.y = np.zeros((0, len(self.series)))
-        self.push()
-
-    def push(self) -> None:
-        self.source.data = _columns(self.t, self.y, len(self.series))
+        self._append(steps[keep] * self.dt,
+                     np.asarray(values, dtype=np.float64)[keep][:, :len(self.series)])
 
 
-class RateView:
+class RateView(_SeriesView):
     """Population rates in Hz, averaged over ``bin_s`` bins."""
+
+    title = "Population rates (10 ms bins)"
+    filename = "rates"
+    ylabel = "rate (Hz)"
+    line_width = 1.5
 
     def __init__(self, labels: list[str], dt: float, window_s: float = 2.0, bin_s: float = 0.01,
                  height: int = 200):
-        self.labels = list(labels)
         self.dt = float(dt)
         self.bin_steps = max(1, int(round(bin_s / self.dt)))
-        self.length = max(2, int(round(window_s / (self.bin_steps * self.dt))))
-        self.height = height
-        self.t = np.zeros(0)
-        self.r = np.zeros((0, len(self.labels)))
-        self._acc = np.zeros(len(self.labels))
+        super().__init__(labels, [PALETTE[i % len(PALETTE)] for i in range(len(labels))],
+                         max(2, int(round(window_s / (self.bin_steps * self.dt)))), height)
+        self._acc = np.zeros(len(self.series))
         self._acc_n = 0
         self._acc_start = 0
-        self.figure, self.source = _line_figure(
-            self.labels, [PALETTE[i % len(PALETTE)] for i in range(len(self.labels))],
-            "Population rates (10 ms bins)", "rate (Hz)", height, 1.5)
+
+    @property
+    def labels(self) -> list[str]:
+        return self.series
+
+    @property
+    def r(self) -> np.ndarray:
+        return self.y
 
     def add(self, chunk) -> None:
-        if not self.labels:
+        if not self.series:
             return
         n = chunk.n_steps
-        mat = np.zeros((n, len(self.labels)))
-        for i, label in enumerate(self.labels):
+        mat = np.zeros((n, len(self.series)))
+        for i, label in enumerate(self.series):
             r = chunk.rates.get(label)
             if r is not None and len(r) == n:
                 mat[:, i] = r
@@ -281,22 +379,16 @@ class RateView:
             if self._acc_n == self.bin_steps:
                 t_out.append((self._acc_start + self.bin_steps / 2) * self.dt)
                 r_out.append(self._acc / (self.bin_steps * self.dt))
-                self._acc = np.zeros(len(self.labels))
+                self._acc = np.zeros(len(self.series))
                 self._acc_n = 0
                 self._acc_start = step + i
         if t_out:
-            self.t = np.concatenate([self.t, t_out])[-self.length:]
-            self.r = np.concatenate([self.r, np.array(r_out)])[-self.length:]
+            self._append(np.asarray(t_out), np.array(r_out))
 
     def clear(self) -> None:
-        self.t = np.zeros(0)
-        self.r = np.zeros((0, len(self.labels)))
-        self._acc = np.zeros(len(self.labels))
+        super().clear()
+        self._acc = np.zeros(len(self.series))
         self._acc_n = 0
-        self.push()
-
-    def push(self) -> None:
-        self.source.data = _columns(self.t, self.r, len(self.labels))
 
 
 class SpikeRecorder:

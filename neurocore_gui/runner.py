@@ -236,7 +236,11 @@ class Runner:
         wall_due = sim_elapsed / speed
         delay = wall_due - (time.perf_counter() - self._wall0)
         if delay > 0:
-            self._stop.wait(min(delay, 0.5))
+            # a queued change (or pause/stop) ends the wait: the chunk that
+            # shows the change starts at once instead of after the pause
+            with self._cond:
+                self._cond.wait_for(lambda: self._stop.is_set() or bool(self._pending)
+                                    or self.state != "running", timeout=min(delay, 0.5))
 
     def set_speed(self, speed: float | None) -> None:
         self.speed = speed

@@ -18,7 +18,7 @@ import panel_material_ui as pmui
 import param
 from panel.custom import JSComponent
 
-from neurocore_gui.plots import PALETTE, RasterImage, RateView, SpikeRecorder, TraceView
+from neurocore_gui.plots import RasterImage, RateView, SpikeRecorder, TraceView
 from neurocore_gui.runner import Runner
 
 __all__ = ["RunView", "LiveSimulator", "build_live_network", "apply_live_change", "FrameAck"]
@@ -37,9 +37,13 @@ class FrameAck(JSComponent):
     # Panel applies browser-side changes after a 50 ms debounce by default;
     # that delay alone capped streaming near 1 / (50 ms + period) frames/s
     _debounce = 0
+    # an acknowledgement is not work the user waits for: without this, each
+    # one toggles the session's busy state, and the page shell re-syncs on
+    # every toggle (a walk of the whole document, ~20 ms per frame)
+    _busy__ignore = ["ack"]
     _esm = """
 export function render({ model, el }) {
-  model.on('seq', () => { requestAnimationFrame(() => { model.ack = model.seq }) })
+  model.on('seq', () => { const t0 = performance.now(); requestAnimationFrame(() => { (window.__ncacks = window.__ncacks || []).push([t0, performance.now()]); model.ack = model.seq }) })
 }
 """
 
@@ -201,7 +205,8 @@ class RunView(pn.viewable.Viewer):
         # the toolbar's save tool writes what the figure renders with: canvas
         # gives PNG, Bokeh's SVG backend gives SVG (slower to draw, so only
         # while the user wants SVG files)
-        self.figure_format = pmui.Select(label="Figure export", options=["PNG", "SVG"], value="PNG", width=110)
+        self.figure_format = pmui.Select(label="Figure export", options=["PNG", "SVG"], value="PNG", width=110,
+                                         css_classes=["nc-figure-format"])
         self.figure_format.param.watch(lambda e: self._apply_figure_format(), "value")
         self.csv_spikes = pn.widgets.FileDownload(callback=self._spikes_csv, filename="spikes.csv",
                                             label="Spikes CSV", button_type="primary", width=120, margin=(2, 2))
@@ -222,22 +227,28 @@ class RunView(pn.viewable.Viewer):
         self._sent_at = 0.0
         self._dirty = False
         self._next_push_at = 0.0
-        self.idle_factor = 1.5
+        self._doc = None  # the session's document (for one-shot timeouts)
+        self._push_scheduled = False
+        self.idle_factor = 1.0
         self.push_costs: list[float] = []
         self.frame_ack.param.watch(self._on_ack, "ack")
+        #: frames sent but not yet acknowledged by the browser: with two, the
+        #: server draws the next frame while the browser renders the last one
+        self.frames_in_flight = 2
         #: traces and rates are redrawn every ``slow_every``-th frame
-        self.slow_every = 2
+        self.slow_every = 3
         #: period of the drain/redraw callback in ms
         self.period_ms = 80
         self.raster = self.traces = self.rates = None
         self.recorder = SpikeRecorder(self.dt_input.value * 1e-3)
-        # a plain Bokeh pane: each frame only changes the figure's data source
-        self.raster_pane = pn.pane.Bokeh(None, sizing_mode="stretch_width", css_classes=["nc-raster"],
-                                         min_height=300)
-        self.trace_pane = pn.pane.Bokeh(None, sizing_mode="stretch_width", css_classes=["nc-traces"],
-                                        min_height=220)
-        self.rate_pane = pn.pane.Bokeh(None, sizing_mode="stretch_width", css_classes=["nc-rates"],
-                                       min_height=200)
+        # HoloViews panes over the views' DynamicMaps (a frame sends new data
+        # through their Pipe/Buffer streams; the figures are not rebuilt)
+        self.raster_pane = pn.pane.HoloViews(None, sizing_mode="stretch_width", css_classes=["nc-raster"],
+                                             min_height=300)
+        self.trace_pane = pn.pane.HoloViews(None, sizing_mode="stretch_width", css_classes=["nc-traces"],
+                                            min_height=220)
+        self.rate_pane = pn.pane.HoloViews(None, sizing_mode="stretch_width", css_classes=["nc-rates"],
+                                           min_height=200)
         #: figures wait for :meth:`show_figures` (called once the page has loaded)
         self._figures_deferred = defer_figures
         builder.on_change(self._network_changed)
@@ -335,15 +346,17 @@ class RunView(pn.viewable.Viewer):
         self.traces = TraceView(series, dt, window_s=window)
         self.rates = RateView([p[0] for p in self._populations()], dt, window_s=max(2.0, window))
         self._apply_figure_format()
-        self.raster_pane.object = self.raster.figure
-        self.trace_pane.object = self.traces.figure
-        self.rate_pane.object = self.rates.figure
 
     def _apply_figure_format(self) -> None:
-        backend = "svg" if self.figure_format.value == "SVG" else "canvas"
-        for view in (self.raster, self.traces, self.rates):
-            if view is not None:
-                view.figure.output_backend = backend
+        """Draw the figures with the chosen export format (the data they hold
+        is kept: only their DynamicMaps are re-created)."""
+        svg = self.figure_format.value == "SVG"
+        for view, pane in ((self.raster, self.raster_pane), (self.traces, self.trace_pane),
+                           (self.rates, self.rate_pane)):
+            if view is not None and not self._figures_deferred:
+                view.set_svg(svg)
+                if pane.object is not view.dmap:
+                    pane.object = view.dmap
 
     def _network_changed(self, kind: str, info: dict) -> None:
         if kind == "param" and self.live is not None:
@@ -490,6 +503,7 @@ class RunView(pn.viewable.Viewer):
             # background: no busy-indicator patch to the browser before and after
             # every tick (two extra messages and a page re-render per tick);
             # log=False: no log line per tick
+            self._doc = pn.state.curdoc if pn.state.curdoc and pn.state.curdoc.session_context else None
             self._cb = PeriodicCallback(callback=self.tick, period=self.period_ms, background=True,
                                         log=False)
             self._cb.start()
@@ -530,11 +544,14 @@ class RunView(pn.viewable.Viewer):
                 rates.append(f"<span class='nc-rate' data-pop='{lab}' data-hz='{hz:.6g}'>{lab}: {hz:.1f} Hz</span>")
             self._live_rates_html = "Now: " + " · ".join(rates)
             self._dirty = True
-        if self._dirty and self._browser_ready() and time.perf_counter() >= self._next_push_at:
+        wait = self._next_push_at - time.perf_counter()
+        if self._dirty and self._browser_ready() and wait > 0:
+            self._push_later(wait)
+        elif self._dirty and self._browser_ready():
             t_push = time.perf_counter()
             self._push_frame()
             now = time.perf_counter()
-            # pace frames so that drawing takes at most ~40 % of the server's time:
+            # pace frames so that drawing takes at most half of the server's time:
             # the rest stays free for the user's clicks and edits
             self.push_costs.append(now - t_push)
             del self.push_costs[:-50]
@@ -558,17 +575,32 @@ class RunView(pn.viewable.Viewer):
             if r.state == "paused":
                 self.progress.object = self._progress_html(r.t, r.steps_done, "paused")
 
+    def _push_later(self, wait_s: float) -> None:
+        """Draw the pending frame once the pacing delay is over rather than at
+        the next periodic tick (up to a whole period later)."""
+        doc = self._doc
+        if doc is None or self._push_scheduled:
+            return
+        self._push_scheduled = True
+
+        def push():
+            self._push_scheduled = False
+            if self._cb is not None:
+                self.tick()
+
+        doc.add_timeout_callback(push, max(1, int(wait_s * 1e3)))
+
     def _on_ack(self, event) -> None:
         """The browser finished the last frame: send the next one now rather
         than at the next periodic tick (which would add up to a whole period,
         often two under load, between frames)."""
         self._ack_seen = True
-        if self._cb is not None and self.runner is not None and event.new >= self.frame_ack.seq:
+        if self._cb is not None and self.runner is not None:
             self.tick()
 
     def _browser_ready(self) -> bool:
         fa = self.frame_ack
-        if not self._ack_seen or fa.ack >= fa.seq:
+        if not self._ack_seen or fa.seq - fa.ack < self.frames_in_flight:
             return True
         return time.perf_counter() - self._sent_at > 2.0  # lost ack: do not stall forever
 
@@ -578,8 +610,10 @@ class RunView(pn.viewable.Viewer):
         self._dirty = False
         # the raster every frame; traces and rates in turn (they change less per frame)
         slow = self._ticks % self.slow_every
-        t, steps, state = r.t, r.steps_done, r.state
-        with pn.io.hold():
+        state = r.state
+        # freeze: HoloViews recomputes the document's model graph after each
+        # plot update (~10 ms apiece here); frozen, that happens once a frame
+        with pn.io.hold(freeze=True):
             self.raster.push()
             # traces and rates on different frames (both every frame when slow_every == 1)
             if slow == 1 % self.slow_every:

@@ -225,3 +225,49 @@ def test_fixed_point_backend_runs_and_refuses_cuba_with_a_message(open_page):
     assert page.locator(".react-flow__node").count() == 2
     page.screenshot(path=str(ARTIFACTS / "06_fixed_point_refusal.png"))
     log.assert_clean()
+
+
+def choose(page, css_class, label):
+    page.locator(f".{css_class} [role=combobox]").first.click()
+    page.locator("li.MuiMenuItem-root", has_text=re.compile(rf"^{re.escape(label)}$")).click()
+    box = page.locator(f".{css_class} [role=combobox]").first
+    wait_for(lambda: box.inner_text().strip() == label, what=f"{css_class} = {label}")
+
+
+def download(page, click) -> tuple[str, bytes]:
+    with page.expect_download() as dl:
+        click()
+    return dl.value.suggested_filename, open(dl.value.path(), "rb").read()
+
+
+def test_figures_and_data_export_for_a_lab_report(open_page):
+    """The toolbar's save tool writes each figure as PNG, or SVG once chosen;
+    the recorded spikes and rates download as CSV."""
+    page, log = open_page()
+    page.get_by_role("button", name="Step", exact=True).click()
+    wait_for(lambda: sim_state(page)[0] > 0, what="one step of 10 ms")
+    for _ in range(20):  # 0.2 s of activity for the files
+        page.get_by_role("button", name="Step", exact=True).click()
+    wait_for(lambda: sim_state(page)[0] >= 0.2 - 1e-9, what="0.2 s simulated")
+    save = page.locator(".nc-raster .bk-tool-icon-save").first
+    name, data = download(page, save.click)
+    assert name == "raster.png" and data.startswith(b"\x89PNG")
+    choose(page, "nc-figure-format", "SVG")
+    for fig in ("raster", "traces", "rates"):
+        save = page.locator(f".nc-{fig} .bk-tool-icon-save").first
+        name, data = download(page, save.click)
+        assert name == f"{fig}.svg"
+        text = data.decode()
+        assert text.lstrip().startswith("<svg") and text.rstrip().endswith("</svg>")
+        if fig == "raster":
+            assert "<image" in text  # the spike image is embedded
+        else:
+            assert "<path" in text  # the curves
+    name, data = download(page, page.get_by_role("button", name="Spikes CSV").click)
+    rows = data.decode().splitlines()
+    assert name == "spikes.csv" and rows[0] == "population,neuron,step,time_s" and len(rows) > 10
+    assert {r.split(",")[0] for r in rows[1:]} <= {"E", "I"}
+    name, data = download(page, page.get_by_role("button", name="Rates CSV").click)
+    rows = data.decode().splitlines()
+    assert name == "rates.csv" and rows[0] == "time_s,E,I" and len(rows) >= 20
+    log.assert_clean()

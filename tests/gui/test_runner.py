@@ -97,6 +97,26 @@ def test_parameter_change_takes_effect_at_next_chunk():
         r.stop()
 
 
+def test_a_change_wakes_a_worker_waiting_for_real_time():
+    """At 0.05x real time a 10-step chunk of 1 ms steps is due every 200 ms;
+    a queued change must not wait for the rest of that pause."""
+    r = Runner(_Made(), DT, chunk_steps=10, adaptive=False, speed=0.05)
+    r.max_chunk = 10
+    try:
+        r.start()
+        _collect(r, 20)  # two chunks: the worker is now pacing itself
+        applied = []
+        time.sleep(0.05)  # well inside a 200 ms pause
+        t0 = time.perf_counter()
+        r.apply(lambda sim: applied.append(time.perf_counter() - t0))
+        deadline = time.time() + 2
+        while not applied and time.time() < deadline:
+            time.sleep(0.002)
+        assert applied and applied[0] < 0.05, applied
+    finally:
+        r.stop()
+
+
 def test_parameter_change_while_running_reaches_the_worker():
     made = _Made()
     r = Runner(made, DT, chunk_steps=20, adaptive=False)
@@ -225,13 +245,16 @@ def test_running_frames_update_every_figure(app):
     rv.speed.value = "as fast as possible"
     rv.show_figures()
     rv.start()
-    _tick_until(rv, lambda: len(rv.rates.source.data["t"]) > 0 and len(rv.traces.source.data["t"]) > 0
+    _tick_until(rv, lambda: len(rv.rates.buffer.data["t"]) > 0 and len(rv.traces.buffer.data["t"]) > 0
                 and rv.raster.spikes_in_window > 0)
     assert rv.runner.state == "running"
-    img = rv.raster.source.data["image"][0]
-    assert img.dtype == np.uint32 and img.shape == (rv.raster.rows, rv.raster.cols)
-    assert (img != np.uint32(0xFFFFFFFF)).any()  # some non-white pixels: spikes drawn
-    assert set(rv.rates.source.data) == {"t", "y0", "y1"}
+    img, (t0, y0, t1, y1) = rv.raster.pipe.data
+    assert img.dtype == np.uint8 and img.shape == (rv.raster.rows, rv.raster.cols, 4)
+    assert (img[..., :3] != 255).any()  # some non-white pixels: spikes drawn
+    assert t1 > t0 and (y0, y1) == (0, rv.raster.n_neurons)
+    assert set(rv.rates.buffer.data) == {"t", "y0", "y1"}
+    # the buffers hold a bounded history
+    assert len(rv.traces.buffer.data["t"]) <= rv.traces.length
 
 
 def test_run_view_param_change_applies_to_running_network(app):
@@ -339,12 +362,17 @@ def test_unsupported_model_on_fixed_point_shows_a_clear_message(app):
 
 def test_figure_export_format_switches_every_live_figure_to_svg_and_back(app):
     rv = app.run
+    import holoviews as hv
+
+    def backends():
+        return {hv.render(v.dmap, backend="bokeh").output_backend for v in (rv.raster, rv.traces, rv.rates)}
+
     rv.show_figures()
-    figures = (rv.raster.figure, rv.traces.figure, rv.rates.figure)
-    assert {f.output_backend for f in figures} == {"canvas"}
+    assert backends() == {"canvas"}
     rv.figure_format.value = "SVG"
-    assert {f.output_backend for f in (rv.raster.figure, rv.traces.figure, rv.rates.figure)} == {"svg"}
+    assert backends() == {"svg"}
+    assert rv.raster_pane.object is rv.raster.dmap  # the page shows the re-created figure
     rv.window.value = 2.0  # rebuilt figures keep the chosen format
-    assert {f.output_backend for f in (rv.raster.figure, rv.traces.figure, rv.rates.figure)} == {"svg"}
+    assert backends() == {"svg"}
     rv.figure_format.value = "PNG"
-    assert {f.output_backend for f in (rv.raster.figure, rv.traces.figure, rv.rates.figure)} == {"canvas"}
+    assert backends() == {"canvas"}

@@ -102,6 +102,43 @@ def test_bad_documents_raise_clear_errors(bad, match):
         graph.network_to_canvas(net, layout)
 
 
+def test_self_projection_is_drawn_as_a_loop_and_round_trips():
+    net = network_to_dict(_sample_network(), include_state=False, include_csr=False)
+    nodes, edges, meta = graph.network_to_canvas(net)
+    loops = [e for e in edges if graph.is_self_loop(e)]
+    assert len(loops) == 2  # A -> A, C -> C
+    for e in loops:  # its own handles and path, still labelled like any projection
+        assert e["type"] == "smoothstep" and e["className"] == "nc-selfloop"
+        assert (e["sourceHandle"], e["targetHandle"]) == (graph.LOOP_SOURCE, graph.LOOP_TARGET)
+        assert e["label"] == graph.edge_look("projection", e["data"])["label"]
+    assert not any("sourceHandle" in e or "className" in e for e in edges if e not in loops)
+    assert graph.canvas_to_network(nodes, edges, meta) == net  # the look is display only
+    doc = json.loads(json.dumps(graph.to_document(nodes, edges, meta)))
+    net2, layout = graph.from_document(doc)
+    assert net2 == net
+    assert [e for e in graph.network_to_canvas(net2, layout)[1] if graph.is_self_loop(e)] == loops
+
+
+def test_builder_gives_loop_handles_to_looped_populations_only():
+    from neurocore_gui.builder import LOOP_NODE, Builder
+
+    b = Builder()
+    net = network_to_dict(_sample_network(), include_state=False, include_csr=False)
+    b.load_network(net)
+    kinds = {n["data"]["label"]: n["type"] for n in b.flow.nodes}
+    assert kinds == {"A": LOOP_NODE, "B": "population", "C": LOOP_NODE,
+                     "step": "stimulus", "PoissonInput": "stimulus", "ConstantCurrent": "stimulus"}
+    assert {n["type"] for n in b.nodes} == {"population", "stimulus"}  # the view model's types
+    assert b.network_dict() == net
+    pb = next(n["id"] for n in b.nodes if n["data"]["label"] == "B")
+    eid = b.add_projection(pb, pb, weight=-0.3)
+    assert next(n for n in b.flow.nodes if n["id"] == pb)["type"] == LOOP_NODE
+    assert next(e for e in b.flow.edges if e["id"] == eid)["targetHandle"] == graph.LOOP_TARGET
+    b.flow.remove_edge(eid)  # the canvas reports the deletion
+    assert next(n for n in b.flow.nodes if n["id"] == pb)["type"] == "population"
+    assert b.network_dict() == net
+
+
 def test_auto_layout_places_sources_left_of_targets():
     net = network_to_dict(_sample_network(), include_state=False, include_csr=False)
     nodes, edges, _ = graph.network_to_canvas(net)
