@@ -29,27 +29,61 @@ EXAMPLES_DIR = ROOT / "assets" / "networks"
 DRAG_TYPE = "application/x-neurocore-palette"
 
 
-#: Canvas node type of a population with a self-projection: the same node plus
-#: the two handles its loop is drawn between (graph.LOOP_LOOK).  Other nodes
-#: keep one handle per side, so connecting by hand stays unambiguous.
+#: Canvas node type of a population with a self-projection or a back edge
+#: drawn through the gap (graph.ROUTE_LOOKS "loop", "back"): the same node plus
+#: the hidden handles those edges are drawn between.  Other nodes keep one
+#: handle per side, so connecting by hand stays unambiguous.
 LOOP_NODE = "population_loop"
 
 # Canvas styling (the canvas lives in a shadow root, so it must come in as one
-# of its stylesheets).  A LOOP_NODE lists two input and two output handles,
-# which the extension would spread to 1/3 and 2/3 of the height: "in"/"out"
-# go back to mid-height, and the self-loop pair sits on the left edge above
-# mid-height, invisible and not draggable.  A self-loop's label is lifted above
-# its loop, its left end at the loop's outer side (fill-box: percentages are of
-# the label's own size).
+# of its stylesheets).  A LOOP_NODE lists three input and three output
+# handles, which the extension would spread over the height: "in"/"out" go
+# back to mid-height; the others are invisible and not draggable: the
+# self-loop pair on the left edge above mid-height, the back-edge source low on
+# the left edge and the back-edge target low on the right edge (so a back edge
+# runs below the forward one of a reciprocal pair), both just outside the node
+# (edges attach to a handle's outer side), so the arrow's tip meets the border.  Labels (fill-box:
+# percentages are of the label's own size): a self-loop's is lifted above its
+# loop, its left end at the loop's outer side; a back edge's sits under its
+# line and its forward partner's above its own, so the two never meet; a
+# back edge routed between rows has its label moved towards its target, or,
+# when its reverse is routed so too, above or below the shared run.
 _LOOP_HANDLE = f".react-flow__node-{LOOP_NODE} .react-flow__handle[data-handleid"
 CANVAS_CSS = f"""
 {_LOOP_HANDLE}="in"], {_LOOP_HANDLE}="out"] {{ top: 50% !important; }}
 {_LOOP_HANDLE}="{graph.LOOP_TARGET}"], {_LOOP_HANDLE}="{graph.LOOP_SOURCE}"] {{
   left: 0; right: auto; transform: translate(-50%, -50%); opacity: 0; pointer-events: none; }}
+{_LOOP_HANDLE}="{graph.BACK_SOURCE}"] {{
+  left: 0; right: auto; transform: translate(-100%, -50%); opacity: 0; pointer-events: none; }}
+{_LOOP_HANDLE}="{graph.BACK_TARGET}"] {{
+  left: auto; right: 0; transform: translate(100%, -50%); opacity: 0; pointer-events: none; }}
 {_LOOP_HANDLE}="{graph.LOOP_TARGET}"] {{ top: 6% !important; }}
 {_LOOP_HANDLE}="{graph.LOOP_SOURCE}"] {{ top: 58% !important; }}
+{_LOOP_HANDLE}="{graph.BACK_SOURCE}"], {_LOOP_HANDLE}="{graph.BACK_TARGET}"] {{ top: 84% !important; }}
 .react-flow__edge.nc-selfloop .react-flow__edge-textwrapper {{ transform-box: fill-box; translate: 50% -26px; }}
+.react-flow__edge.nc-label-below .react-flow__edge-textwrapper {{ transform-box: fill-box; translate: 0 calc(50% + 3px); }}
+.react-flow__edge.nc-label-above .react-flow__edge-textwrapper {{ transform-box: fill-box; translate: 0 calc(-50% - 3px); }}
+.react-flow__edge.nc-around .react-flow__edge-textwrapper {{ transform-box: fill-box; translate: -80px calc(50% + 7px); }}
 """
+
+
+#: Panel's FileDownload drawn like the page's outlined Material buttons (in
+#: the Material page shell it otherwise shows as bare text).
+DOWNLOAD_CSS = """
+.bk-btn { background: transparent !important; color: #0072b5 !important;
+  border: 1px solid rgba(0, 114, 181, 0.5) !important; border-radius: 4px !important;
+  font-weight: 500 !important; font-size: 13px !important;
+  padding: 4px 10px; }
+.bk-btn:hover { background: rgba(0, 114, 181, 0.06) !important; border-color: #0072b5 !important; }
+.bk-btn a { color: inherit !important; text-decoration: none; }
+"""
+
+
+def download_button(callback, filename: str, label: str, **kw):
+    """A download button for data made on demand.  Panel's own FileDownload:
+    panel-material-ui's re-downloads stale data on a second click."""
+    return pn.widgets.FileDownload(callback=callback, filename=filename, label=label,
+                                   stylesheets=[DOWNLOAD_CSS], **kw)
 
 
 def example_names() -> list[str]:
@@ -128,14 +162,16 @@ class Builder(pn.viewable.Viewer):
         self.history = History()
         self._listeners: list[Callable[[str, dict], None]] = []
         self._counter = 0
+        self._routes: dict = {}  # edge id -> route its look was drawn for (graph.edge_routes)
         self.message = pmui.Alert(object="", severity="info", visible=False, closeable=True,
                                   sizing_mode="stretch_width", margin=(5, 5))
         self.flow = ReactFlow(
             nodes=[], edges=[],
             node_types={
                 "population": NodeType(type="population", label="Population", inputs=["in"], outputs=["out"]),
-                LOOP_NODE: NodeType(type=LOOP_NODE, label="Population", inputs=["in", graph.LOOP_TARGET],
-                                    outputs=["out", graph.LOOP_SOURCE]),
+                LOOP_NODE: NodeType(type=LOOP_NODE, label="Population",
+                                    inputs=["in", graph.LOOP_TARGET, graph.BACK_TARGET],
+                                    outputs=["out", graph.LOOP_SOURCE, graph.BACK_SOURCE]),
                 "stimulus": NodeType(type="stimulus", label="Stimulus", inputs=[], outputs=["out"]),
             },
             editor_mode="side", default_node_editor=_no_editor, default_edge_editor=_no_editor,
@@ -219,10 +255,8 @@ class Builder(pn.viewable.Viewer):
         self.examples = pmui.Select(label="Examples", options=[""] + example_names(), value="",
                                     sizing_mode="stretch_width", css_classes=["nc-examples"])
         self.examples.param.watch(self._on_example, "value")
-        # Panel's own FileDownload: panel-material-ui's re-downloads stale data on a second click
-        dl = dict(margin=(4, 2), button_type="primary", width=130)
-        self.download = pn.widgets.FileDownload(callback=self._save_file, filename="network.json",
-                                          label="Save JSON", css_classes=["nc-save"], **dl)
+        self.download = download_button(self._save_file, "network.json", "Save JSON",
+                                        css_classes=["nc-save"], margin=(4, 2), width=130)
         self.upload = pmui.FileInput(accept=".json,application/json", label="Load JSON",
                                      css_classes=["nc-load"], **btn)
         self.upload.param.watch(self._on_upload, "value")
@@ -230,8 +264,8 @@ class Builder(pn.viewable.Viewer):
                                      css_classes=["nc-code"], max_height=400, styles={"overflow": "auto"})
         self.code_close = pmui.Button(label="Hide code", visible=False, **btn)
         self.code_close.on_click(lambda e: self._hide_code())
-        self.code_download = pn.widgets.FileDownload(callback=self._code_file, filename="network.py",
-                                               label="Download .py", visible=False, **dl)
+        self.code_download = download_button(self._code_file, "network.py", "Download .py",
+                                             visible=False, margin=(4, 2), width=130)
 
     def toolbar(self):
         return pn.FlexBox(self.new_btn, self.undo_btn, self.redo_btn, self.delete_btn, self.layout_btn,
@@ -290,10 +324,11 @@ class Builder(pn.viewable.Viewer):
         self.meta = meta
         with pn.io.hold():
             self.flow.edges = []
-            looped = self._looped(edges)
-            self.flow.nodes = [self._decorate_node(n, n["id"] in looped) for n in nodes]
+            self._routes = graph.edge_routes(nodes, edges)
+            routed = graph.routed_nodes(edges, self._routes)
+            self.flow.nodes = [self._decorate_node(n, n["id"] in routed) for n in nodes]
             by_id = {n["id"]: n for n in nodes}
-            self.flow.edges = [self._decorate_edge(e, by_id) for e in edges]
+            self.flow.edges = [self._decorate_edge(e, by_id, self._routes[e["id"]]) for e in edges]
             self.fit_view(nodes, edges=edges)
         self._show_editor()
 
@@ -310,7 +345,7 @@ class Builder(pn.viewable.Viewer):
         room = {n["id"]: graph.LOOP_ROOM if n["id"] in looped else (0, 0) for n in nodes}
         x0 = min(n["position"]["x"] - room[n["id"]][0] for n in nodes)
         y0 = min(n["position"]["y"] - room[n["id"]][1] for n in nodes)
-        w = max(n["position"]["x"] for n in nodes) + graph.NODE_W - x0
+        w = max(n["position"]["x"] + graph.node_width(n) for n in nodes) - x0
         h = max(n["position"]["y"] for n in nodes) + graph.NODE_H - y0
         zoom = max(self.flow.min_zoom, min(1.0, (width - 40) / w, (height - 40) / h))
         vp = {"x": round(20 - x0 * zoom, 1), "y": round(20 - y0 * zoom, 1), "zoom": round(zoom, 3)}
@@ -323,20 +358,21 @@ class Builder(pn.viewable.Viewer):
         """Ids of the nodes with a self-loop."""
         return {e["source"] for e in edges if graph.is_self_loop(e)}
 
-    def _decorate_node(self, n: dict, looped: bool = False) -> dict:
+    def _decorate_node(self, n: dict, routed: bool = False) -> dict:
+        """``routed``: some edge of it needs the hidden handles of a LOOP_NODE."""
         n = dict(n)
         n["label"] = graph.display_label(n["type"], n["data"])
-        if looped and n["type"] == "population":
+        if routed and n["type"] == "population":
             n["type"] = LOOP_NODE
         # the extension drops its default node frame once the canvas has extra
         # stylesheets (ours), unless the node asks for it by class
         n["className"] = "react-flow__node-default"
         return n
 
-    def _decorate_edge(self, e: dict, by_id: dict) -> dict:
+    def _decorate_edge(self, e: dict, by_id: dict, route: str | None = None) -> dict:
         kind = graph.edge_kind(e, by_id)
         out = {"id": e["id"], "source": e["source"], "target": e["target"], "data": e.get("data") or {}}
-        out.update(graph.edge_look(kind, out["data"], loop=graph.is_self_loop(e)))
+        out.update(graph.edge_look(kind, out["data"], route=route))
         if out.get("label") is None:
             out.pop("label", None)
         return out
@@ -439,20 +475,32 @@ class Builder(pn.viewable.Viewer):
         return f"e{i}"
 
     def _set_edges(self, edges: list[dict]) -> None:
-        by_id = {n["id"]: n for n in self.nodes}
+        nodes = self.nodes
+        by_id = {n["id"]: n for n in nodes}
+        self._routes = graph.edge_routes(nodes, edges)
         self._sync_loop_nodes(edges)
-        self.flow.edges = [self._decorate_edge(e, by_id) for e in edges]
+        self.flow.edges = [self._decorate_edge(e, by_id, self._routes[e["id"]]) for e in edges]
 
     def _sync_loop_nodes(self, edges: list[dict]) -> None:
-        """Give exactly the populations with a self-loop the loop handles (before
-        an edge refers to them)."""
-        looped = self._looped(edges)
+        """Give exactly the populations with a self-loop or a back edge the
+        hidden handles (before an edge refers to them)."""
+        routed = graph.routed_nodes(edges, self._routes)
         for n in self.flow.nodes:
             if not isinstance(n, dict) or n.get("type") not in ("population", LOOP_NODE):
                 continue
-            want = LOOP_NODE if n["id"] in looped else "population"
+            want = LOOP_NODE if n["id"] in routed else "population"
             if n["type"] != want:
                 self.flow.patch_node_props(n["id"], {"type": want})
+
+    def _refresh_routes(self) -> None:
+        """Redraw the edges whose route changed (a node was moved or an edge
+        deleted: a back edge may have become a forward one, or lost its pair).
+        Looks follow positions on drop, not while a node is being dragged."""
+        edges = self.edges
+        if graph.edge_routes(self.nodes, edges) != {e["id"]: self._routes.get(e["id"]) for e in edges}:
+            self._set_edges(edges)  # className is not patchable: send the edges again
+        else:
+            self._sync_loop_nodes(edges)
 
     def _on_palette(self, event) -> None:
         item = event.new
@@ -513,12 +561,13 @@ class Builder(pn.viewable.Viewer):
         self._notify("structure")
 
     def _on_deleted(self, payload: dict) -> None:
-        self._sync_loop_nodes(self.edges)
+        self._refresh_routes()
         self._record()
         self._show_editor()
         self._notify("structure")
 
     def _on_moved(self, payload: dict) -> None:
+        self._refresh_routes()
         self._record()
 
     def delete_selected(self) -> None:

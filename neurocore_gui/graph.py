@@ -27,6 +27,7 @@ __all__ = [
     "network_to_canvas", "canvas_to_network", "to_document", "from_document",
     "auto_layout", "population_entry", "stimulus_entry", "projection_data",
     "display_label", "unique_label", "rename_population", "DocumentError",
+    "edge_look", "edge_routes", "routed_nodes", "is_self_loop",
 ]
 
 # keys of the engine's network dict (engine.network.io)
@@ -39,6 +40,12 @@ STIM_TARGET, STIM_TYPE = "target", "type"
 MON_REF = "population"
 
 NODE_W, NODE_H = 190, 50
+
+
+def node_width(node: dict) -> float:
+    """Estimated width (px) of a node on the canvas: it grows with its label
+    (bold 12 px text, 10 px padding), and edges between wide nodes need room."""
+    return max(NODE_W, 6.8 * len(display_label(node.get("type"), node.get("data") or {})) + 16)
 
 
 class DocumentError(ValueError):
@@ -144,6 +151,11 @@ def network_to_canvas(net: dict, layout: dict | None = None) -> tuple[list, list
         meta.setdefault(k, v)
     if any(n["position"] is None for n in nodes):
         auto_layout(nodes, edges, only_missing=True)
+    # an edge's look depends on where its ends are, so it comes after the layout
+    routes = edge_routes(nodes, edges)
+    node_by_id = {n["id"]: n for n in nodes}
+    for e in edges:
+        e.update(edge_look(edge_kind(e, node_by_id), e["data"], route=routes[e["id"]]))
     return nodes, edges, meta
 
 
@@ -153,11 +165,10 @@ def _node(nid, ntype, data, pos):
 
 
 def _edge(eid, src, tgt, kind, data):
-    """A canvas edge.  Its kind follows from its source node: from a stimulus it
-    is a ``drive`` (the stimulus's target), else a ``projection``."""
-    e = {"id": eid, "source": src, "target": tgt, "data": data}
-    e.update(edge_look(kind, data, loop=is_self_loop(e)))
-    return e
+    """A canvas edge (its look is added once the nodes have positions).  Its
+    kind follows from its source node: from a stimulus it is a ``drive`` (the
+    stimulus's target), else a ``projection``."""
+    return {"id": eid, "source": src, "target": tgt, "data": data}
 
 
 #: Handles of a population node used only by self-projections (see
@@ -167,6 +178,9 @@ LOOP_SOURCE, LOOP_TARGET = "loop_out", "loop_in"
 LOOP_REACH = 38
 #: Room (px) a self-loop and its label need left of and above its node.
 LOOP_ROOM = (LOOP_REACH + 12, 26)
+#: Extra room (px) auto_layout leaves left of a looped node for the label of
+#: an edge arriving from the left (it would sit on the loop).
+LOOP_LABEL_ROOM = 60
 #: Look of a self-projection.  React Flow draws an edge from a node's right
 #: (source) handle to its own left (target) handle as a flat line through the
 #: node.  A self-loop instead leaves from a hidden source handle low on the
@@ -180,19 +194,103 @@ LOOP_LOOK = {"type": "smoothstep", "sourceHandle": LOOP_SOURCE, "targetHandle": 
              "pathOptions": {"offset": LOOP_REACH, "borderRadius": 7, "stepPosition": 1.0}}
 
 
+#: Handles of a population used only by back edges drawn through the gap
+#: (source on the node's left edge, target on its right edge, low down; see
+#: ``builder.CANVAS_CSS``).
+BACK_SOURCE, BACK_TARGET = "back_out", "back_in"
+#: Horizontal clearance (px) for an edge to count as running left to right, and
+#: vertical clearance for two nodes to count as being in different rows.
+COL_GAP, ROW_GAP = 10, 20
+
+#: Looks of projections by route (see :func:`edge_routes`).  React Flow leaves a
+#: node on its right (outputs) and enters on its left (inputs), and every path
+#: type stays between the heights of its two ends, so a projection whose target
+#: is left of its source in the same row is a flat line through both nodes.
+#:
+#: * ``"back"`` (target left, same row): a straight arrow through the gap, from
+#:   a hidden handle low on the source's left edge to one low on the target's
+#:   right edge, below the forward edge of a reciprocal pair; its label sits
+#:   under the line (CSS in ``builder.CANVAS_CSS``, class ``nc-label-below``).
+#: * ``"pair"``: a forward edge whose reverse is a ``"back"`` edge; its label
+#:   sits above the line (``nc-label-above``) so the two labels do not meet.
+#: * ``"around"`` (target left or in the same column, other row): a smoothstep
+#:   path from the usual handles; its horizontal run lies half way between the
+#:   two rows, so it passes between the nodes instead of through them.  Its
+#:   label would sit where the reverse edge's label sits (both at the midpoint
+#:   of the two ends), so it moves under the run, towards the target (class
+#:   ``nc-around``).
+#: * ``"around_up"``/``"around_down"``: an ``"around"`` edge whose reverse is
+#:   one too (same column): both runs and labels meet, so the label of the one
+#:   going up sits above the run and the other's below.
+_AROUND = {"type": "smoothstep", "pathOptions": {"offset": 22, "borderRadius": 8}}
+ROUTE_LOOKS = {
+    "loop": LOOP_LOOK,
+    "back": {"type": "straight", "sourceHandle": BACK_SOURCE, "targetHandle": BACK_TARGET,
+             "className": "nc-back nc-label-below"},
+    "pair": {"className": "nc-pair nc-label-above"},
+    "around": {**_AROUND, "className": "nc-around"},
+    "around_up": {**_AROUND, "className": "nc-around-pair nc-label-above"},
+    "around_down": {**_AROUND, "className": "nc-around-pair nc-label-below"},
+    "forward": {},
+}
+
+
 def is_self_loop(edge: dict) -> bool:
     return edge.get("source") == edge.get("target")
 
 
-def edge_look(kind: str, data: dict, loop: bool = False) -> dict:
-    """Display fields of an edge (React Flow keys); ``loop``: source is target."""
+def edge_routes(nodes: list, edges: list) -> dict:
+    """``{edge id: route}`` from the node positions (a key of ``ROUTE_LOOKS``).
+    Only projections are routed; drives (from stimuli, which sit left of
+    their targets after :func:`auto_layout`) are always ``"forward"``."""
+    by_id = {n["id"]: n for n in nodes}
+    routes = {}
+    for e in edges:
+        src, tgt = by_id.get(e["source"]), by_id.get(e["target"])
+        route = "forward"
+        if src is not None and src.get("type") == "stimulus":
+            pass
+        elif is_self_loop(e):
+            route = "loop"
+        elif src is not None and tgt is not None and src.get("position") and tgt.get("position"):
+            s, t = src["position"], tgt["position"]
+            if t["x"] < s["x"] + node_width(src) + COL_GAP:  # target left of, or above/below, the source
+                if abs(t["y"] - s["y"]) >= NODE_H + ROW_GAP:
+                    route = "around"
+                elif t["x"] + node_width(tgt) + COL_GAP <= s["x"]:
+                    route = "back"
+        routes[e["id"]] = route
+    back = {(e["source"], e["target"]) for e in edges if routes[e["id"]] == "back"}
+    around = {(e["source"], e["target"]) for e in edges if routes[e["id"]] == "around"}
+    for e in edges:
+        pair = (e["target"], e["source"])
+        if routes[e["id"]] == "forward" and pair in back:
+            routes[e["id"]] = "pair"
+        elif routes[e["id"]] == "around" and pair in around:
+            up = by_id[e["target"]]["position"]["y"] < by_id[e["source"]]["position"]["y"]
+            routes[e["id"]] = "around_up" if up else "around_down"
+    return routes
+
+
+def routed_nodes(edges: list, routes: dict) -> set:
+    """Ids of the populations some edge of which uses hidden handles."""
+    out = set()
+    for e in edges:
+        if routes.get(e["id"]) in ("loop", "back"):
+            out.update((e["source"], e["target"]))
+    return out
+
+
+def edge_look(kind: str, data: dict, loop: bool = False, route: str | None = None) -> dict:
+    """Display fields of an edge (React Flow keys).  ``route``: a key of
+    ``ROUTE_LOOKS`` (``loop=True`` is ``route="loop"``); without one, the
+    fields every projection has (label, colour, arrow)."""
     if kind == "projection":
         inhib = _is_inhibitory(data)
         colour = "#d62728" if inhib else "#1f77b4"
         look = {"label": _edge_label(data), "style": {"stroke": colour, "strokeWidth": 2},
                 "markerEnd": {"type": "arrowclosed", "color": colour}}
-        if loop:
-            look.update(copy.deepcopy(LOOP_LOOK))
+        look.update(copy.deepcopy(ROUTE_LOOKS["loop" if loop else route or "forward"]))
         return look
     return {"label": None, "style": {"stroke": "#888", "strokeDasharray": "5 4"},
             "markerEnd": {"type": "arrow", "color": "#888"}}
@@ -355,15 +453,19 @@ def auto_layout(nodes: list, edges: list, only_missing: bool = False) -> None:
             indeg[v] -= 1
             if indeg[v] == 0:
                 queue.append(v)
-    # a layer whose nodes have self-loops gets extra room on its left for them
+    # a layer whose nodes have self-loops gets extra room on its left for them,
+    # and for the label of an edge coming in beside them
     looped = {layer[e["source"]] for e in edges if is_self_loop(e) and e["source"] in layer}
+    width = {}
+    for n in nodes:
+        width[layer[n["id"]]] = max(width.get(layer[n["id"]], NODE_W), node_width(n))
     x_of = {}
     x = 40.0
     for lay in range(max(layer.values(), default=0) + 1):
         if lay and lay in looped:
-            x += LOOP_ROOM[0]
+            x += LOOP_ROOM[0] + LOOP_LABEL_ROOM
         x_of[lay] = x
-        x += NODE_W + 80
+        x += width.get(lay, NODE_W) + 80
     rows: dict[int, int] = {}
     for n in sorted(nodes, key=lambda n: (layer[n["id"]], order.index(n["id"]))):
         lay = layer[n["id"]]

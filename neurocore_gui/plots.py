@@ -49,8 +49,8 @@ class RasterImage:
         self.n_neurons = int(sum(len(ids) for _, ids in self.groups)) or 1
         self.rows = min(self.n_neurons, max_rows)
         window_steps = max(1, int(round(window_s / self.dt)))
-        self.cols = min(max_cols, window_steps)
-        self.spb = int(math.ceil(window_steps / self.cols))  # steps per column
+        self.spb = int(math.ceil(window_steps / max_cols))  # steps per column
+        self.cols = int(math.ceil(window_steps / self.spb))  # so that cols * spb ~ the window
         self.height = height
         # row lookup per population: neuron id -> image row (-1: not shown)
         self._row_of: dict[str, np.ndarray] = {}
@@ -111,7 +111,7 @@ class RasterImage:
     def clear(self) -> None:
         self.counts[:] = 0
         self.latest_bin = -1
-        self.total_spikes = 0
+        self.total_spikes = self.spikes_in_window = 0
         self.push()
 
     def _image(self):
@@ -207,11 +207,14 @@ def _save_as(name: str, svg: bool):
     return hook
 
 
-def _hide_on_legend_click(plot, element) -> None:
-    # set once: HoloViews' legend_opts re-sends the policy on every update
+def _style_legend(plot, element) -> None:
+    """Click an entry to hide its curve; see-through over the curves.  Set
+    here, once: HoloViews' ``legend_opts`` re-sends them on every update."""
     for legend in plot.state.legend:
         if legend.click_policy != "hide":
             legend.click_policy = "hide"
+        if legend.background_fill_alpha != 0.6:
+            legend.background_fill_alpha = 0.6
 
 
 class _SeriesView:
@@ -274,8 +277,10 @@ class _SeriesView:
                 responsive=True, height=self.height, framewise=True, title=self.title,
                 # inside the plot: a legend on the side is re-attached to the
                 # figure on every update, which re-lays it out in the browser
-                legend_position="top_left", toolbar="right",
-                hooks=[_hide_on_legend_click, _save_as(self.filename, self.svg)],
+                # entries side by side (up to 6 a row) so the legend covers little
+                legend_position="top_left", legend_cols=max(1, min(6, len(self.series))),
+                padding=(0, (0.05, 0.3)),  # headroom above the curves for that legend
+                toolbar="right", hooks=[_style_legend, _save_as(self.filename, self.svg)],
                 backend_opts=_backend_opts(self.svg))
             self._dmap = hv.DynamicMap(self._element, streams=[self.buffer])
         return self._dmap

@@ -18,6 +18,7 @@ import panel_material_ui as pmui
 import param
 from panel.custom import JSComponent
 
+from neurocore_gui.builder import download_button
 from neurocore_gui.plots import RasterImage, RateView, SpikeRecorder, TraceView
 from neurocore_gui.runner import Runner
 
@@ -208,10 +209,9 @@ class RunView(pn.viewable.Viewer):
         self.figure_format = pmui.Select(label="Figure export", options=["PNG", "SVG"], value="PNG", width=110,
                                          css_classes=["nc-figure-format"])
         self.figure_format.param.watch(lambda e: self._apply_figure_format(), "value")
-        self.csv_spikes = pn.widgets.FileDownload(callback=self._spikes_csv, filename="spikes.csv",
-                                            label="Spikes CSV", button_type="primary", width=120, margin=(2, 2))
-        self.csv_rates = pn.widgets.FileDownload(callback=self._rates_csv, filename="rates.csv",
-                                           label="Rates CSV", button_type="primary", width=120, margin=(2, 2))
+        self.csv_spikes = download_button(self._spikes_csv, "spikes.csv", "Spikes CSV", width=120,
+                                          margin=(2, 2))
+        self.csv_rates = download_button(self._rates_csv, "rates.csv", "Rates CSV", width=120, margin=(2, 2))
         self.info = pn.pane.Markdown("", sizing_mode="stretch_width", margin=(0, 5), css_classes=["nc-run-info"])
         self.live_rates = pn.pane.HTML("", sizing_mode="stretch_width", margin=(0, 5),
                                        css_classes=["nc-live-rates"])
@@ -243,12 +243,12 @@ class RunView(pn.viewable.Viewer):
         self.recorder = SpikeRecorder(self.dt_input.value * 1e-3)
         # HoloViews panes over the views' DynamicMaps (a frame sends new data
         # through their Pipe/Buffer streams; the figures are not rebuilt)
-        self.raster_pane = pn.pane.HoloViews(None, sizing_mode="stretch_width", css_classes=["nc-raster"],
-                                             min_height=300)
-        self.trace_pane = pn.pane.HoloViews(None, sizing_mode="stretch_width", css_classes=["nc-traces"],
-                                            min_height=220)
-        self.rate_pane = pn.pane.HoloViews(None, sizing_mode="stretch_width", css_classes=["nc-rates"],
-                                           min_height=200)
+        # linked_axes off: the three share the "time (s)" dimension but not
+        # their windows (rates keep at least 2 s, traces and raster the chosen one)
+        pane = dict(sizing_mode="stretch_width", linked_axes=False)
+        self.raster_pane = pn.pane.HoloViews(None, css_classes=["nc-raster"], min_height=300, **pane)
+        self.trace_pane = pn.pane.HoloViews(None, css_classes=["nc-traces"], min_height=220, **pane)
+        self.rate_pane = pn.pane.HoloViews(None, css_classes=["nc-rates"], min_height=200, **pane)
         #: figures wait for :meth:`show_figures` (called once the page has loaded)
         self._figures_deferred = defer_figures
         builder.on_change(self._network_changed)

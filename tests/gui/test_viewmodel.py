@@ -111,7 +111,8 @@ def test_self_projection_is_drawn_as_a_loop_and_round_trips():
         assert e["type"] == "smoothstep" and e["className"] == "nc-selfloop"
         assert (e["sourceHandle"], e["targetHandle"]) == (graph.LOOP_SOURCE, graph.LOOP_TARGET)
         assert e["label"] == graph.edge_look("projection", e["data"])["label"]
-    assert not any("sourceHandle" in e or "className" in e for e in edges if e not in loops)
+    assert not any(e.get("sourceHandle") == graph.LOOP_SOURCE or e.get("className") == "nc-selfloop"
+                   for e in edges if e not in loops)
     assert graph.canvas_to_network(nodes, edges, meta) == net  # the look is display only
     doc = json.loads(json.dumps(graph.to_document(nodes, edges, meta)))
     net2, layout = graph.from_document(doc)
@@ -125,18 +126,77 @@ def test_builder_gives_loop_handles_to_looped_populations_only():
     b = Builder()
     net = network_to_dict(_sample_network(), include_state=False, include_csr=False)
     b.load_network(net)
+    # B -> A is drawn back through the gap too (B right of A): B needs its handles
     kinds = {n["data"]["label"]: n["type"] for n in b.flow.nodes}
-    assert kinds == {"A": LOOP_NODE, "B": "population", "C": LOOP_NODE,
+    assert kinds == {"A": LOOP_NODE, "B": LOOP_NODE, "C": LOOP_NODE,
                      "step": "stimulus", "PoissonInput": "stimulus", "ConstantCurrent": "stimulus"}
     assert {n["type"] for n in b.nodes} == {"population", "stimulus"}  # the view model's types
     assert b.network_dict() == net
     pb = next(n["id"] for n in b.nodes if n["data"]["label"] == "B")
+    eba = next(e["id"] for e in b.edges if graph.edge_routes(b.nodes, b.edges)[e["id"]] == "back")
+    b.flow.remove_edge(eba)  # without its back edge, B has no hidden handles
+    assert next(n for n in b.flow.nodes if n["id"] == pb)["type"] == "population"
+    net = b.network_dict()
     eid = b.add_projection(pb, pb, weight=-0.3)
     assert next(n for n in b.flow.nodes if n["id"] == pb)["type"] == LOOP_NODE
     assert next(e for e in b.flow.edges if e["id"] == eid)["targetHandle"] == graph.LOOP_TARGET
     b.flow.remove_edge(eid)  # the canvas reports the deletion
     assert next(n for n in b.flow.nodes if n["id"] == pb)["type"] == "population"
     assert b.network_dict() == net
+
+
+def test_back_edges_are_routed_by_position_and_round_trip():
+    """A projection whose target is left of (or in the column of) its source is
+    drawn clear of the nodes; the look follows the positions and is display only."""
+    net = json.loads((ROOT / "assets" / "networks" / "cuba.json").read_text())
+    nodes, edges, meta = graph.network_to_canvas(net)  # exc left of inh, one row
+    by_label = {(e["data"]["label"]): e for e in edges}
+    back, fwd = by_label["inh->exc"], by_label["exc->inh"]
+    assert back["type"] == "straight" and "nc-back" in back["className"].split()
+    assert (back["sourceHandle"], back["targetHandle"]) == (graph.BACK_SOURCE, graph.BACK_TARGET)
+    assert back["label"] == "w=-9, p=0.02" and back["style"]["stroke"] == "#d62728"
+    assert "nc-pair" in fwd["className"].split() and "sourceHandle" not in fwd and "type" not in fwd
+    assert graph.canvas_to_network(nodes, edges, meta) == net
+    doc = json.loads(json.dumps(graph.to_document(nodes, edges, meta)))
+    net2, layout = graph.from_document(doc)
+    assert net2 == net
+    assert graph.network_to_canvas(net2, layout)[1] == edges
+    pos = {n["data"]["label"]: n["position"] for n in nodes}
+    # inh below exc: the back edge steps between the rows from the usual handles
+    layout = {"exc": pos["exc"], "inh": {"x": pos["exc"]["x"] + 30, "y": pos["exc"]["y"] + 120}}
+    edges = graph.network_to_canvas(net, layout)[1]
+    back = next(e for e in edges if e["data"]["label"] == "inh->exc")
+    fwd = next(e for e in edges if e["data"]["label"] == "exc->inh")
+    assert back["type"] == fwd["type"] == "smoothstep"  # same column: both ways go around
+    assert "sourceHandle" not in back and "sourceHandle" not in fwd
+    # their runs meet half way between the rows: labels above and below it
+    assert (back["className"], fwd["className"]) == ("nc-around-pair nc-label-above",
+                                                     "nc-around-pair nc-label-below")
+    # inh moved left of exc: the roles swap
+    layout = {"exc": pos["inh"], "inh": pos["exc"]}
+    routes = {e["data"]["label"]: graph.edge_routes(nodes, edges)[e["id"]]
+              for nodes, edges, _ in [graph.network_to_canvas(net, layout)] for e in edges}
+    assert routes == {"exc->exc": "loop", "exc->inh": "back", "inh->exc": "pair", "inh->inh": "loop"}
+
+
+def test_builder_redraws_back_edges_when_nodes_move():
+    from neurocore_gui.builder import LOOP_NODE, Builder
+
+    b = Builder()
+    net = json.loads((ROOT / "assets" / "networks" / "half_centre_oscillator.json").read_text())
+    b.load_network(net)
+    ids = {n["data"]["label"]: n["id"] for n in b.nodes}
+    looks = [(e.get("type"), e.get("className")) for e in b.flow.edges if e["source"][0] == "p"]
+    assert set(looks) == {(None, "nc-pair nc-label-above"), ("straight", "nc-back nc-label-below")}
+    far = {"x": 2000.0, "y": 40.0}  # A dragged right of B: A -> B is now the back edge
+    b.flow._handle_msg({"type": "node_moved", "node_id": ids["A"], "position": far})  # as the canvas says
+    back = [e for e in b.flow.edges if "nc-back" in (e.get("className") or "")]
+    assert len(back) == 1 and (back[0]["source"], back[0]["target"]) == (ids["A"], ids["B"])
+    assert {n["type"] for n in b.flow.nodes if n["id"] in (ids["A"], ids["B"])} == {LOOP_NODE}
+    assert b.network_dict() == net
+    doc = b.document()
+    assert doc["meta"]["layout"]["A"] == far
+    assert graph.from_document(doc)[0] == net
 
 
 def test_auto_layout_places_sources_left_of_targets():

@@ -1,0 +1,64 @@
+"""Real-browser checks of reciprocal projections on the canvas (CUBA: exc and
+inh side by side, exc -> inh and inh -> exc): the back edge is drawn through
+the gap below the forward one, not through the nodes; the two labels do not
+meet; the back edge can be selected; its look follows the nodes when they are
+dragged.  Screenshot: tests/artifacts/canvas_edges_cuba.png."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.gui.conftest import ARTIFACTS, ROOT
+from tests.gui.test_browser_selfloop import node, overlap, wait_for
+
+pytestmark = pytest.mark.browser
+
+
+def edge(page, eid):
+    return page.locator(f"[data-testid='rf__edge-{eid}']")
+
+
+def test_reciprocal_projections_are_drawn_apart_and_editable(open_page):
+    page, log = open_page()
+    page.locator(".nc-load input[type=file]").set_input_files(str(ROOT / "assets" / "networks" / "cuba.json"))
+    fwd, back = edge(page, "e2"), edge(page, "e3")  # exc -> inh, inh -> exc
+    wait_for(lambda: node(page, "inh").count() == 1 and "nc-back" in (back.get_attribute("class") or ""),
+             what="CUBA with its back edge")
+    time.sleep(0.5)  # let labels measure themselves
+    exc, inh = node(page, "exc").bounding_box(), node(page, "inh").bounding_box()
+    fwd_path = fwd.locator("path.react-flow__edge-path").bounding_box()
+    back_path = back.locator("path.react-flow__edge-path").bounding_box()
+    fwd_label = fwd.locator(".react-flow__edge-textwrapper").bounding_box()
+    back_label = back.locator(".react-flow__edge-textwrapper").bounding_box()
+    page.locator(".react-flow").first.screenshot(path=str(ARTIFACTS / "canvas_edges_cuba.png"))
+    # the back edge stays in the gap between the nodes, below the forward edge
+    assert exc["x"] + exc["width"] - 3 <= back_path["x"]
+    assert back_path["x"] + back_path["width"] <= inh["x"] + 3
+    def mid(box):  # of a path's box, which includes its arrowhead
+        return box["y"] + box["height"] / 2
+
+    assert back_path["height"] < 0.5 * exc["height"] and mid(back_path) > mid(fwd_path) + 10
+    assert exc["y"] < mid(back_path) < exc["y"] + exc["height"]
+    # both labels readable: apart from each other and from the nodes
+    assert fwd.locator(".react-flow__edge-text").text_content() == "w=1.62, p=0.02"
+    assert back.locator(".react-flow__edge-text").text_content() == "w=-9, p=0.02"
+    assert not overlap(fwd_label, back_label)
+    for label in (fwd_label, back_label):
+        assert label["width"] > 20 and not overlap(label, exc) and not overlap(label, inh)
+
+    # a click on the back edge (left of its label) opens its projection editor
+    y = back_path["y"] + back_path["height"] / 2
+    page.mouse.click(exc["x"] + exc["width"] + 12, y)
+    page.locator(".nc-field-probability input").first.wait_for(timeout=30_000)
+    assert page.get_by_text("inh → exc").count() >= 1
+
+    # exc dragged right of inh: exc -> inh becomes the back edge once dropped
+    page.mouse.move(exc["x"] + 30, exc["y"] + exc["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(inh["x"] + inh["width"] + 120, exc["y"] + exc["height"] / 2, steps=12)
+    page.mouse.up()
+    wait_for(lambda: "nc-back" in (fwd.get_attribute("class") or "")
+             and "nc-pair" in (back.get_attribute("class") or ""), timeout=15, what="looks swapped")
+    log.assert_clean()
