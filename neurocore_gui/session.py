@@ -57,8 +57,10 @@ class App(pn.viewable.Viewer):
     def _main(self):
         top = pn.Row(
             pn.Column(self.builder, sizing_mode="stretch_width"),
+            # no taller than the canvas (it scrolls): a long parameter list
+            # must not push the live plots out of view while editing
             pn.Column(pn.pane.Markdown("#### Editor"), self.builder.editor_panel(), width=340,
-                      styles={"overflow-y": "auto"}, max_height=620),
+                      height=500, scroll="y"),
             sizing_mode="stretch_width")
         return pn.Column(top, self.run, sizing_mode="stretch_width")
 

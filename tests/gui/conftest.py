@@ -6,6 +6,7 @@ request, failed request or console error."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -138,3 +139,46 @@ def open_page(nc_browser, app_url):
     yield _open
     for ctx in contexts:
         ctx.close()
+
+
+# -- helpers shared by the browser tests ------------------------------------------
+
+def node(page, label):
+    """The canvas node of the population or stimulus ``label``."""
+    return page.locator(".react-flow__node", has_text=re.compile(rf"^{re.escape(label)} ·"))
+
+
+def wait_for(cond, timeout=60.0, what="condition"):
+    t0 = time.time()
+    while True:
+        v = cond()
+        if v:
+            return v
+        if time.time() - t0 > timeout:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+def overlap(a: dict, b: dict) -> bool:
+    return (a["x"] < b["x"] + b["width"] and b["x"] < a["x"] + a["width"]
+            and a["y"] < b["y"] + b["height"] and b["y"] < a["y"] + a["height"])
+
+
+def settled_boxes(locators: dict, timeout: float = 20.0, quiet: float = 0.3) -> dict:
+    """Bounding boxes of ``{name: locator}`` once the canvas has stopped moving
+    (the same boxes in two reads ``quiet`` s apart): a freshly loaded network
+    is laid out, fitted to the view and its labels measured over several
+    renders, which take longer on a busy machine."""
+    def read():
+        return {k: loc.bounding_box() for k, loc in locators.items()}
+
+    t0 = time.time()
+    last = read()
+    while True:
+        time.sleep(quiet)
+        now = read()
+        if now == last and all(b is not None for b in now.values()):
+            return now
+        if time.time() - t0 > timeout:
+            raise AssertionError(f"the canvas kept moving: {now}")
+        last = now

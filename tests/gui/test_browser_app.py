@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from tests.gui.conftest import ARTIFACTS
+from tests.gui.conftest import ARTIFACTS, node, wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -38,10 +38,6 @@ def element_png(locator, tries=10) -> bytes:
             time.sleep(0.5)
 
 
-def node(page, label):
-    return page.locator(".react-flow__node", has_text=re.compile(rf"^{re.escape(label)} ·"))
-
-
 def live_rate(page, pop) -> float | None:
     el = page.locator(f".nc-rate[data-pop='{pop}']")
     if el.count() == 0:
@@ -52,17 +48,6 @@ def live_rate(page, pop) -> float | None:
 def sim_state(page) -> tuple[float, str]:
     el = page.locator(".nc-t").first
     return float(el.get_attribute("data-t")), el.get_attribute("data-state")
-
-
-def wait_for(cond, timeout=60.0, what="condition"):
-    t0 = time.time()
-    while True:
-        v = cond()
-        if v:
-            return v
-        if time.time() - t0 > timeout:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
 
 
 def set_field(page, name, value):

@@ -6,12 +6,9 @@ dragged.  Screenshot: tests/artifacts/canvas_edges_cuba.png."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
-from tests.gui.conftest import ARTIFACTS, ROOT
-from tests.gui.test_browser_selfloop import node, overlap, wait_for
+from tests.gui.conftest import ARTIFACTS, ROOT, node, overlap, settled_boxes, wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -26,12 +23,15 @@ def test_reciprocal_projections_are_drawn_apart_and_editable(open_page):
     fwd, back = edge(page, "e2"), edge(page, "e3")  # exc -> inh, inh -> exc
     wait_for(lambda: node(page, "inh").count() == 1 and "nc-back" in (back.get_attribute("class") or ""),
              what="CUBA with its back edge")
-    time.sleep(0.5)  # let labels measure themselves
-    exc, inh = node(page, "exc").bounding_box(), node(page, "inh").bounding_box()
-    fwd_path = fwd.locator("path.react-flow__edge-path").bounding_box()
-    back_path = back.locator("path.react-flow__edge-path").bounding_box()
-    fwd_label = fwd.locator(".react-flow__edge-textwrapper").bounding_box()
-    back_label = back.locator(".react-flow__edge-textwrapper").bounding_box()
+    boxes = settled_boxes({
+        "exc": node(page, "exc"), "inh": node(page, "inh"),
+        "fwd_path": fwd.locator("path.react-flow__edge-path"),
+        "back_path": back.locator("path.react-flow__edge-path"),
+        "fwd_label": fwd.locator(".react-flow__edge-textwrapper"),
+        "back_label": back.locator(".react-flow__edge-textwrapper")})
+    exc, inh = boxes["exc"], boxes["inh"]
+    fwd_path, back_path = boxes["fwd_path"], boxes["back_path"]
+    fwd_label, back_label = boxes["fwd_label"], boxes["back_label"]
     page.locator(".react-flow").first.screenshot(path=str(ARTIFACTS / "canvas_edges_cuba.png"))
     # the back edge stays in the gap between the nodes, below the forward edge
     assert exc["x"] + exc["width"] - 3 <= back_path["x"]

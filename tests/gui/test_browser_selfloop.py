@@ -4,31 +4,11 @@ Screenshot: tests/artifacts/selfloop.png."""
 
 from __future__ import annotations
 
-import re
-import time
-
 import pytest
 
-from tests.gui.conftest import ARTIFACTS, ROOT
+from tests.gui.conftest import ARTIFACTS, ROOT, node, overlap, settled_boxes, wait_for
 
 pytestmark = pytest.mark.browser
-
-
-def node(page, label):
-    return page.locator(".react-flow__node", has_text=re.compile(rf"^{re.escape(label)} ·"))
-
-
-def wait_for(cond, timeout=30.0, what="condition"):
-    t0 = time.time()
-    while not cond():
-        if time.time() - t0 > timeout:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
-
-
-def overlap(a: dict, b: dict) -> bool:
-    return (a["x"] < b["x"] + b["width"] and b["x"] < a["x"] + a["width"]
-            and a["y"] < b["y"] + b["height"] and b["y"] < a["y"] + a["height"])
 
 
 def test_self_loops_are_drawn_labelled_and_editable(open_page):
@@ -52,10 +32,11 @@ def test_self_loops_are_drawn_labelled_and_editable(open_page):
     # CUBA: exc -> exc and inh -> inh
     page.locator(".nc-load input[type=file]").set_input_files(str(ROOT / "assets" / "networks" / "cuba.json"))
     wait_for(lambda: node(page, "exc").count() == 1 and loops.count() == 2, what="CUBA with its two loops")
-    time.sleep(0.5)  # let labels measure themselves
-    box = node(page, "exc").bounding_box()
-    loop = page.locator("[data-testid='rf__edge-e1'] path.react-flow__edge-interaction").bounding_box()
-    label = page.locator("[data-testid='rf__edge-e1'] .react-flow__edge-textwrapper").bounding_box()
+    boxes = settled_boxes({
+        "exc": node(page, "exc"),
+        "loop": page.locator("[data-testid='rf__edge-e1'] path.react-flow__edge-interaction"),
+        "label": page.locator("[data-testid='rf__edge-e1'] .react-flow__edge-textwrapper")})
+    box, loop, label = boxes["exc"], boxes["loop"], boxes["label"]
     # the loop reaches out left of the node, within its height (not a flat line through it)
     assert loop["x"] < box["x"] - 20 and loop["height"] > 0.4 * box["height"]
     assert box["y"] <= loop["y"] and loop["y"] + loop["height"] <= box["y"] + box["height"]
