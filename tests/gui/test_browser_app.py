@@ -239,9 +239,15 @@ def test_figures_and_data_export_for_a_lab_report(open_page):
     assert name == "raster.png" and data.startswith(b"\x89PNG")
     choose(page, "nc-figure-format", "SVG")
     for fig in ("raster", "traces", "rates"):
+        # the figures are re-created for SVG: until the new one has replaced
+        # the old in the page, its save tool still writes PNG
         save = page.locator(f".nc-{fig} .bk-tool-icon-save").first
-        name, data = download(page, save.click)
-        assert name == f"{fig}.svg"
+        names = []
+        def svg_saved():
+            names.append(download(page, save.click))
+            return names[-1][0] == f"{fig}.svg"
+        wait_for(svg_saved, timeout=30, what=f"{fig}.svg from the save tool")
+        name, data = names[-1]
         text = data.decode()
         assert text.lstrip().startswith("<svg") and text.rstrip().endswith("</svg>")
         if fig == "raster":
