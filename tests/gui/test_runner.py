@@ -306,28 +306,6 @@ def test_sessions_are_isolated():
         b.close()
 
 
-def test_neuron_lab_step_and_fi_curve_come_from_the_engine():
-    import holoviews as hv
-
-    hv.extension("bokeh")
-    from neurocore_gui.neuron_lab import NeuronLab, fi_curve, simulate_step
-
-    t, v, spikes = simulate_step("LapicqueNeuron", 1.5, 50, 250, 300)
-    assert len(t) == len(v) == 300 and len(spikes) > 3
-    assert np.all((spikes >= 0.05) & (spikes < 0.251))  # fires only while the step is on
-    i, r = fi_curve("LapicqueNeuron", 3.0, n_points=7)
-    assert r[0] == 0 and r[-1] > r[3] > 0 and np.all(np.diff(r) >= 0)  # rheobase at v_inf = threshold
-    lab = NeuronLab()
-    lab.model_select.value = "Izhikevich2007Neuron"
-    assert "pA" in lab.amp.label
-    lab.run()
-    lab.run_fi()
-    assert not lab.msg.visible
-    lab.imax.value = float("nan")
-    lab.run_fi()
-    assert lab.msg.visible
-
-
 @pytest.mark.parametrize("backend", ["fixed_point", "torch"])
 def test_run_view_runs_an_example_on_other_backends(app, backend):
     """The backend selector offers every available backend and a run on it
