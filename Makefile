@@ -5,7 +5,7 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 APT_STAMP := .venv/.apt-installed
-DEBS    := iverilog verilator yosys chromium
+DEBS    := iverilog verilator yosys z3 chromium
 PORT    ?= 5006
 
 .PHONY: serve test install debs bench clean
@@ -18,7 +18,7 @@ $(BIN)/python:
 # project itself only asks for torch>=2.4.
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install torch==2.13.0
-	$(BIN)/pip install -e '.[test]'
+	$(BIN)/pip install -e '.[test,hardware]'
 	touch $@
 
 install: $(STAMP)
