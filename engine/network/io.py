@@ -3,7 +3,9 @@
 The document (``schema_version`` 1)::
 
     {"schema_version": 1, "seed": 42,
-     "populations": [{"label", "model", "n", "params": {...}, "state": {var: [...]}?}],
+     "training": {"surrogate", "path", "params": {...}}?,
+     "populations": [{"label", "model", "n", "params": {...}, "state": {var: [...]}?,
+                      "surrogate": {"name", "path"?, "params"?}?}],
      "projections": [{"label", "source", "target", "weight", "probability", "delay",
                       "topology", "seed", "weight_threshold", "allow_self_connections",
                       "tau_syn", "plasticity", "csr": {"indptr", "indices", "data"}?}],
@@ -14,7 +16,9 @@ Populations, stimulus targets and monitors refer to populations by label.
 A projection with ``"csr"`` is restored exactly (also after its weights were
 edited or trained); without it, it is regenerated from its spec and seed
 (what the GUI's canvas writes).  ``"state"`` (optional) restores state
-variables, e.g. random initial potentials.  Floats are written with Python's
+variables, e.g. random initial potentials.  ``"training"`` and a
+population's ``"surrogate"`` are the surrogate choice ``Network.to_torch``
+uses (see ``engine.training.spec``).  Floats are written with Python's
 shortest round-trip repr, so a save/load round trip is lossless: the loaded
 network produces identical connectivity and identical spikes.
 
@@ -49,8 +53,9 @@ MAX_FILE_BYTES = 50 * 1024 * 1024
 STIMULI = {c.__name__: c for c in (StepCurrent, ConstantCurrent, TimedArray, PoissonInput)}
 MONITORS = {c.__name__: c for c in (SpikeMonitor, StateMonitor, RateMonitor)}
 
-_TOP_KEYS = {"schema_version", "seed", "populations", "projections", "stimuli", "monitors", "meta"}
-_POP_KEYS = {"label", "model", "n", "params", "state"}
+_TOP_KEYS = {"schema_version", "seed", "populations", "projections", "stimuli", "monitors", "meta",
+             "training"}
+_POP_KEYS = {"label", "model", "n", "params", "state", "surrogate"}
 _PROJ_KEYS = {"label", "source", "target", "weight", "probability", "delay", "topology", "seed",
               "weight_threshold", "allow_self_connections", "tau_syn", "plasticity", "csr"}
 
@@ -88,6 +93,8 @@ def network_to_dict(net: Network, include_state: bool = True, include_csr: bool 
     for i, p in enumerate(net.populations):
         entry = {"label": p.label, "model": p.model_name, "n": p.n,
                  "params": _plain(p.model.values(), f"populations[{i}].params")}
+        if getattr(p, "surrogate", None) is not None:
+            entry["surrogate"] = _plain(p.surrogate, f"populations[{i}].surrogate")
         if include_state:
             fresh = p.model.initial_state(p.n)
             changed = {k: v.tolist() for k, v in p.state.items()
@@ -118,8 +125,11 @@ def network_to_dict(net: Network, include_state: bool = True, include_csr: bool 
         entry = {"type": type(m).__name__, "label": m.label, "population": m.population.label}
         entry.update(_plain(m.params(), f"monitors[{i}]"))
         mons.append(entry)
-    return {"schema_version": SCHEMA_VERSION, "seed": net.seed, "populations": pops,
-            "projections": projs, "stimuli": stims, "monitors": mons}
+    doc = {"schema_version": SCHEMA_VERSION, "seed": net.seed, "populations": pops,
+           "projections": projs, "stimuli": stims, "monitors": mons}
+    if getattr(net, "training", None) is not None:
+        doc["training"] = _plain(net.training, "training")
+    return doc
 
 
 def save_network(net: Network, path, include_state: bool = True) -> None:
@@ -217,6 +227,11 @@ def network_from_dict(doc) -> Network:
     _keys(doc, "", _TOP_KEYS, {"schema_version", "populations"})
     seed = _int(doc.get("seed", 42), "seed")
     net = _call("seed", Network, seed=seed)
+    # the surrogate choice (engine.training.spec: torch-free); errors name the place
+    from engine.training.spec import normalize_override, normalize_training
+
+    if doc.get("training") is not None:
+        net.training = _call("", normalize_training, doc["training"], "training")
     by_label: dict[str, Population] = {}
 
     def lookup(label, path):
@@ -240,6 +255,8 @@ def network_from_dict(doc) -> Network:
 
         _call(f"{path}.model", get_model, model)
         pop = _call(path, Population, model, _int(entry["n"], f"{path}.n"), params=params, label=label)
+        if entry.get("surrogate") is not None:
+            pop.surrogate = _call("", normalize_override, entry["surrogate"], f"{path}.surrogate")
         for var, values in _obj(entry.get("state", {}), f"{path}.state").items():
             _call(f"{path}.state.{var}", pop.set_state, var, _float_array(values, f"{path}.state.{var}"))
         net.add(pop)

@@ -49,6 +49,9 @@ class Network:
         self.projections: list[Projection] = []
         self.stimuli: list[Stimulus] = []
         self.monitors: list[Monitor] = []
+        # surrogate choice for to_torch, as in the document's "training" entry
+        # (engine.training.spec); a population's own override is its .surrogate
+        self.training: dict | None = None
         self._version = 0
         self._sim = None
         self._sim_key = None
@@ -204,7 +207,9 @@ class Network:
     # -- conversion ------------------------------------------------------------------
     def to_torch(self, surrogate_fn=None, **kwargs):
         """A differentiable ``torch.nn.Module`` of this network (see
-        ``engine.training.bridge``); imports torch only when called."""
+        ``engine.training.bridge``); imports torch only when called.  Without
+        ``surrogate_fn`` each population trains with its ``surrogate``
+        override, else :attr:`training`, else ``atan_surrogate``."""
         from engine.training.bridge import network_to_torch
 
         return network_to_torch(self, surrogate_fn=surrogate_fn, **kwargs)

@@ -4,62 +4,47 @@
   two autograd paths (``torch.library.custom_op`` and ``torch.autograd.Function``);
 * :mod:`engine.training.cells` -- one-step spiking cells (``torch.nn.Module``);
 * :mod:`engine.training.bridge` -- ``Network.to_torch``: a declarative network as
-  a trainable module.
+  a trainable module;
+* :mod:`engine.training.spec` -- the surrogate choice a network document
+  stores (torch-free: ``engine.network.io`` reads it);
+* :mod:`engine.training.tasks` -- the built-in tasks of the training lab.
 
-This package imports torch (it is the only place besides
-``engine/backends/torch_backend.py`` that may); ``import engine`` does not
-import it.  May import: torch, numpy, ``engine.models``, ``engine.network``,
-``engine.backends``.
+The names below load their submodule on first use, so ``import
+engine.training.spec`` (and ``import engine``) does not import torch; the
+other submodules do (this package and ``engine/backends/torch_backend.py`` are
+the places that may).  May import: torch, numpy, ``engine.models``,
+``engine.network``, ``engine.backends``.
 """
 
-from engine.training.surrogate import (
-    SURROGATE_DEFAULTS,
-    SURROGATE_PATHS,
-    SURROGATES,
-    get_surrogate,
-    surrogate_derivative,
-    atan_surrogate,
-    atan_surrogate_custom_op,
-    atan_surrogate_legacy,
-    fast_sigmoid,
-    fast_sigmoid_custom_op,
-    fast_sigmoid_legacy,
-    sigmoid_surrogate,
-    sigmoid_surrogate_custom_op,
-    sigmoid_surrogate_legacy,
-    straight_through,
-    straight_through_custom_op,
-    straight_through_legacy,
-    superspike,
-    superspike_custom_op,
-    superspike_legacy,
-    triangular,
-    triangular_custom_op,
-    triangular_legacy,
-)
-from engine.training.cells import (
-    ALIFCell,
-    AdExCell,
-    AlphaCell,
-    ExpIFCell,
-    IFCell,
-    LapicqueCell,
-    LIFCell,
-    RecurrentLIFCell,
-    SecondOrderLIFCell,
-    SynapticCell,
-)
-from engine.training.bridge import TorchNetwork, network_to_torch
+import importlib
 
-__all__ = [
-    "SURROGATE_PATHS", "SURROGATES", "SURROGATE_DEFAULTS", "get_surrogate", "surrogate_derivative",
-    "fast_sigmoid", "fast_sigmoid_custom_op", "fast_sigmoid_legacy",
-    "superspike", "superspike_custom_op", "superspike_legacy",
-    "atan_surrogate", "atan_surrogate_custom_op", "atan_surrogate_legacy",
-    "sigmoid_surrogate", "sigmoid_surrogate_custom_op", "sigmoid_surrogate_legacy",
-    "straight_through", "straight_through_custom_op", "straight_through_legacy",
-    "triangular", "triangular_custom_op", "triangular_legacy",
-    "LIFCell", "IFCell", "SynapticCell", "ALIFCell", "RecurrentLIFCell",
-    "ExpIFCell", "AdExCell", "LapicqueCell", "AlphaCell", "SecondOrderLIFCell",
-    "network_to_torch", "TorchNetwork",
-]
+_EXPORTS = {
+    "surrogate": [
+        "SURROGATE_DEFAULTS", "SURROGATE_PATHS", "SURROGATES", "get_surrogate", "surrogate_derivative",
+        "fast_sigmoid", "fast_sigmoid_custom_op", "fast_sigmoid_legacy",
+        "superspike", "superspike_custom_op", "superspike_legacy",
+        "atan_surrogate", "atan_surrogate_custom_op", "atan_surrogate_legacy",
+        "sigmoid_surrogate", "sigmoid_surrogate_custom_op", "sigmoid_surrogate_legacy",
+        "straight_through", "straight_through_custom_op", "straight_through_legacy",
+        "triangular", "triangular_custom_op", "triangular_legacy",
+    ],
+    "cells": ["LIFCell", "IFCell", "SynapticCell", "ALIFCell", "RecurrentLIFCell",
+              "ExpIFCell", "AdExCell", "LapicqueCell", "AlphaCell", "SecondOrderLIFCell"],
+    "bridge": ["network_to_torch", "TorchNetwork"],
+}
+_WHERE = {name: mod for mod, names in _EXPORTS.items() for name in names}
+
+__all__ = [name for names in _EXPORTS.values() for name in names]
+
+
+def __getattr__(name):
+    # PEP 562: a submodule (and torch) loads only when one of its names is used
+    if name in _WHERE:
+        value = getattr(importlib.import_module(f"engine.training.{_WHERE[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'engine.training' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

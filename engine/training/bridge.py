@@ -21,8 +21,12 @@ same step as the NumPy backend, batched and differentiable:
 * **Spikes**: the forward value is the model's own spike test
   (``v >= v_threshold``, like the NumPy kernel -- the surrogate's ``x > 0``
   plus the exact tie ``x == 0``, which has no gradient); the backward is
-  ``surrogate_fn``'s derivative (default :func:`atan_surrogate`).  The reset
+  ``surrogate_fn``'s derivative.  The reset
   sets ``v = v_reset`` exactly and does not pass gradient to the spike.
+  Without ``surrogate_fn``, each population uses the surrogate its network
+  document chose (:mod:`engine.training.spec`: the population's ``surrogate``
+  override, else ``network.training``, else ``atan_surrogate``);
+  ``module.surrogate_specs`` lists ``(name, path, params)`` per population.
 * **Weights**: each projection is a dense trainable parameter
   ``(n_source, n_target)`` (``module.weights[key]``) multiplied by a fixed 0/1
   mask of its CSR edges, so an absent edge has an exactly-zero effective
@@ -56,7 +60,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from engine.training.surrogate import atan_surrogate
+from engine.training.spec import resolve_spec
+from engine.training.surrogate import get_surrogate
 
 __all__ = ["network_to_torch", "TorchNetwork", "MAX_DENSE_WEIGHTS"]
 
@@ -96,9 +101,7 @@ class TorchNetwork(nn.Module):
     def __init__(self, network, surrogate_fn=None, *, dt=0.001, input_populations=None,
                  output_populations=None, dtype=torch.float64, device=None):
         super().__init__()
-        if surrogate_fn is None:
-            surrogate_fn = atan_surrogate
-        if not callable(surrogate_fn):
+        if surrogate_fn is not None and not callable(surrogate_fn):
             raise TypeError(f"surrogate_fn must be callable, got {type(surrogate_fn).__name__}")
         if isinstance(dt, bool) or not isinstance(dt, (int, float)) or not np.isfinite(dt) or dt <= 0:
             raise ValueError(f"dt must be a positive finite number of seconds, got {dt!r}")
@@ -116,6 +119,16 @@ class TorchNetwork(nn.Module):
                                       f"to_torch: feed input currents through the (T, batch, input_dim) tensor")
         self._pops = pops
         self._kinds = [_support_check(p) for p in pops]
+        # one spike function per population: the explicit surrogate_fn, else the
+        # document's choice (population override, else network "training" entry)
+        if surrogate_fn is None:
+            training = getattr(network, "training", None)
+            self.surrogate_specs = [resolve_spec(training, getattr(p, "surrogate", None)) for p in pops]
+            self._surrogates = [get_surrogate(name, path=path, **params)
+                                for name, path, params in self.surrogate_specs]
+        else:
+            self.surrogate_specs = None
+            self._surrogates = [surrogate_fn] * len(pops)
         index = {id(p): k for k, p in enumerate(pops)}
 
         self._proj = []  # (projection, key, source index, target index)
@@ -211,10 +224,10 @@ class TorchNetwork(nn.Module):
             proj.data[...] = values
 
     # -- dynamics ---------------------------------------------------------------------
-    def _spike(self, v, threshold):
+    def _spike(self, v, threshold, k):
         # forward: v >= threshold (the NumPy kernels' test); backward: surrogate
         x = v - threshold
-        return self.surrogate_fn(x) + (x == 0).to(x.dtype)
+        return self._surrogates[k](x) + (x == 0).to(x.dtype)
 
     def _initial_state(self, batch, dtype, device):
         state = []
@@ -236,18 +249,18 @@ class TorchNetwork(nn.Module):
             if p["refractory_period"] > 0:
                 active = ref <= 0
                 v_new = torch.where(active, v_new, v)
-                spike = self._spike(v_new, p["v_threshold"]) * active.to(v_new.dtype)
+                spike = self._spike(v_new, p["v_threshold"], k) * active.to(v_new.dtype)
                 s = spike.detach() > 0
                 ref = torch.where(s, float(p["refractory_period"]), torch.where(active, ref, ref - 1.0))
             else:
-                spike = self._spike(v_new, p["v_threshold"])
+                spike = self._spike(v_new, p["v_threshold"], k)
                 s = spike.detach() > 0
             v = torch.where(s, p["v_reset"], v_new)
             return spike, [v, ref]
         # StochasticLIFNeuron, noise 0 (engine/models/stochastic_lif.py, same operation order)
         dv = -(v - p["v_rest"]) * dt / p["tau_mem"] + p["resistance"] * cur * dt
         v_new = v + dv
-        spike = self._spike(v_new, p["v_threshold"])
+        spike = self._spike(v_new, p["v_threshold"], k)
         v = torch.where(spike.detach() > 0, p["v_reset"], v_new)
         return spike, [v, ref]
 

@@ -62,8 +62,7 @@ __all__ = [
     "triangular", "triangular_custom_op", "triangular_legacy",
 ]
 
-#: the two autograd implementations every surrogate offers
-SURROGATE_PATHS = ("custom_op", "legacy_autograd")
+from engine.training.spec import SHAPE_PARAMS, SURROGATE_PATHS  # noqa: E402  (one table of names)
 
 _LIB = "neurocore"
 
@@ -110,15 +109,11 @@ def _d_triangular(x, width):
     return (1.0 - x.abs() / width).clamp_(min=0.0).div_(width)
 
 
-# name -> (shape-parameter name or None, default, derivative)
-_TABLE = {
-    "fast_sigmoid": ("slope", 25.0, _d_fast_sigmoid),
-    "superspike": ("beta", 10.0, _d_superspike),
-    "atan_surrogate": ("alpha", 2.0, _d_atan),
-    "sigmoid_surrogate": ("slope", 5.0, _d_sigmoid),
-    "straight_through": (None, None, _d_straight_through),
-    "triangular": ("width", 1.0, _d_triangular),
-}
+_DERIVATIVES = {"fast_sigmoid": _d_fast_sigmoid, "superspike": _d_superspike, "atan_surrogate": _d_atan,
+                "sigmoid_surrogate": _d_sigmoid, "straight_through": _d_straight_through,
+                "triangular": _d_triangular}
+# name -> (shape-parameter name or None, default, derivative); names and defaults from engine.training.spec
+_TABLE = {name: (pname, default, _DERIVATIVES[name]) for name, (pname, default) in SHAPE_PARAMS.items()}
 
 #: surrogate name -> {shape parameter: reference default} (empty for straight_through)
 SURROGATE_DEFAULTS = {name: ({} if p is None else {p: d}) for name, (p, d, _) in _TABLE.items()}

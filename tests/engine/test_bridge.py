@@ -182,3 +182,92 @@ def test_unsupported_cases_raise_with_reason():
     proj.plasticity = "stdp"  # as a future plastic projection would carry
     with pytest.raises(NotImplementedError, match="plastic"):
         Network(a, b, proj).to_torch()
+
+
+# -- the surrogate choice stored in the network document (engine.training.spec) ----------
+def _two_pop_doc(training=None, override=None):
+    doc = {"schema_version": 1, "seed": 1,
+           "populations": [{"label": "in", "model": "LapicqueNeuron", "n": 3, "params": {"tau": 5.0}},
+                           {"label": "out", "model": "LapicqueNeuron", "n": 2, "params": {"tau": 5.0}}],
+           "projections": [{"label": "w", "source": "in", "target": "out", "weight": 0.8}]}
+    if training is not None:
+        doc["training"] = training
+    if override is not None:
+        doc["populations"][1]["surrogate"] = override
+    return doc
+
+
+def test_training_entry_round_trips_and_is_completed():
+    net = Network.from_dict(_two_pop_doc({"surrogate": "fast_sigmoid", "params": {"slope": 7}},
+                                         {"name": "triangular", "params": {"width": 0.5}}))
+    assert net.training == {"surrogate": "fast_sigmoid", "path": "custom_op", "params": {"slope": 7.0}}
+    assert net.populations[1].surrogate == {"name": "triangular", "params": {"width": 0.5}}
+    doc = net.to_dict()
+    assert doc["training"] == net.training
+    assert doc["populations"][1]["surrogate"] == {"name": "triangular", "params": {"width": 0.5}}
+    assert "surrogate" not in doc["populations"][0]
+    again = Network.from_dict(doc)
+    assert again.training == net.training and again.populations[1].surrogate == net.populations[1].surrogate
+    # a document without the entry writes none
+    assert "training" not in Network.from_dict(_two_pop_doc()).to_dict()
+
+
+@pytest.mark.parametrize("training, override, place", [
+    ({"surrogate": "nope"}, None, "training.surrogate"),
+    ({"surrogate": "atan_surrogate", "path": "fast"}, None, "training.path"),
+    ({"surrogate": "atan_surrogate", "params": {"slope": 1.0}}, None, "training.params.slope"),
+    ({"surrogate": "triangular", "params": {"width": -1}}, None, "training.params.width"),
+    ({"surrogate": "atan_surrogate", "bogus": 1}, None, "training.bogus"),
+    (None, {"name": "relu"}, "populations[1].surrogate.name"),
+    (None, {"params": {}}, "populations[1].surrogate"),
+    (None, {"name": "superspike", "params": {"beta": float("inf")}}, "populations[1].surrogate.params.beta"),
+])
+def test_bad_training_entry_names_the_place(training, override, place):
+    with pytest.raises(ValueError, match=place.replace("[", r"\[").replace("]", r"\]")):
+        Network.from_dict(_two_pop_doc(training, override))
+
+
+def test_to_torch_uses_the_document_surrogate_per_population():
+    net = Network.from_dict(_two_pop_doc({"surrogate": "sigmoid_surrogate", "path": "legacy_autograd",
+                                          "params": {"slope": 3.0}},
+                                         {"name": "superspike", "params": {"beta": 4.0}}))
+    model = net.to_torch()
+    assert model.surrogate_specs == [("sigmoid_surrogate", "legacy_autograd", {"slope": 3.0}),
+                                     ("superspike", "legacy_autograd", {"beta": 4.0})]
+    # an explicit surrogate_fn wins everywhere
+    from engine.training import straight_through
+
+    assert net.to_torch(surrogate_fn=straight_through).surrogate_specs is None
+    # nothing stored: atan_surrogate with its reference alpha
+    assert Network.from_dict(_two_pop_doc()).to_torch().surrogate_specs == [
+        ("atan_surrogate", "custom_op", {"alpha": 2.0})] * 2
+
+
+def _input_grad(doc):
+    """d(output spike count)/d(input current) of a one-population network
+    whose membrane sits far from threshold (v - threshold ~ -0.5)."""
+    doc = dict(doc, populations=doc["populations"][:1], projections=[])
+    model = Network.from_dict(doc).to_torch()
+    x = torch.full((5, 1, 3), 0.5, dtype=torch.float64, requires_grad=True)
+    model(x).sum().backward()
+    return x.grad
+
+
+def test_the_stored_surrogate_changes_the_gradient():
+    # triangular with a narrow width has no gradient half a unit below threshold;
+    # straight-through passes it everywhere: the stored choice is what trains
+    narrow = _input_grad(_two_pop_doc({"surrogate": "triangular", "params": {"width": 0.1}}))
+    st = _input_grad(_two_pop_doc({"surrogate": "straight_through"}))
+    assert torch.all(narrow == 0)
+    assert torch.all(st > 0)
+
+
+def test_spec_module_does_not_import_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys, engine.training.spec, engine.network; "
+            "from engine.network import Network; Network.from_dict({'schema_version': 1, 'populations': [], "
+            "'training': {'surrogate': 'triangular'}}); print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
