@@ -1,8 +1,11 @@
 """The network builder: palette, canvas, editors, history, files.
 
-The canvas (``panel_reactflow.ReactFlow``) holds the network as described in
-:mod:`neurocore_gui.graph`; :meth:`Builder.network_dict` is the engine's
-network dict at any time.  One ``Builder`` per browser session.
+The canvas (``panel_reactflow.ReactFlow``) is a view of the session's
+:class:`~neurocore_gui.store.SessionStore`: every edit made on it is written
+to the store at once (validated by the engine first), and a change the store
+gets from elsewhere (a lab, a restored browser copy) is redrawn here.  The
+canvas's own node/edge lists are its drawing, mapped to and from the engine's
+document by :mod:`neurocore_gui.graph`.  One ``Builder`` per browser session.
 """
 
 from __future__ import annotations
@@ -11,7 +14,6 @@ import copy
 import io
 import json
 from pathlib import Path
-from typing import Callable
 
 import panel as pn
 import panel_material_ui as pmui
@@ -21,10 +23,13 @@ from panel_reactflow import NodeType, ReactFlow
 from engine.models import get_model
 from neurocore_gui import catalog, graph
 from neurocore_gui.editors import FieldEditor, model_fields, validate_model_value
+from neurocore_gui.store import SessionStore
 
 __all__ = ["Builder", "EXAMPLES_DIR", "example_names"]
 
 ROOT = Path(__file__).resolve().parent.parent
+#: the engine's limit on a network file (a saved file must load back)
+MAX_FILE_BYTES = 50 * 1024 * 1024
 EXAMPLES_DIR = ROOT / "assets" / "networks"
 DRAG_TYPE = "application/x-neurocore-palette"
 
@@ -154,13 +159,12 @@ class Builder(pn.viewable.Viewer):
     """Canvas + palette + editor for one session's network."""
 
     version = param.Integer(default=0, doc="bumped on every structural change of the network")
-    dt = param.Number(default=0.001, doc="simulation step (s) used for new Poisson inputs")
 
-    def __init__(self, **params):
+    def __init__(self, store: SessionStore | None = None, **params):
         super().__init__(**params)
+        self.store = store if store is not None else SessionStore()
         self.meta: dict = {}
         self.history = History()
-        self._listeners: list[Callable[[str, dict], None]] = []
         self._counter = 0
         self._routes: dict = {}  # edge id -> route its look was drawn for (graph.edge_routes)
         self.message = pmui.Alert(object="", severity="info", visible=False, closeable=True,
@@ -186,32 +190,57 @@ class Builder(pn.viewable.Viewer):
         self.flow.on("drop", self._on_drop)
         self.flow.param.watch(self._on_selection, "selection")
         self._editor_box = pn.Column(sizing_mode="stretch_width", margin=0, css_classes=["nc-editor"])
+        self._hint = pn.pane.Markdown("", sizing_mode="stretch_width", css_classes=["nc-editor-hint"])
         self.field_editor: FieldEditor | None = None
         self._build_widgets()
+        self.store.param.watch(self._on_store, "revision")
+        if self.store.document.get("populations") or self.store.document.get("stimuli"):
+            self._draw_store()
         self._show_editor()
 
-    # -- listeners ------------------------------------------------------------------
-    def on_change(self, fn: Callable[[str, dict], None]) -> None:
-        """``fn(kind, info)``: kind ``"structure"`` (rebuild needed) or ``"param"``
-        (``info``: ``what`` in population/stimulus/projection, ``label`` or
-        ``edge`` ids, ``name``, ``value``)."""
-        self._listeners.append(fn)
-
+    # -- the store ----------------------------------------------------------------------
     def _notify(self, kind: str, info: dict | None = None) -> None:
+        """Write the canvas's edit to the store (the one copy the runner, the
+        plots and the labs read).  ``kind``: ``"structure"``, ``"layout"``
+        (positions only) or ``"param"`` (``info``: what, label or index,
+        name, value; already accepted by the engine through the editor)."""
         if kind == "structure":
             self.version += 1
-        for fn in list(self._listeners):
-            fn(kind, info or {})
+        if kind == "param":
+            info = info or {}
+            key = info["label"] if info.get("what") != "projection" else info["index"]
+            self.store.set_param(info["what"], key, info["name"], info["value"], validate=False,
+                                 origin=self)
+        else:
+            self.store.replace(self.document(), validate=False, kind=kind, origin=self)
+        self._show_hint()
+
+    def _on_store(self, event) -> None:
+        """Redraw a change that did not come from this canvas."""
+        change = self.store.last_change
+        if change.get("origin") is self:
+            return
+        if change.get("kind") == "run":  # the run's dt lives in the document's meta
+            self.meta = {**self.meta, "meta": copy.deepcopy(self.store.document.get("meta") or {})}
+            return
+        self._draw_store()
+        self.history.push(self.document())
+        self._update_history_buttons()
+
+    def _draw_store(self) -> None:
+        net, layout = graph.from_document(self.store.document)
+        nodes, edges, meta = graph.network_to_canvas(net, layout)
+        self._set_canvas(nodes, edges, meta)
+        self.version += 1
 
     def run_dt(self) -> float | None:
         """The step (s) the document asks to run with (``meta.run.dt``)."""
-        dt = ((self.meta.get("meta") or {}).get("run") or {}).get("dt")
-        return float(dt) if isinstance(dt, (int, float)) and not isinstance(dt, bool) and dt > 0 else None
+        return self.store.document_dt(self.store.document)
 
-    def set_run_dt(self, dt: float) -> None:
-        extra = self.meta.setdefault("meta", {})
-        extra.setdefault("run", {})["dt"] = float(dt)
-        self.dt = float(dt)
+    @property
+    def dt(self) -> float:
+        """Step (s) new Poisson inputs are made for."""
+        return self.store.run_dt
 
     def notify(self, text: str, severity: str = "info") -> None:
         self.message.severity = severity
@@ -257,8 +286,10 @@ class Builder(pn.viewable.Viewer):
         self.examples.param.watch(self._on_example, "value")
         self.download = download_button(self._save_file, "network.json", "Save JSON",
                                         css_classes=["nc-save"], margin=(4, 2), width=130)
+        # uploaded_label: the button keeps its name; whether the file was
+        # taken is said once, by the message above the canvas
         self.upload = pmui.FileInput(accept=".json,application/json", label="Load JSON",
-                                     css_classes=["nc-load"], **btn)
+                                     uploaded_label="Load JSON", css_classes=["nc-load"], **btn)
         self.upload.param.watch(self._on_upload, "value")
         self.code = pn.pane.Markdown("", sizing_mode="stretch_width", visible=False,
                                      css_classes=["nc-code"], max_height=400, styles={"overflow": "auto"})
@@ -302,21 +333,25 @@ class Builder(pn.viewable.Viewer):
         return graph.to_document(self.nodes, self.edges, self.meta)
 
     def load_network(self, net: dict, layout: dict | None = None, *, record: bool = True,
-                     validate: bool = True) -> None:
-        """Show ``net`` on the canvas; raises (keeping the current network) when
-        the engine refuses it."""
+                     validate: bool = True, name: str | None = None) -> None:
+        """Make ``net`` the session's network and show it; raises (changing
+        nothing: canvas, store and run stay as they were) when it is refused."""
         if validate:
             validate_network_dict(net)  # the engine's verdict (and message) first
         nodes, edges, meta = graph.network_to_canvas(net, layout)
+        doc = graph.to_document(nodes, edges, meta)
+        # everything is checked: now swap, store first (the runner resets on it)
+        self.store.replace(doc, validate=False, name=name, dirty=False, origin=self)
         self._set_canvas(nodes, edges, meta)
+        self.version += 1
         if record:
             self.history.push(self.document())
         self._update_history_buttons()
-        self._notify("structure")
+        self._show_hint()
 
-    def load_document(self, doc) -> None:
+    def load_document(self, doc, name: str | None = None) -> None:
         net, layout = graph.from_document(doc)
-        self.load_network(net, layout)
+        self.load_network(net, layout, name=name)
 
     def _set_canvas(self, nodes, edges, meta) -> None:
         ids = [n["id"] for n in nodes]
@@ -378,7 +413,8 @@ class Builder(pn.viewable.Viewer):
         return out
 
     def clear(self) -> None:
-        self.load_network({}, record=True, validate=False)
+        self.load_network({}, record=True, validate=False, name="")
+        self._forget_example()
         self.notify("")
 
     def _record(self) -> None:
@@ -569,6 +605,7 @@ class Builder(pn.viewable.Viewer):
     def _on_moved(self, payload: dict) -> None:
         self._refresh_routes()
         self._record()
+        self._notify("layout")
 
     def delete_selected(self) -> None:
         sel = self.flow.selection or {}
@@ -589,6 +626,7 @@ class Builder(pn.viewable.Viewer):
         graph.auto_layout(nodes, edges)
         self._set_canvas(nodes, edges, self.meta)
         self._record()
+        self._notify("layout")
 
     # -- selection / editors -------------------------------------------------------------------
     def _on_selection(self, event) -> None:
@@ -622,12 +660,21 @@ class Builder(pn.viewable.Viewer):
         except Exception as exc:  # noqa: BLE001
             self._editor_box.objects = [pmui.Alert(object=f"Cannot edit this item: {exc}", severity="error")]
             return
-        n_pop = sum(1 for n in self.nodes if n["type"] == "population")
-        self._editor_box.objects = [pn.pane.Markdown(
-            "**Select** a population, stimulus or connection to edit it.\n\n"
-            "Add from the palette (click or drag); connect the right handle of a node to the left "
-            f"handle of a population. {n_pop} population(s) on the canvas.",
-            sizing_mode="stretch_width", css_classes=["nc-editor-hint"])]
+        self._hint.object = self._hint_text()
+        self._editor_box.objects = [self._hint]
+
+    def _hint_text(self) -> str:
+        # counted from the store: it holds what the canvas shows, also right
+        # after an add (the canvas's own node list is patched asynchronously)
+        n_pop = len(self.store.document.get("populations") or [])
+        n_stim = len(self.store.document.get("stimuli") or [])
+        return ("**Select** a population, stimulus or connection to edit it.\n\n"
+                "Add from the palette (click or drag); connect the right handle of a node to the left "
+                f"handle of a population. On the canvas: {n_pop} population(s), {n_stim} stimulus(i).")
+
+    def _show_hint(self) -> None:
+        if self._editor_box.objects and self._editor_box.objects[0] is self._hint:
+            self._hint.object = self._hint_text()
 
     def _header(self, title: str, subtitle: str = "") -> pn.pane.Markdown:
         return pn.pane.Markdown(f"### {title}\n{subtitle}", sizing_mode="stretch_width", margin=(0, 5))
@@ -828,8 +875,25 @@ class Builder(pn.viewable.Viewer):
         return next(i for i, e in enumerate(proj) if e["id"] == edge_id)
 
     # -- files -------------------------------------------------------------------------------------
+    def save_text(self) -> str:
+        """The session's network as a file, checked to load back (a file this
+        app cannot load again is refused here rather than written)."""
+        text = json.dumps(self.store.document, indent=1, allow_nan=False)
+        if len(text.encode()) > MAX_FILE_BYTES:
+            raise ValueError(f"the network's JSON is {len(text.encode()) / 1e6:.0f} MB, over the "
+                             f"{MAX_FILE_BYTES / 1e6:.0f} MB a file may have to load back")
+        net, _layout = graph.from_document(text)
+        validate_network_dict(net)
+        return text
+
     def _save_file(self):
-        return io.StringIO(json.dumps(self.document(), indent=1))
+        try:
+            text = self.save_text()
+        except Exception as exc:  # noqa: BLE001 - shown; nothing half-valid is written
+            self.notify(f"Could not save: {exc}", "error")
+            return io.StringIO("")
+        self.store.mark_saved()
+        return io.StringIO(text)
 
     def _on_upload(self, event) -> None:
         if event.new is None:
@@ -837,25 +901,43 @@ class Builder(pn.viewable.Viewer):
         value = event.new
         name = self.upload.filename or "file"
         try:
+            if isinstance(value, bytes) and len(value) > MAX_FILE_BYTES:
+                raise ValueError(f"the file is {len(value) / 1e6:.0f} MB, over the "
+                                 f"{MAX_FILE_BYTES / 1e6:.0f} MB limit")
             text = value.decode("utf-8") if isinstance(value, bytes) else value
-            self.load_document(text)
+            self.load_document(text, name=name)
         except Exception as exc:  # noqa: BLE001 - shown, current network kept
             self.notify(f"Could not load {name}: {exc} — the current network is unchanged.", "error")
-            return
-        self.notify(f"Loaded {name}.", "success")
+            ok = False
+        else:
+            self._forget_example()
+            self.notify(f"Loaded {name}.", "success")
+            ok = True
+        # the file widget would keep showing the file's name with a tick next
+        # to a refusal: clear it, so the message above is the one verdict
+        self.upload.param.update(value=None, filename=None)
+        return ok
 
     def _on_example(self, event) -> None:
         if not event.new:
             return
         self.load_example(event.new)
 
+    def _forget_example(self) -> None:
+        """The Examples box names the example on the canvas, and nothing once
+        the network comes from elsewhere."""
+        if self.examples.value:
+            self.examples.param.update(value="")
+
     def load_example(self, name: str) -> None:
         path = EXAMPLES_DIR / f"{name}.json"
         try:
-            self.load_document(path.read_text())
+            self.load_document(path.read_text(), name=name)
         except Exception as exc:  # noqa: BLE001
             self.notify(f"Example {name} could not be loaded: {exc}", "error")
             return
+        if self.examples.value != name:
+            self.examples.param.update(value=name)
         self.notify(f"Example “{name}” loaded.", "success")
 
     def show_python(self) -> None:

@@ -1,9 +1,15 @@
 """Live run: backend choice, transport controls, streaming figures.
 
-The network is compiled from the builder's current network dict; a
+The network is compiled from the session store's document
+(:class:`~neurocore_gui.store.SessionStore`); a
 :class:`~neurocore_gui.runner.Runner` advances it in a worker thread; a
 periodic callback drains the queue and pushes one update of every figure
-under ``pn.io.hold()``.
+under ``pn.io.hold()``.  The run view watches the store: a parameter change
+goes to the running simulator at the next chunk through the engine's
+``Network.set``; any other change (structure, or a change the running
+simulator cannot take) rebuilds the simulator from the store and restarts
+the run, and the page says so.  So what runs is always what the store holds,
+which is what the canvas shows.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from neurocore_gui.builder import download_button
 from neurocore_gui.plots import RasterImage, RateView, SpikeRecorder, TraceView
 from neurocore_gui.runner import Runner
 
-__all__ = ["RunView", "LiveSimulator", "build_live_network", "apply_live_change", "FrameAck"]
+__all__ = ["RunView", "LiveSimulator", "build_live_network", "live_set", "FrameAck"]
 
 
 class FrameAck(JSComponent):
@@ -96,32 +102,33 @@ def build_live_network(net_dict: dict, traces: dict[str, list[int]]):
     return network, mons
 
 
-def apply_live_change(network, info: dict) -> None:
-    """Apply one accepted parameter change to the running network's objects
-    (the simulator re-reads them at the start of the next chunk)."""
-    what, name, value = info["what"], info["name"], info["value"]
-    if what == "population":
-        setattr(network.population(info["label"]).model, name, value)
-    elif what == "stimulus":
-        stim = next(s for s in network.stimuli if s.label == info["label"])
-        params = stim.params()
-        params[name] = value
-        new = type(stim)(**params)
-        for k, v in vars(new).items():
-            if k not in ("_target", "label"):
-                setattr(stim, k, v)
-    elif what == "projection":
-        from engine.network import Projection
+class NotLive(Exception):
+    """The running simulator cannot take this change: rebuild it instead."""
 
-        proj = network.projections[info["index"]]
-        kw = dict(weight=proj.weight_spec, probability=proj.probability, delay=proj.delay,
-                  topology=proj.topology, seed=proj.seed, weight_threshold=proj.weight_threshold,
-                  allow_self_connections=proj.allow_self_connections, tau_syn=proj.tau_syn)
-        kw[name] = value
-        new = Projection(proj.source, proj.target, **kw)
-        for k, v in vars(new).items():
-            if k not in ("source", "target", "label"):
-                setattr(proj, k, v)
+
+def live_set(network, change: dict) -> None:
+    """Set one parameter of a built network, as the store's ``last_change``
+    describes it, through the engine's public ``Network.set`` (the simulator
+    re-reads parameters at the start of every chunk).  Raises :class:`NotLive`
+    when the engine offers no live path for it; the caller then rebuilds."""
+    what, name, value = change["what"], change["name"], change["value"]
+    label = change.get("label")
+    setter = getattr(network, "set", None)
+    if setter is not None and label is not None:
+        try:
+            setter(label, name, value)
+        except (KeyError, NotImplementedError) as exc:
+            raise NotLive(str(exc)) from None
+        return
+    if what == "population" and label is not None:
+        # until Network.set exists: a model parameter is a plain attribute of
+        # the population's model, re-read by the backends every chunk
+        model = network.population(label).model
+        if name not in type(model).parameter_names():
+            raise NotLive(f"{name} is not a parameter of {label}'s model")
+        setattr(model, name, value)
+        return
+    raise NotLive(f"no live path for {what} {label if label is not None else change.get('index')!r}")
 
 
 def _available_backends() -> dict[str, tuple[bool, str]]:
@@ -141,11 +148,12 @@ class RunView(pn.viewable.Viewer):
     backend = param.String(default="numpy")
     dt_ms = param.Number(default=1.0, bounds=(1e-4, 10.0), doc="simulation step in ms")
 
-    def __init__(self, builder, defer_figures: bool = False, **params):
+    def __init__(self, store, defer_figures: bool = False, **params):
         super().__init__(**params)
-        self.builder = builder
+        self.store = store
         self.runner: Runner | None = None
         self.live = None
+        self._live_failed: str | None = None  # set by the worker when a live change failed
         self._compiled_version = None
         self._stale = False
         self._cb = None
@@ -164,7 +172,7 @@ class RunView(pn.viewable.Viewer):
                             for k, r in self.backend_reasons.items())
         self.backend_note = pn.pane.Markdown(f"<small>{reasons}</small>" if reasons else "",
                                              sizing_mode="stretch_width", margin=(0, 5))
-        self.dt_input = pmui.FloatInput(label="dt (ms)", value=1.0, sizing_mode="stretch_width",
+        self.dt_input = pmui.FloatInput(label="dt (ms)", value=store.run_dt * 1e3, sizing_mode="stretch_width",
                                         helper_text="applies at the next reset", css_classes=["nc-dt"])
         self.dt_input.param.watch(self._dt_changed, "value")
         self.speed = pmui.Select(label="Speed", options=list(SPEEDS), value="1x real time",
@@ -251,7 +259,9 @@ class RunView(pn.viewable.Viewer):
         self.rate_pane = pn.pane.HoloViews(None, css_classes=["nc-rates"], min_height=200, **pane)
         #: figures wait for :meth:`show_figures` (called once the page has loaded)
         self._figures_deferred = defer_figures
-        builder.on_change(self._network_changed)
+        store.param.watch(self._on_store, "revision")
+        store.param.watch(self._on_store_dt, "run_dt")
+        store.backend = self.backend_select.value
         self._sync_population_choices()
         if not defer_figures:
             self._rebuild_figures()
@@ -266,11 +276,8 @@ class RunView(pn.viewable.Viewer):
         return float(self.dt_input.value) * 1e-3
 
     def _populations(self) -> list[tuple[str, int, str]]:
-        try:
-            net = self.builder.network_dict()
-        except Exception:  # noqa: BLE001
-            return []
-        return [(p["label"], int(p["n"]), p.get("model", "")) for p in net.get("populations", [])]
+        pops = self.store.document.get("populations") or []
+        return [(p.get("label", p.get("model")), int(p["n"]), p.get("model", "")) for p in pops]
 
     def _sync_population_choices(self) -> None:
         labels = [p[0] for p in self._populations()]
@@ -358,34 +365,80 @@ class RunView(pn.viewable.Viewer):
                 if pane.object is not view.dmap:
                     pane.object = view.dmap
 
-    def _network_changed(self, kind: str, info: dict) -> None:
+    def _on_store(self, event) -> None:
+        """The store changed: bring the run in line with it."""
+        change = self.store.last_change
+        kind = change.get("kind")
+        if kind in ("layout", "run"):
+            return  # positions only; a new dt applies at the next reset (its field says so)
         if kind == "param" and self.live is not None:
-            if info.get("what") in ("population", "stimulus", "projection"):
-                live = self.live
-                try:
-                    # validate now on a copy is unnecessary: the editor asked the engine already
-                    self.runner.apply(lambda sim, info=info: apply_live_change(live.network, info))
-                except Exception as exc:  # noqa: BLE001
-                    self.show_error(f"Could not apply {info.get('name')}: {exc}")
+            live = self.live
+            if self._can_set_live(live.network, change):
+                self.runner.apply(lambda sim: self._apply_live(live, change))
                 self._param_changed_at = time.perf_counter()
+                return
+            self._restart(f"{change.get('name')} of {change.get('label') or change.get('what')} "
+                          "cannot change in a running simulation")
             return
         if kind == "structure":
-            dt = self.builder.run_dt()
-            if self.live is None and dt and abs(dt * 1e3 - (self.dt_input.value or 0)) > 1e-12:
-                self.dt_input.value = dt * 1e3
             self._sync_population_choices()
             if self.live is not None:
-                self._stale = True
-                self.info.object = ("**The network changed.** The running simulation keeps the old "
-                                    "structure; press **Reset** to rebuild it.")
+                self._restart("the network's structure changed")
             else:
+                self._clear_results()
                 self._rebuild_figures()
+
+    @staticmethod
+    def _can_set_live(network, change: dict) -> bool:
+        if hasattr(network, "set"):
+            return change.get("label") is not None
+        if change.get("what") != "population":
+            return False
+        model = network.population(change["label"]).model
+        # a fixed-point format is compiled into the integer kernels: only a
+        # rebuild takes a new one (see engine.fixed_point)
+        return change["name"] in type(model).parameter_names() and \
+            change["name"] not in getattr(model, "compiled_parameters", ("data_width", "fraction"))
+
+    def _apply_live(self, live, change: dict) -> None:
+        """In the worker, between two chunks.  A change the engine refuses at
+        this point is reported; the next frame's tick rebuilds from the store."""
+        try:
+            live_set(live.network, change)
+        except Exception as exc:  # noqa: BLE001 - shown in the page
+            self._live_failed = f"{change.get('name')}: {exc}"
+
+    def _restart(self, why: str) -> None:
+        """Rebuild the simulator from the store; keep running if it ran."""
+        was = self.runner.state if self.runner is not None else "idle"
+        self.reset()
+        if was == "running":
+            self.start()
+            self.info.object = (f"**The run restarted from t = 0** with the network as shown: {why}.")
+        else:
+            self.info.object = (f"**The run was reset** to the network as shown: {why}.")
+
+    def _clear_results(self) -> None:
+        """Results belong to the network they came from: forget them (and any
+        message about it) when another network takes its place."""
+        self.recorder.clear()
+        self._recent = []
+        self.message.visible = False
+        self.info.object = ""
+        if self.rates is not None:
+            self.rates = RateView([p[0] for p in self._populations()], self.dt,
+                                  window_s=max(2.0, float(self.window.value)))
+
+    def _on_store_dt(self, event) -> None:
+        v = event.new * 1e3
+        if abs((self.dt_input.value or 0) - v) > 1e-12:
+            self.dt_input.value = v
 
     # -- commands ------------------------------------------------------------------
     def _make_simulator(self):
         from engine.backends import compile as compile_network
 
-        net_dict = self.builder.network_dict()
+        net_dict = self.store.network_dict()
         if not net_dict.get("populations"):
             raise ValueError("the network has no population: add one from the palette")
         traces = self._parse_traces()
@@ -445,6 +498,7 @@ class RunView(pn.viewable.Viewer):
         if self.runner is not None:
             self.runner.reset()
         self.live = None
+        self.store.run_state = "idle"
         self._stale = False
         self._dirty = False
         self._recent = []
@@ -475,6 +529,7 @@ class RunView(pn.viewable.Viewer):
             self.runner.set_speed(SPEEDS[self.speed.value])
 
     def _backend_changed(self, name: str) -> None:
+        self.store.backend = name
         if self.live is not None:
             self.info.object = "Backend changed: press **Reset** then **Start** to recompile."
 
@@ -486,12 +541,14 @@ class RunView(pn.viewable.Viewer):
             return
         self.dt_input.error_state = False
         self.dt_input.helper_text = "applies at the next reset"
-        self.builder.set_run_dt(v * 1e-3)
+        if abs(self.store.run_dt - v * 1e-3) > 1e-15:
+            self.store.set_run_dt(v * 1e-3)
         if self.live is None:
             self._rebuild_figures()
 
     def _update_buttons(self) -> None:
         state = self.runner.state if self.runner else "idle"
+        self.store.run_state = state if state in ("idle", "running", "paused") else "idle"
         self.start_btn.disabled = state == "running"
         self.pause_btn.disabled = state != "running"
 
@@ -511,6 +568,10 @@ class RunView(pn.viewable.Viewer):
     def tick(self) -> None:
         r = self.runner
         if r is None:
+            return
+        if self._live_failed:
+            why, self._live_failed = self._live_failed, None
+            self._restart(f"the running simulation refused {why}")
             return
         chunks = r.drain()
         if chunks:

@@ -1,5 +1,9 @@
-"""Per-session page factory: every browser session gets its own builder,
-runner and figures (nothing is shared through module globals)."""
+"""Per-session page factory: every browser session gets its own store,
+builder, runner and figures (nothing is shared through module globals).
+
+The session's :class:`~neurocore_gui.store.SessionStore` is the one place
+its network lives; the builder (canvas, editors), the run view and the labs
+are views of it."""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import panel_material_ui as pmui
 
 from neurocore_gui.builder import Builder, example_names
 from neurocore_gui.runview import RunView
+from neurocore_gui.store import SessionStore
 
 __all__ = ["create_app", "App"]
 
@@ -23,15 +28,15 @@ class App(pn.viewable.Viewer):
 
     def __init__(self, example: str | None = DEFAULT_EXAMPLE, **params):
         super().__init__(**params)
-        self.builder = Builder()
+        self.store = SessionStore()
+        self.builder = Builder(store=self.store)
         in_server = pn.state.curdoc is not None and pn.state.curdoc.session_context is not None
-        self.run = RunView(self.builder, defer_figures=in_server)
+        self.run = RunView(self.store, defer_figures=in_server)
         if in_server:
             pn.state.onload(self.run.show_figures)
         names = example_names()
         if example and example in names:
             self.builder.load_example(example)
-            self.builder.examples.value = ""
             self.builder.notify("")
         elif example:
             self.builder.notify("Examples are not available yet (assets/networks is empty); "
