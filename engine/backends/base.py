@@ -346,12 +346,32 @@ class Simulator:
         self._syn_plan = [(buf, math.exp(-self.dt_ms / key[1]), self._block_currents[key[0]])
                           for key, buf in syn.items()]
         self._prepare_plasticity()
+        self._pop_dt = [self._population_dt(p) for p in self.populations]
         needed = [1] * len(self.populations)
         for rt in self._proj_rt:
             needed[rt.src] = max(needed[rt.src], rt.delay + 1)
         if needed != self._hist_len:
             self._resize_history(needed)
         self._bind()
+
+    def _population_dt(self, pop) -> float:
+        """The step (ms) ``pop``'s neurons integrate with: the run's, unless the
+        population sets the reference's ``dt`` parameter (SPEC 2.3), which is
+        used as given, with one warning per population and pair of steps."""
+        own = pop.model.dt
+        if own is None:
+            return self.dt_ms
+        own = float(own)
+        if pop.model.uses_dt and not math.isclose(own, self.dt_ms, rel_tol=1e-9, abs_tol=0.0):
+            warned = pop.__dict__.setdefault("_dt_warned", set())
+            if (own, self.dt_ms) not in warned:
+                warned.add((own, self.dt_ms))
+                import warnings
+
+                warnings.warn(f"population {pop.label!r}: its dt={own:g} ms differs from the run's step "
+                              f"{self.dt_ms:g} ms; its neurons integrate with dt={own:g} ms per step "
+                              f"(remove 'dt' from its params to follow the run)", UserWarning, stacklevel=4)
+        return own
 
     def _prepare_plasticity(self) -> None:
         """(Re)build the plasticity helpers; rule parameters are re-read every
@@ -394,8 +414,7 @@ class Simulator:
 
     def _step_populations(self):
         out = []
-        dt = self.dt_ms
-        for pop, cur in zip(self.populations, self._currents):
+        for pop, cur, dt in zip(self.populations, self._currents, self._pop_dt):
             if pop.model.integer:
                 cur = np.rint(cur).astype(np.int64)
             y = pop.model.step(pop.state, cur, dt, pop.rng)

@@ -250,7 +250,7 @@ class FixedPointSimulator(Simulator):
 
     def _remap(self, load_state: bool = False) -> None:
         for k, pop in enumerate(self.populations):
-            m = map_population(pop, self.qformat, self.dt_ms)
+            m = map_population(pop, self.qformat, self._population_dt(pop))  # the reference's dt param
             old = self.mappings[k]
             if old is not None and old.key() == m.key() and not load_state:
                 self.mappings[k] = m

@@ -40,7 +40,7 @@ def _signature(pop):
 
 class _Block:
     __slots__ = ("members", "model", "state", "current", "offsets", "pop", "graded", "integer", "n",
-                 "kernel", "self_arg", "nz")
+                 "kernel", "self_arg", "nz", "dt")
 
 
 class NumpySimulator(Simulator):
@@ -66,6 +66,8 @@ class NumpySimulator(Simulator):
             b.model = b.pop.model  # the population's model object may have been replaced
             b.kernel, b.self_arg = type(b.model).step, b.model.view()
         super()._prepare()
+        for b in self._blocks:  # members share their parameters, dt included
+            b.dt = self._pop_dt[b.members[0]]
         if saved:
             for rt, values in saved:
                 if rt.syn_key is not None and rt.out.shape == values.shape:
@@ -118,11 +120,10 @@ class NumpySimulator(Simulator):
         self._bounds = [b.offsets[1:-1] for b in blocks]
 
     def _step_populations(self):
-        dt = self.dt_ms
         results = self._results
         for b in self._blocks:
             cur = np.rint(b.current).astype(np.int64) if b.integer else b.current
-            y = b.kernel(b.self_arg, b.state, cur, dt, b.pop.rng)
+            y = b.kernel(b.self_arg, b.state, cur, b.dt, b.pop.rng)
             # nonzero on a bool array is several times faster than on float64
             idx = np.flatnonzero(np.not_equal(y, 0, out=b.nz))
             members = b.members

@@ -197,8 +197,8 @@ class TorchSimulator(Simulator):
     @torch.no_grad()
     def _step_populations(self):
         out = []
-        dt = self.dt_ms
         for k, pop in enumerate(self.populations):
+            dt = self._pop_dt[k]
             cur = torch.from_numpy(self._currents[k])
             if self._cur_dev is not None:
                 cur = self._cur_dev[k].copy_(cur, non_blocking=False)

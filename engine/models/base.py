@@ -112,6 +112,7 @@ class ParameterView:
 
     def refresh(self, *_events) -> None:
         self.__dict__.update(self._model.values())
+        self.__dict__["dt"] = self._model.dt  # values() leaves an unset dt out
 
     def __getattr__(self, name):
         model = self.__dict__.get("_model")
@@ -165,6 +166,15 @@ class NeuronModel(param.Parameterized):
     #: input scale of the scalar-vs-population property test
     current_range: ClassVar[tuple[float, float]] = (0.0, 1.0)
 
+    #: The reference's per-population integration step (SPEC 2.3): ``None``
+    #: (the default) follows the run's step; a value is the step, in ms, the
+    #: population's neurons integrate with, and a simulator warns once when it
+    #: differs from the run's step.  It is not one of :meth:`parameter_names`
+    #: (editors and the scalar classes, which own their ``dt``, leave it out)
+    #: but :meth:`values` carries it when set, so JSON keeps it.
+    dt = Real(None, allow_None=True, bounds=(0.0, None), inclusive_bounds=(False, True), unit="ms",
+              doc="integration step of this population (None: the run's step)")
+
     # -- state ---------------------------------------------------------------
     def initial_state(self, n: int) -> dict[str, np.ndarray]:
         """Fresh state for ``n`` neurons (float64 arrays unless ``integer``)."""
@@ -201,15 +211,24 @@ class NeuronModel(param.Parameterized):
 
     @classmethod
     def parameter_names(cls) -> list[str]:
-        return [p for p in cls.param if p != "name"]
+        """The model's own parameters (``dt`` and param's ``name`` excluded)."""
+        return [p for p in cls.param if p not in ("name", "dt")]
+
+    @classmethod
+    def accepted_parameters(cls) -> list[str]:
+        """What ``Population(params=...)`` takes: the parameters plus ``dt``."""
+        return [*cls.parameter_names(), "dt"]
 
     @classmethod
     def equations(cls) -> str:
         return (cls.__doc__ or "").strip()
 
     def values(self) -> dict:
-        """Current parameter values as plain Python numbers."""
-        return {p: getattr(self, p) for p in self.parameter_names()}
+        """Current parameter values as plain Python numbers (``dt`` only when set)."""
+        out = {p: getattr(self, p) for p in self.parameter_names()}
+        if self.dt is not None:
+            out["dt"] = self.dt
+        return out
 
     def describe(self) -> dict:
         """Everything the GUI / docs need to know about the model, as data."""

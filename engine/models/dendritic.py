@@ -28,7 +28,7 @@ class StochasticDendritic(NeuronModel):
     """
 
     model_name = "StochasticDendriticNeuron"
-    aliases = ("dendritic", "dendritic_xor")
+    aliases = ("dendritic", "dendritic_xor", "stochastic_dendritic")
     category = "reference"
     reference = ("A. Gidon et al. (2020), Science 367:83-87; A. Alaghi & J. P. Hayes (2013), "
                  "ACM Trans. Embed. Comput. Syst. 12:92 (stochastic computing)")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import param
 
@@ -28,13 +26,16 @@ class SCIzhikevich(NeuronModel):
 
     ``integrator``:
 
-    * ``"baseline_half_euler"`` -- the scheme of the paper's own code: ``v``
-      takes two Euler half-steps of ``dt/2`` (``u`` held), then ``u`` one
-      Euler step of ``dt`` using the new ``v``;
+    * ``"baseline_half_euler"`` -- the reference's scheme: two Euler
+      half-steps of ``dt/2`` of the whole system; in each, both derivatives
+      are evaluated at the current ``(v, u)``, then ``v += dv*dt/2`` and
+      ``u += du*dt/2`` (unlike the paper's own code, which holds ``u`` during
+      the half-steps of ``v``);
     * ``"rk4"`` -- classical 4th-order Runge-Kutta on ``(v, u)`` over ``dt``.
 
-    ``noise_std > 0`` adds ``N(0, noise_std*sqrt(dt))`` to ``v`` after the
-    integration step (before spike detection).
+    ``noise_std > 0`` adds ``N(0, noise_std)`` to ``v`` after the
+    integration step (before spike detection), per step and *not* scaled by
+    ``dt``, as in the reference.
 
     Presets (a, b, c, d): regular spiking (0.02, 0.2, -65, 8), intrinsically
     bursting (0.02, 0.2, -55, 4), chattering (0.02, 0.2, -50, 2), fast spiking
@@ -61,7 +62,7 @@ class SCIzhikevich(NeuronModel):
     b = Real(0.2, unit="", doc="sensitivity of u to v")
     c = Real(-65.0, unit="mV", doc="reset potential")
     d = Real(8.0, unit="mV/ms", doc="jump of u after a spike")
-    noise_std = Real(0.0, bounds=(0.0, None), unit="mV/sqrt(ms)", doc="noise added to v each step")
+    noise_std = Real(0.0, bounds=(0.0, None), unit="mV", doc="std of the noise added to v each step (not scaled by dt)")
     integrator = param.Selector(default="baseline_half_euler", objects=["baseline_half_euler", "rk4"],
                                 doc="numerical scheme")
 
@@ -88,13 +89,14 @@ class SCIzhikevich(NeuronModel):
             u_new = u + dt / 6.0 * (k1u + 2.0 * k2u + 2.0 * k3u + k4u)
         else:
             half = 0.5 * dt
-            v_new = v + half * _dv(v, u, current)
-            v_new = v_new + half * _dv(v_new, u, current)
-            u_new = u + dt * self._du(v_new, u)
+            v_new, u_new = v, u
+            for _ in range(2):  # both derivatives at the current (v, u), then both advance
+                dv, du = _dv(v_new, u_new, current), self._du(v_new, u_new)
+                v_new, u_new = v_new + half * dv, u_new + half * du
         if self.noise_std > 0.0:
             if rng is None:
                 raise ValueError("noise_std > 0 needs a random generator (rng); the population owns one")
-            v_new = v_new + rng.normal(0.0, self.noise_std * math.sqrt(dt), size=v.shape)
+            v_new = v_new + rng.normal(0.0, self.noise_std, size=v.shape)
         # a huge input can overshoot to inf; that is still a spike and the reset clears it
         spikes = v_new >= V_PEAK
         v[...] = np.where(spikes, self.c, v_new)

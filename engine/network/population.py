@@ -81,7 +81,7 @@ class Population:
             params = {}
         if not isinstance(params, dict):
             raise TypeError(f"params must be a dict of model parameters, got {type(params).__name__}")
-        valid = cls.parameter_names()
+        valid = cls.accepted_parameters()  # the model's parameters plus the reference's dt
         unknown = [k for k in params if k not in valid]
         if unknown:
             raise ValueError(f"unknown parameter(s) {', '.join(map(repr, unknown))} for model "
@@ -109,8 +109,9 @@ class Population:
         """Advance every neuron one step; returns the model output (0/1 spikes).
 
         ``currents`` is a scalar or a length-``n`` array; ``dt`` in ms defaults
-        to the model's ``default_dt``."""
-        dt = self.model.default_dt if dt is None else dt
+        to the population's ``dt`` parameter, else the model's ``default_dt``."""
+        if dt is None:
+            dt = self.model.default_dt if self.model.dt is None else self.model.dt
         if isinstance(dt, bool) or not isinstance(dt, numbers.Real) or not np.isfinite(dt) or dt <= 0:
             raise ValueError(f"dt must be a positive finite number of ms, got {dt!r}")
         cur = np.asarray(currents, dtype=np.float64)

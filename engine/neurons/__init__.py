@@ -13,7 +13,10 @@ agree by construction.  Each exposes ``declaration`` (the model class).
 * :func:`scalar_class` gives every registered model a scalar class
   (``step(current)``, ``reset_state()``, ``get_state()``; parameters as
   keyword arguments plus ``dt`` and ``seed``), and each registered model is
-  available here under its registry name, e.g. ``engine.neurons.AdExNeuron``.
+  available here under its registry name, e.g. ``engine.neurons.AdExNeuron``;
+* :mod:`engine.neurons.models` gives the reference's "individual file
+  import", ``from engine.neurons.models.hodgkin_huxley import
+  HodgkinHuxleyNeuron``, for every model file (see that module).
 
 May import: numpy, param, ``engine.models``.
 """
@@ -311,6 +314,19 @@ class HomeostaticLIFNeuron(StochasticLIFNeuron):
         spike = super().step(input_current)
         object.__setattr__(self, "v_threshold", float(self._state["threshold"][0]))
         return spike
+
+    # the reference keeps the trace as a plain attribute: read and set it here
+    @property
+    def rate_trace(self) -> float:
+        """Exponential trace of the spike train (spikes per step)."""
+        return float(self._state["rate_trace"][0])
+
+    @rate_trace.setter
+    def rate_trace(self, value) -> None:
+        value = finite(value, "rate_trace")
+        if not 0.0 <= value <= 1.0:
+            raise ValueError(f"rate_trace must be in [0, 1] spikes per step, got {value!r}")
+        self._state["rate_trace"][0] = value
 
 
 class SCIzhikevichNeuron(ModelNeuron):

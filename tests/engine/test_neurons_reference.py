@@ -247,9 +247,9 @@ def test_izhikevich_defaults_and_initial_state():
 def test_izhikevich_half_euler_step_by_hand():
     n = SCIzhikevichNeuron(dt=1.0)
     v, u = -65.0, -13.0
-    for _ in range(2):  # v: two half-steps of 0.5 ms with u held
-        v += 0.5 * (0.04 * v * v + 5 * v + 140 - u + 10.0)
-    u += 0.02 * (0.2 * v - u)
+    for _ in range(2):  # SPEC 2.1: two half-steps of 0.5 ms of the whole system, v and u both advance
+        dv, du = 0.04 * v * v + 5 * v + 140 - u + 10.0, 0.02 * (0.2 * v - u)
+        v, u = v + 0.5 * dv, u + 0.5 * du
     n.step(10.0)
     assert n.get_state() == {"v": pytest.approx(v, abs=1e-12), "u": pytest.approx(u, abs=1e-12)}
 
