@@ -186,3 +186,46 @@ def smallest_qformat(values, *, max_width: int = MAX_WIDTH) -> "QFormat | None":
     if width > max_width:
         return None
     return QFormat(max(width, 1), frac)
+
+
+# -- arithmetic options of the LIF datapath (RTL parameters REFRACTORY_HOLD, SATURATE, ROUND) --
+
+REFRACTORY_HOLDS = ("v_rest", "v_reset")
+ROUNDINGS = ("floor", "nearest")
+
+
+def check_options(refractory_hold: str = "v_rest", saturate: bool = False, rounding: str = "floor") -> None:
+    """Validate the datapath options (``ValueError`` naming the option)."""
+    if refractory_hold not in REFRACTORY_HOLDS:
+        raise ValueError(f"refractory_hold must be one of {REFRACTORY_HOLDS}, got {refractory_hold!r}")
+    if not isinstance(saturate, (bool, np.bool_)):
+        raise ValueError(f"saturate must be True or False, got {saturate!r}")
+    if rounding not in ROUNDINGS:
+        raise ValueError(f"rounding must be one of {ROUNDINGS}, got {rounding!r}")
+
+
+def round_bias(fraction: int, rounding: str = "floor") -> int:
+    """What is added to a product before the arithmetic shift by ``fraction``:
+    0 for ``floor``; ``2**(fraction-1)`` for ``nearest`` (round half up, i.e.
+    ties towards +inf, the cheapest rounding in hardware: one adder)."""
+    if rounding == "nearest" and fraction > 0:
+        return 1 << (fraction - 1)
+    return 0
+
+
+def shift_product(p, fraction: int, rounding: str = "floor"):
+    """``(p + bias) >> fraction`` (arithmetic): a product scaled back to Q-format."""
+    return asr(p + round_bias(fraction, rounding), fraction)
+
+
+def saturate_to(x, bits: int):
+    """Clip ``x`` to the signed ``bits``-bit range (ints or arrays)."""
+    lo, hi = int_range(bits)
+    if isinstance(x, (int, np.integer)) and not isinstance(x, np.ndarray):
+        return min(max(int(x), lo), hi)
+    return np.clip(np.asarray(x, dtype=np.int64), lo, hi)
+
+
+def fit_sum(x, bits: int, saturate: bool = False):
+    """An exact sum brought to ``bits`` bits: clipped (``saturate``) or wrapped."""
+    return saturate_to(x, bits) if saturate else wrap(x, bits)

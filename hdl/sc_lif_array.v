@@ -13,7 +13,10 @@ module sc_lif_array #(
     parameter integer V_REST            = 0,
     parameter integer V_RESET           = 0,
     parameter integer V_THRESHOLD       = (1 << FRACTION),
-    parameter integer REFRACTORY_PERIOD = 0
+    parameter integer REFRACTORY_PERIOD = 0,
+    parameter integer REFRACTORY_HOLD   = 0,
+    parameter integer SATURATE          = 0,
+    parameter integer ROUND             = 0
 ) (
     input  wire                                          clk,
     input  wire                                          rst_n,
@@ -30,7 +33,8 @@ module sc_lif_array #(
             localparam integer KI = (SHARED_K != 0) ? 0 : i;
             sc_lif_neuron #(
                 .DATA_WIDTH(DATA_WIDTH), .FRACTION(FRACTION), .V_REST(V_REST), .V_RESET(V_RESET),
-                .V_THRESHOLD(V_THRESHOLD), .REFRACTORY_PERIOD(REFRACTORY_PERIOD)
+                .V_THRESHOLD(V_THRESHOLD), .REFRACTORY_PERIOD(REFRACTORY_PERIOD),
+        .REFRACTORY_HOLD(REFRACTORY_HOLD), .SATURATE(SATURATE), .ROUND(ROUND)
             ) u_neuron (
                 .clk(clk), .rst_n(rst_n),
                 .leak_k(leak_k[KI*DATA_WIDTH +: DATA_WIDTH]),

@@ -28,6 +28,9 @@ module sc_lif_layer #(
     parameter integer V_RESET           = 0,
     parameter integer V_THRESHOLD       = (1 << FRACTION),
     parameter integer REFRACTORY_PERIOD = 0,
+    parameter integer REFRACTORY_HOLD   = 0,
+    parameter integer SATURATE          = 0,
+    parameter integer ROUND             = 0,
     parameter integer LEAK_K            = 16,
     parameter integer GAIN_K            = (1 << FRACTION),
     parameter integer USE_SYN           = 0,
@@ -114,7 +117,8 @@ module sc_lif_layer #(
 
     sc_lif_array #(
         .N(N_OUT), .SHARED_K(1), .DATA_WIDTH(DATA_WIDTH), .FRACTION(FRACTION), .V_REST(V_REST),
-        .V_RESET(V_RESET), .V_THRESHOLD(V_THRESHOLD), .REFRACTORY_PERIOD(REFRACTORY_PERIOD)
+        .V_RESET(V_RESET), .V_THRESHOLD(V_THRESHOLD), .REFRACTORY_PERIOD(REFRACTORY_PERIOD),
+        .REFRACTORY_HOLD(REFRACTORY_HOLD), .SATURATE(SATURATE), .ROUND(ROUND)
     ) u_array (
         .clk(clk), .rst_n(rst_n), .leak_k(LEAK_C), .gain_k(GAIN_C), .I_t(current),
         .noise_in(noise_in), .spike_out(spike_out), .v_out(v_out)

@@ -1,12 +1,17 @@
 // sc_lif_neuron -- fixed-point leaky integrate-and-fire neuron (Verilog-2001).
 //
 // One rising clock edge is exactly one engine FixedPointLIFNeuron.step():
-//   refractory: counter -= 1, v = V_REST, spike = 0
-//   otherwise : dv_leak = ((V_REST - v) * leak_k) >>> FRACTION   (2*DATA_WIDTH-bit product)
-//               dv_in   = (I_t * gain_k)       >>> FRACTION
-//               v_next  = (v + dv_leak + dv_in + noise_in) mod 2**DATA_WIDTH
+//   refractory: counter -= 1, v = HOLD, spike = 0
+//   otherwise : dv_leak = ((V_REST - v) * leak_k + R) >>> FRACTION   (2*DATA_WIDTH-bit product)
+//               dv_in   = (I_t * gain_k + R)       >>> FRACTION
+//               v_next  = v + dv_leak + dv_in + noise_in, wrapped mod 2**DATA_WIDTH
+//                         (SATURATE = 0) or clipped to the signed range (SATURATE = 1)
 //               spike when v_next >= V_THRESHOLD (signed), then v = V_RESET and
 //               the counter loads REFRACTORY_PERIOD.
+// Options (defaults = the reference hardware):
+//   REFRACTORY_HOLD 0: HOLD = V_REST;  1: HOLD = V_RESET (Lapicque-style models)
+//   SATURATE        0: wrap-around;    1: saturating membrane sum
+//   ROUND           0: R = 0 (floor);  1: R = 2**(FRACTION-1), round half up (FRACTION > 0)
 // rst_n is asynchronous and active low: v = v_out = V_REST, spike and counter 0.
 // v_out is the membrane register itself, so it is registered by construction.
 `default_nettype none
@@ -17,7 +22,10 @@ module sc_lif_neuron #(
     parameter integer V_REST            = 0,
     parameter integer V_RESET           = 0,
     parameter integer V_THRESHOLD       = (1 << FRACTION),
-    parameter integer REFRACTORY_PERIOD = 0
+    parameter integer REFRACTORY_PERIOD = 0,
+    parameter integer REFRACTORY_HOLD   = 0,
+    parameter integer SATURATE          = 0,
+    parameter integer ROUND             = 0
 ) (
     input  wire                         clk,
     input  wire                         rst_n,
@@ -47,6 +55,15 @@ module sc_lif_neuron #(
     localparam [DATA_WIDTH-1:0] RESET_C  = V_RESET[DATA_WIDTH-1:0];
     localparam [DATA_WIDTH-1:0] THRESH_C = V_THRESHOLD[DATA_WIDTH-1:0];
     localparam [CW-1:0]         REFR_C   = REFRACTORY_PERIOD[CW-1:0];
+    localparam [DATA_WIDTH-1:0] HOLD_C   = (REFRACTORY_HOLD != 0) ? RESET_C : REST_C;
+    // rounding bias; it cannot overflow the product width since FRACTION < DATA_WIDTH
+    localparam integer          SW       = PW + 2;   // the exact membrane sum
+    localparam [PW-1:0]         ONE_P    = {{(PW-1){1'b0}}, 1'b1};
+    localparam [SW-1:0]         ONE_S    = {{(SW-1){1'b0}}, 1'b1};
+    localparam signed [PW-1:0]  BIAS     = (ROUND != 0 && FRACTION > 0)
+                                           ? (ONE_P << ((FRACTION > 0) ? FRACTION - 1 : 0)) : {PW{1'b0}};
+    localparam signed [SW-1:0]  SAT_MAX  = (ONE_S << (DATA_WIDTH - 1)) - ONE_S;
+    localparam signed [SW-1:0]  SAT_MIN  = ~SAT_MAX;
 
     reg  [CW-1:0] counter;
 
@@ -60,15 +77,18 @@ module sc_lif_neuron #(
     wire signed [PW-1:0] diff    = rest_x - v_x;
     wire signed [PW-1:0] p_leak  = diff * leak_x;
     wire signed [PW-1:0] p_in    = i_x * gain_x;
-    // The upper bits of the shifted products cannot affect the wrapped sum;
-    // they are kept for readability and removed by synthesis.
+    wire signed [PW-1:0] dv_leak = (p_leak + BIAS) >>> FRACTION;
+    wire signed [PW-1:0] dv_in   = (p_in + BIAS) >>> FRACTION;
+    // The exact sum; when wrapping, its upper bits are unused and synthesis
+    // removes them (only the low DATA_WIDTH bits survive: the wrap-around).
     /* verilator lint_off UNUSEDSIGNAL */
-    wire signed [PW-1:0] dv_leak = p_leak >>> FRACTION;
-    wire signed [PW-1:0] dv_in   = p_in >>> FRACTION;
+    wire signed [SW-1:0] v_sum   = {{2{v_x[PW-1]}}, v_x} + {{2{dv_leak[PW-1]}}, dv_leak}
+                                 + {{2{dv_in[PW-1]}}, dv_in}
+                                 + {{(SW-DATA_WIDTH){noise_in[DATA_WIDTH-1]}}, noise_in};
     /* verilator lint_on UNUSEDSIGNAL */
-    // only the low DATA_WIDTH bits of the sum survive: that is the wrap-around
-    wire        [DATA_WIDTH-1:0] v_sum  = v_out + dv_leak[DATA_WIDTH-1:0] + dv_in[DATA_WIDTH-1:0] + noise_in;
-    wire signed [DATA_WIDTH-1:0] v_next = v_sum;
+    wire signed [DATA_WIDTH-1:0] v_sat  = (v_sum > SAT_MAX) ? SAT_MAX[DATA_WIDTH-1:0]
+                                        : (v_sum < SAT_MIN) ? SAT_MIN[DATA_WIDTH-1:0] : v_sum[DATA_WIDTH-1:0];
+    wire signed [DATA_WIDTH-1:0] v_next = (SATURATE != 0) ? v_sat : v_sum[DATA_WIDTH-1:0];
     wire fire = (v_next >= $signed(THRESH_C));
 
     always @(posedge clk or negedge rst_n) begin
@@ -78,7 +98,7 @@ module sc_lif_neuron #(
             counter   <= {CW{1'b0}};
         end else if (counter != {CW{1'b0}}) begin
             counter   <= counter - 1'b1;
-            v_out     <= REST_C;
+            v_out     <= HOLD_C;
             spike_out <= 1'b0;
         end else if (fire) begin
             v_out     <= RESET_C;

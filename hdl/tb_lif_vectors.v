@@ -17,6 +17,9 @@ module tb_lif_vectors;
     parameter integer V_RESET           = 0;
     parameter integer V_THRESHOLD       = (1 << FRACTION);
     parameter integer REFRACTORY_PERIOD = 0;
+    parameter integer REFRACTORY_HOLD   = 0;
+    parameter integer SATURATE          = 0;
+    parameter integer ROUND             = 0;
     parameter integer NCYC              = 16;
     parameter         VEC_FILE          = "vectors.mem";
     parameter         OUT_FILE          = "outputs.txt";
@@ -34,7 +37,8 @@ module tb_lif_vectors;
 
     sc_lif_neuron #(
         .DATA_WIDTH(DATA_WIDTH), .FRACTION(FRACTION), .V_REST(V_REST), .V_RESET(V_RESET),
-        .V_THRESHOLD(V_THRESHOLD), .REFRACTORY_PERIOD(REFRACTORY_PERIOD)
+        .V_THRESHOLD(V_THRESHOLD), .REFRACTORY_PERIOD(REFRACTORY_PERIOD),
+        .REFRACTORY_HOLD(REFRACTORY_HOLD), .SATURATE(SATURATE), .ROUND(ROUND)
     ) dut (
         .clk(clk), .rst_n(rst_n), .leak_k(leak_k), .gain_k(gain_k), .I_t(I_t),
         .noise_in(noise_in), .spike_out(spike_out), .v_out(v_out)

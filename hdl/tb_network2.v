@@ -41,7 +41,8 @@ module tb_network2;
 
     sc_lif_array #(
         .N(N_A), .SHARED_K(1), .DATA_WIDTH(DATA_WIDTH), .FRACTION(FRACTION), .V_REST(A_V_REST),
-        .V_RESET(A_V_RESET), .V_THRESHOLD(A_V_THRESHOLD), .REFRACTORY_PERIOD(A_REFRACTORY_PERIOD)
+        .V_RESET(A_V_RESET), .V_THRESHOLD(A_V_THRESHOLD), .REFRACTORY_PERIOD(A_REFRACTORY_PERIOD),
+        .REFRACTORY_HOLD(A_REFRACTORY_HOLD), .SATURATE(A_SATURATE), .ROUND(A_ROUND)
     ) pop_a (
         .clk(clk), .rst_n(rst_n), .leak_k(a_leak), .gain_k(a_gain), .I_t(ext_a),
         .noise_in({N_A*DATA_WIDTH{1'b0}}), .spike_out(spikes_a), .v_out(v_a)
@@ -50,6 +51,7 @@ module tb_network2;
     sc_lif_layer #(
         .N_IN(N_A), .N_OUT(N_B), .DATA_WIDTH(DATA_WIDTH), .FRACTION(FRACTION), .V_REST(B_V_REST),
         .V_RESET(B_V_RESET), .V_THRESHOLD(B_V_THRESHOLD + FAULT_B_THRESHOLD_DELTA), .REFRACTORY_PERIOD(B_REFRACTORY_PERIOD),
+        .REFRACTORY_HOLD(B_REFRACTORY_HOLD), .SATURATE(B_SATURATE), .ROUND(B_ROUND),
         .LEAK_K(B_LEAK_K), .GAIN_K(B_GAIN_K), .USE_SYN(B_USE_SYN), .SYN_K(B_SYN_K),
         .WEIGHT_FILE(WEIGHT_FILE)
     ) pop_b (

@@ -28,8 +28,8 @@ half away from zero, saturating to W bits):
     its exact update is ``v += (1 - e)(v_rest - v) + (1 - e) R I`` with
     ``e = exp(-dt/tau)``, so ``leak_k = q(1 - e)``, ``gain_k = q(R (1 - e))``;
     ``v_rest, v_reset, v_threshold = q(.)``; input current and weights ``q(.)``.
-    Needs ``v_reset == v_rest`` or ``refractory_period == 0`` (the hardware
-    holds ``v_rest`` while refractory, Lapicque holds ``v_reset``).
+    Lapicque holds ``v_reset`` while refractory, so when ``v_reset != v_rest``
+    the neuron runs with ``refractory_hold="v_reset"`` (RTL ``REFRACTORY_HOLD=1``).
 ``StochasticLIFNeuron`` with ``noise_std == 0``
     Euler update ``v += (dt/tau_mem)(v_rest - v) + R dt I``: ``leak_k =
     q(dt/tau_mem)``, ``gain_k = q(R dt)`` (dt in ms); same voltage rule.
@@ -40,6 +40,11 @@ target neuron (shared by projections with the same target and ``tau_syn``):
 ``syn_k = q(exp(-dt/tau_syn))``, added to ``I_t`` -- ``sc_lif_layer`` with
 ``USE_SYN = 1``.  (The floor shift makes a negative current settle at -1 LSB
 instead of 0: a genuine fixed-point effect the report shows.)
+
+Arithmetic options of float-mapped populations (``saturate``, ``rounding``,
+see :mod:`engine.models.fixed_point_lif`) come from ``options=`` or the
+network attribute ``fixed_point_options`` (a dict); native populations use
+their own parameters.
 
 Every other model and noisy StochasticLIF raise ``NotImplementedError``
 naming the population.  A
@@ -68,7 +73,7 @@ from engine.backends.base import Simulator
 from engine.models.fixed_point_lif import FixedPointLIF, FixedPointLIFArray
 
 __all__ = ["FixedPointSimulator", "QuantisationWarning", "PopulationMapping", "map_population",
-           "resolve_qformat", "quantise_weights", "network_qformat", "factory"]
+           "resolve_qformat", "quantise_weights", "network_qformat", "network_options", "factory"]
 
 
 class QuantisationWarning(UserWarning):
@@ -85,6 +90,20 @@ def resolve_qformat(q) -> fx.QFormat:
         if m:
             return fx.QFormat(int(m.group(1)) + int(m.group(2)), int(m.group(2)))
     raise ValueError(f"qformat must be a QFormat, (data_width, fraction) or a string like 'Q8.8', got {q!r}")
+
+
+def network_options(network, options=None) -> dict:
+    """``{"saturate": bool, "rounding": str}`` for float-mapped populations (``ValueError`` on bad keys)."""
+    if options is None:
+        options = getattr(network, "fixed_point_options", None) or {}
+    if not isinstance(options, dict):
+        raise ValueError(f"options must be a dict with saturate / rounding, got {options!r}")
+    unknown = set(options) - {"saturate", "rounding"}
+    if unknown:
+        raise ValueError(f"options has unknown keys {sorted(unknown)}; known: saturate, rounding")
+    out = {"saturate": bool(options.get("saturate", False)), "rounding": options.get("rounding", "floor")}
+    fx.check_options(saturate=out["saturate"], rounding=out["rounding"])
+    return out
 
 
 def network_qformat(network, qformat=None) -> fx.QFormat:
@@ -145,8 +164,11 @@ def _quantise_param(value: float, q: fx.QFormat, what: str, notes: list, context
     return int(code)
 
 
-def map_population(pop, q: fx.QFormat, dt_ms: float) -> PopulationMapping:
-    """Fixed-point mapping of ``pop`` (``NotImplementedError`` naming it when impossible)."""
+def map_population(pop, q: fx.QFormat, dt_ms: float, options: dict | None = None) -> PopulationMapping:
+    """Fixed-point mapping of ``pop`` (``NotImplementedError`` naming it when impossible).
+
+    ``options`` (``saturate``, ``rounding``) apply to float-mapped populations."""
+    options = network_options(None, options or {})
     from engine.models.lapicque import Lapicque
 
     try:
@@ -164,10 +186,6 @@ def map_population(pop, q: fx.QFormat, dt_ms: float) -> PopulationMapping:
     if type(model) is Lapicque:
         e = math.exp(-dt_ms / model.tau)
         leak, gain = 1.0 - e, model.resistance * (1.0 - e)
-        if model.refractory_period > 0 and model.v_reset != model.v_rest:
-            raise NotImplementedError(
-                f"population {pop.label!r}: LapicqueNeuron with refractory_period > 0 and v_reset != v_rest "
-                f"has no exact fixed-point form (the hardware holds v_rest while refractory)")
         kind = "lapicque"
     elif StochasticLIF is not None and type(model) is StochasticLIF:
         if model.noise_std != 0.0:
@@ -188,8 +206,11 @@ def map_population(pop, q: fx.QFormat, dt_ms: float) -> PopulationMapping:
                              else f"population {pop.label!r}: leak (dt/tau_mem)", notes, ctx)
     gain_k = _quantise_param(gain, q, f"population {pop.label!r}: gain (R*(1-exp(-dt/tau)))"
                              if kind == "lapicque" else f"population {pop.label!r}: gain (R*dt)", notes, ctx)
+    # Lapicque holds v_reset while refractory, StochasticLIF v_rest; the RTL
+    # option only matters (and is only set) when the two codes differ
+    hold = "v_reset" if kind == "lapicque" and codes["v_reset"] != codes["v_rest"] else "v_rest"
     config = dict(data_width=q.data_width, fraction=q.fraction, refractory_period=int(model.refractory_period),
-                  **codes)
+                  **codes, refractory_hold=hold, **options)
     for n in notes:
         warnings.warn(n, QuantisationWarning, stacklevel=3)
     return PopulationMapping(pop.label, kind, q, config, leak_k, gain_k, 0,
@@ -231,8 +252,9 @@ class FixedPointSimulator(Simulator):
 
     backend_name = "fixed_point"
 
-    def __init__(self, network, dt: float, qformat=None):
+    def __init__(self, network, dt: float, qformat=None, options=None):
         self.qformat = network_qformat(network, qformat)
+        self.options = network_options(network, options)
         self._kernels: list = []
         self.mappings: list[PopulationMapping] = []
         super().__init__(network, dt)
@@ -250,7 +272,8 @@ class FixedPointSimulator(Simulator):
 
     def _remap(self, load_state: bool = False) -> None:
         for k, pop in enumerate(self.populations):
-            m = map_population(pop, self.qformat, self._population_dt(pop))  # the reference's dt param
+            m = map_population(pop, self.qformat, self._population_dt(pop),  # the reference's dt param
+                               self.options)
             old = self.mappings[k]
             if old is not None and old.key() == m.key() and not load_state:
                 self.mappings[k] = m

@@ -32,12 +32,22 @@ from engine.models.fixed_point_lif import FixedPointLIFNeuron, _check_config
 __all__ = [
     "HDL_DIR", "ToolMissingError", "SimulationError", "find_tool", "compile_rtl", "run_vvp",
     "Coverage", "Vectors", "make_vectors", "model_trace", "CosimResult", "run_neuron_cosim",
-    "neuron_sources", "to_hex", "NetworkCosimResult", "run_network_cosim",
+    "neuron_sources", "to_hex", "NetworkCosimResult", "run_network_cosim", "OPTION_DEFAULTS",
+    "rtl_option_params",
 ]
 
 HDL_DIR = Path(__file__).resolve().parents[2] / "hdl"
 NEURON_SOURCES = ("sc_lif_neuron.v",)
 CONFIG_KEYS = ("data_width", "fraction", "v_rest", "v_reset", "v_threshold", "refractory_period")
+#: datapath options and their defaults (the reference hardware); optional in a configuration
+OPTION_DEFAULTS = {"refractory_hold": "v_rest", "saturate": False, "rounding": "floor"}
+
+
+def rtl_option_params(cfg: dict) -> dict:
+    """The RTL parameters (``REFRACTORY_HOLD``, ``SATURATE``, ``ROUND``) of a configuration's options."""
+    o = {**OPTION_DEFAULTS, **{k: cfg[k] for k in OPTION_DEFAULTS if k in cfg}}
+    return {"REFRACTORY_HOLD": int(o["refractory_hold"] == "v_reset"), "SATURATE": int(bool(o["saturate"])),
+            "ROUND": int(o["rounding"] == "nearest")}
 
 
 class ToolMissingError(RuntimeError):
@@ -113,12 +123,13 @@ class Coverage:
     spikes: int = 0
     threshold_equal: int = 0      # v_next == v_threshold exactly (spikes: >=)
     threshold_minus_one: int = 0  # v_next == v_threshold - 1 (must not spike)
-    wraps: int = 0                # v + dv_leak + dv_in + noise left the W-bit range
+    wraps: int = 0                # v + dv_leak + dv_in + noise left the W-bit range (wrapped or clipped)
     refractory_cycles: int = 0
     refractory_exits: int = 0     # first active cycle after a refractory period
     resets: int = 0               # rst_n asserted mid-run
     negative_current: int = 0
     nonzero_noise: int = 0
+    rounding_changed: int = 0     # cycles where round-to-nearest gave a different product than floor
 
 
 @dataclass
@@ -139,7 +150,10 @@ def _check_cfg(cfg: dict) -> dict:
     if missing:
         raise ValueError(f"neuron configuration is missing {', '.join(missing)}")
     out = {k: int(cfg[k]) for k in CONFIG_KEYS}
+    for k, default in OPTION_DEFAULTS.items():
+        out[k] = cfg.get(k, default)
     _check_config(**out)
+    out["saturate"] = bool(out["saturate"])
     return out
 
 
@@ -212,8 +226,13 @@ def make_vectors(cfg: dict, n_cycles: int, *, seed: int = 0, reset_rate: float =
             if was_refractory:
                 cov.refractory_exits += 1
             was_refractory = False
-            raw = model.v + ((fx.wrap(model.v_rest - model.v, 2 * W) * leak) >> F) + ((cur * gain) >> F) + noise
-            v_next = fx.wrap(raw, W)
+            b = fx.round_bias(F, cfg["rounding"])
+            raw = model.v + ((fx.wrap(model.v_rest - model.v, 2 * W) * leak + b) >> F) + ((cur * gain + b) >> F) \
+                + noise
+            v_next = fx.fit_sum(raw, W, cfg["saturate"])
+            if b:
+                p_leak, p_in = fx.wrap(model.v_rest - model.v, 2 * W) * leak, cur * gain
+                cov.rounding_changed += ((p_leak + b) >> F != p_leak >> F) or ((p_in + b) >> F != p_in >> F)
             cov.wraps += raw != v_next
             cov.threshold_equal += v_next == thr
             cov.threshold_minus_one += v_next == thr - 1
@@ -312,7 +331,7 @@ def run_neuron_cosim(cfg: dict, vectors: Vectors, *, build_dir=None, rtl_params:
         vec_file.write_text("\n".join(lines) + "\n")
         params = {"DATA_WIDTH": W, "FRACTION": cfg["fraction"], "V_REST": cfg["v_rest"],
                   "V_RESET": cfg["v_reset"], "V_THRESHOLD": cfg["v_threshold"],
-                  "REFRACTORY_PERIOD": cfg["refractory_period"], "NCYC": n,
+                  "REFRACTORY_PERIOD": cfg["refractory_period"], **rtl_option_params(cfg), "NCYC": n,
                   "VEC_FILE": str(vec_file), "OUT_FILE": str(out_file)}
         params.update(rtl_params or {})
         vvp = compile_rtl([HDL_DIR / "tb_lif_vectors.v", *neuron_sources()], "tb_lif_vectors", params, build_dir)
@@ -378,7 +397,8 @@ def _split_words(hex_word: str, n: int, bits: int) -> list[int]:
 
 
 def run_network_cosim(network, n_steps: int, *, dt: float = 0.001, qformat=None, build_dir=None,
-                      rtl_params: dict | None = None, keep: bool = False) -> NetworkCosimResult:
+                      rtl_params: dict | None = None, keep: bool = False,
+                      options: dict | None = None) -> NetworkCosimResult:
     """Export a two-population network, run it in RTL (``hdl/tb_network2.v``) and
     in the ``fixed_point`` backend from step 0, and compare every cycle.
 
@@ -396,11 +416,12 @@ def run_network_cosim(network, n_steps: int, *, dt: float = 0.001, qformat=None,
     build_dir = Path(build_dir)
     network.reset()
     try:
-        exp = export_network(network, build_dir, qformat=qformat, dt=dt, n_steps=n_steps, require_two_layer=True)
+        exp = export_network(network, build_dir, qformat=qformat, dt=dt, n_steps=n_steps, require_two_layer=True,
+                             options=options)
         la, lb = exp.two_layer
         W = exp.qformat.data_width
         # Python side, one step at a time so every cycle's membrane is seen
-        sim = FixedPointSimulator(network, dt, qformat=exp.qformat)
+        sim = FixedPointSimulator(network, dt, qformat=exp.qformat, options=options)
         pops = {lab: network.population(lab) for lab in (la, lb)}
         spikes_m = {lab: np.zeros((n_steps, p.n), dtype=np.int64) for lab, p in pops.items()}
         v_m = {lab: np.zeros((n_steps, p.n), dtype=np.int64) for lab, p in pops.items()}

@@ -6,7 +6,8 @@
     a Verilog header (``include``-d inside a module): ```define`` guards and
     ``localparam``\\ s for the Q-format and, per population, its size and
     neuron constants (``POP_<LABEL>_N``, ``_V_REST``, ``_V_RESET``,
-    ``_V_THRESHOLD``, ``_REFRACTORY_PERIOD``, ``_LEAK_K``, ``_GAIN_K``); for a
+    ``_V_THRESHOLD``, ``_REFRACTORY_PERIOD``, ``_LEAK_K``, ``_GAIN_K`` and the
+    datapath options ``_REFRACTORY_HOLD``, ``_SATURATE``, ``_ROUND``); for a
     two-population feed-forward network also the ``A_*``/``B_*`` names,
     ``NCYC`` and the file names that ``hdl/tb_network2.v`` reads.
 ``weights_<projection>.mem``
@@ -38,7 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from engine import fixedpoint as fx
-from engine.hardware.cosim import to_hex
+from engine.hardware.cosim import rtl_option_params, to_hex
 
 __all__ = ["ExportedNetwork", "export_network", "two_layer_shape", "stimulus_codes", "verilog_name"]
 
@@ -112,13 +113,13 @@ def _dense_codes(proj, codes) -> np.ndarray:
 
 
 def export_network(network, out_dir, *, qformat=None, dt: float = 0.001, n_steps: int | None = None,
-                   require_two_layer: bool = False) -> ExportedNetwork:
+                   require_two_layer: bool = False, options: dict | None = None) -> ExportedNetwork:
     """Write the header and memory files (see module docstring) into ``out_dir``."""
     from engine.backends.fixed_point import FixedPointSimulator
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    sim = FixedPointSimulator(network, dt, qformat=qformat)
+    sim = FixedPointSimulator(network, dt, qformat=qformat, options=options)
     q = sim.qformat
     W = q.data_width
     names = {}
@@ -137,7 +138,7 @@ def export_network(network, out_dir, *, qformat=None, dt: float = 0.001, n_steps
         lines.append(f"// population {pop.label!r}: {pop.model_name} ({m.kind})")
         consts = {"N": pop.n, "V_REST": m.config["v_rest"], "V_RESET": m.config["v_reset"],
                   "V_THRESHOLD": m.config["v_threshold"], "REFRACTORY_PERIOD": m.config["refractory_period"],
-                  "LEAK_K": m.leak_k, "GAIN_K": m.gain_k}
+                  "LEAK_K": m.leak_k, "GAIN_K": m.gain_k, **rtl_option_params(m.config)}
         lines += [f"localparam integer POP_{nm}_{c} = {v};" for c, v in consts.items()]
     result = ExportedNetwork(out, out / "network_params.vh", q)
     result.constants = out / "constants.mem"
@@ -172,7 +173,8 @@ def export_network(network, out_dir, *, qformat=None, dt: float = 0.001, n_steps
         for alias, pop in (("A", a), ("B", b)):
             nm = names[pop.label]
             lines += [f"localparam integer {alias}_{c} = POP_{nm}_{c};" for c in
-                      ("V_REST", "V_RESET", "V_THRESHOLD", "REFRACTORY_PERIOD", "LEAK_K", "GAIN_K")]
+                      ("V_REST", "V_RESET", "V_THRESHOLD", "REFRACTORY_PERIOD", "LEAK_K", "GAIN_K",
+                       "REFRACTORY_HOLD", "SATURATE", "ROUND")]
             lines.append(f"localparam integer N_{alias} = POP_{nm}_N;")
             lines.append(f"localparam integer {alias}_INDEX = {sim._index[id(pop)]};")
         tau = network.projections[0].tau_syn

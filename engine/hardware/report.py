@@ -114,7 +114,7 @@ def _raster(chunk, pops, n_steps):
 
 
 def compare_float_fixed(network, duration=None, dt: float = 0.001, qformat=None, *, n_steps=None,
-                        float_backend: str = "numpy") -> ComparisonReport:
+                        float_backend: str = "numpy", options: dict | None = None) -> ComparisonReport:
     """Run ``network`` in float and in fixed point and compare (see module docstring).
 
     Give ``duration`` (s) or ``n_steps``.  Quantisation warnings are collected
@@ -136,7 +136,7 @@ def compare_float_fixed(network, duration=None, dt: float = 0.001, qformat=None,
         sim_f.reset()
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", QuantisationWarning)
-            sim_x = FixedPointSimulator(network, dt, qformat=qformat)
+            sim_x = FixedPointSimulator(network, dt, qformat=qformat, options=options)
             chunk_x = sim_x.advance(n_steps)
         notes = list(dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, QuantisationWarning)))
         for n in notes:

@@ -14,14 +14,20 @@ Three forms of the same integer update, all bit-exact with the RTL:
 
 The update (W = ``data_width``, F = ``fraction``, all values integer codes)::
 
-    if refractory_counter > 0:  counter -= 1; v = v_rest; spike = 0
+    if refractory_counter > 0:  counter -= 1; v = hold; spike = 0
     else:
-        dv_leak = (wrap(v_rest - v, 2W) * leak_k) >> F      # arithmetic shift
-        dv_in   = (I_t * gain_k) >> F
-        v_next  = wrap(v + dv_leak + dv_in + noise_in, W)
+        dv_leak = (wrap(v_rest - v, 2W) * leak_k + b) >> F      # arithmetic shift
+        dv_in   = (I_t * gain_k + b) >> F
+        v_next  = fit_W(v + dv_leak + dv_in + noise_in)
         if v_next >= v_threshold: spike = 1; v = v_reset; counter = refractory_period
         else:                     spike = 0; v = v_next
     v_out = v          # the register value after the clock edge
+
+Options (the RTL parameters ``REFRACTORY_HOLD``, ``SATURATE``, ``ROUND``; the
+defaults are the reference hardware): ``refractory_hold`` -- ``hold`` is
+``v_rest`` (default) or ``v_reset``; ``saturate`` -- ``fit_W`` wraps
+(default) or clips to the signed W-bit range; ``rounding`` -- ``b = 0``
+(``"floor"``, default) or ``2**(F-1)`` (``"nearest"``, ties up).
 """
 
 from __future__ import annotations
@@ -39,7 +45,8 @@ __all__ = ["FixedPointLIF", "FixedPointLIFNeuron", "FixedPointLIFArray", "lif_re
 
 
 def lif_reference_step(v, counter, leak_k, gain_k, I_t, noise_in, *, data_width, fraction,
-                       v_rest, v_reset, v_threshold, refractory_period):
+                       v_rest, v_reset, v_threshold, refractory_period, refractory_hold="v_rest",
+                       saturate=False, rounding="floor"):
     """One step of one neuron on Python ints: ``-> (spike, v, counter)``.
 
     The single written-out statement of the arithmetic; everything else (the
@@ -47,18 +54,21 @@ def lif_reference_step(v, counter, leak_k, gain_k, I_t, noise_in, *, data_width,
     against it.
     """
     if counter > 0:
-        return 0, v_rest, counter - 1
+        return 0, (v_reset if refractory_hold == "v_reset" else v_rest), counter - 1
     w = data_width
-    dv_leak = (fx.wrap(v_rest - v, 2 * w) * leak_k) >> fraction
-    dv_in = (I_t * gain_k) >> fraction
-    v_next = fx.wrap(v + dv_leak + dv_in + noise_in, w)
+    b = fx.round_bias(fraction, rounding)
+    dv_leak = (fx.wrap(v_rest - v, 2 * w) * leak_k + b) >> fraction
+    dv_in = (I_t * gain_k + b) >> fraction
+    v_next = fx.fit_sum(v + dv_leak + dv_in + noise_in, w, saturate)
     if v_next >= v_threshold:
         return 1, v_reset, refractory_period
     return 0, v_next, 0
 
 
-def _check_config(data_width, fraction, v_rest, v_reset, v_threshold, refractory_period):
+def _check_config(data_width, fraction, v_rest, v_reset, v_threshold, refractory_period,
+                  refractory_hold="v_rest", saturate=False, rounding="floor"):
     fx.check_width(data_width, fraction)
+    fx.check_options(refractory_hold, saturate, rounding)
     for name, value in (("v_rest", v_rest), ("v_reset", v_reset), ("v_threshold", v_threshold)):
         fx.check_fits(value, data_width, name)
     if isinstance(refractory_period, bool) or not isinstance(refractory_period, (int, np.integer)) \
@@ -86,6 +96,9 @@ class FixedPointLIFNeuron:
     v_reset: int = 0
     v_threshold: int = 256
     refractory_period: int = 2
+    refractory_hold: str = "v_rest"
+    saturate: bool = False
+    rounding: str = "floor"
     v: int = field(init=False, repr=False, default=0)
     refractory_counter: int = field(init=False, repr=False, default=0)
 
@@ -93,12 +106,16 @@ class FixedPointLIFNeuron:
 
     def __post_init__(self):
         _check_config(self.data_width, self.fraction, self.v_rest, self.v_reset, self.v_threshold,
-                      self.refractory_period)
+                      self.refractory_period, self.refractory_hold, self.saturate, self.rounding)
+        self.saturate = bool(self.saturate)
+        self._hold = self.v_reset if self.refractory_hold == "v_reset" else self.v_rest
+        self._bias = fx.round_bias(self.fraction, self.rounding)
         for name in ("data_width", "fraction", "v_rest", "v_reset", "v_threshold", "refractory_period"):
             setattr(self, name, int(getattr(self, name)))  # numpy ints -> Python ints (exact, fast)
         self._lo, self._hi = fx.int_range(self.data_width)
         self._mask = (1 << self.data_width) - 1
         self._half = 1 << (self.data_width - 1)
+        self._hold = int(self._hold)
         self.reset()
 
     @property
@@ -121,13 +138,17 @@ class FixedPointLIFNeuron:
         check("noise_in", noise_in)
         if self.refractory_counter > 0:
             self.refractory_counter -= 1
-            self.v = self.v_rest
+            self.v = self._hold
             return 0, self.v
         # inline wrap(): this is the hot path of single-neuron labs
         diff = self.v_rest - self.v  # |diff| < 2**W, already fits 2W bits
-        v_next = self.v + ((diff * int(leak_k)) >> self.fraction) \
-            + ((int(I_t) * int(gain_k)) >> self.fraction) + int(noise_in)
-        v_next = ((v_next + self._half) & self._mask) - self._half
+        b = self._bias
+        v_next = self.v + ((diff * int(leak_k) + b) >> self.fraction) \
+            + ((int(I_t) * int(gain_k) + b) >> self.fraction) + int(noise_in)
+        if self.saturate:
+            v_next = self._lo if v_next < self._lo else (self._hi if v_next > self._hi else v_next)
+        else:
+            v_next = ((v_next + self._half) & self._mask) - self._half
         if v_next >= self.v_threshold:
             self.v = self.v_reset
             self.refractory_counter = self.refractory_period
@@ -166,8 +187,14 @@ class FixedPointLIFArray:
     BLOCK = 1 << 15
 
     def __init__(self, n: int, data_width: int = 16, fraction: int = 8, v_rest: int = 0, v_reset: int = 0,
-                 v_threshold: int = 256, refractory_period: int = 2, *, count_wraps: bool = False):
-        _check_config(data_width, fraction, v_rest, v_reset, v_threshold, refractory_period)
+                 v_threshold: int = 256, refractory_period: int = 2, refractory_hold: str = "v_rest",
+                 saturate: bool = False, rounding: str = "floor", *, count_wraps: bool = False):
+        _check_config(data_width, fraction, v_rest, v_reset, v_threshold, refractory_period,
+                      refractory_hold, saturate, rounding)
+        if saturate and 2 * data_width - fraction > 62:
+            # the exact sum must fit int64 before it is clipped
+            raise ValueError(f"saturate needs 2*data_width - fraction <= 62 in the vectorised kernel, got "
+                             f"Q{data_width - fraction}.{fraction}")
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
             raise ValueError(f"n must be a positive integer, got {n!r}")
         self.n = int(n)
@@ -175,7 +202,12 @@ class FixedPointLIFArray:
         self.v_rest, self.v_reset = int(v_rest), int(v_reset)
         self.v_threshold, self.refractory_period = int(v_threshold), int(refractory_period)
         self.count_wraps = bool(count_wraps)
-        self.dtype = np.int64 if self.count_wraps else fx.work_dtype(self.data_width, self.fraction)
+        self.refractory_hold, self.saturate, self.rounding = refractory_hold, bool(saturate), rounding
+        self.v_hold = self.v_reset if refractory_hold == "v_reset" else self.v_rest
+        self.bias = fx.round_bias(self.fraction, rounding)
+        # saturation clips the exact sum, which needs int64 (as does counting wraps)
+        exact = self.count_wraps or self.saturate
+        self.dtype = np.int64 if exact else fx.work_dtype(self.data_width, self.fraction)
         self.wraps = np.zeros(self.n, dtype=np.int64)
         self.v = np.full(self.n, self.v_rest, dtype=self.dtype)
         self.counter = np.zeros(self.n, dtype=self.dtype)  # same dtype: one mask serves both
@@ -186,6 +218,7 @@ class FixedPointLIFArray:
         self._refr = np.empty(b, dtype=np.bool_)
         self._mask = np.empty(b, dtype=self.dtype)
         self._raw = np.empty(b, dtype=self.dtype) if self.count_wraps else None
+        self._lo, self._hi = (self.dtype(x) for x in fx.int_range(self.data_width))
 
     def reset(self) -> None:
         self.v.fill(self.v_rest)
@@ -209,6 +242,7 @@ class FixedPointLIFArray:
                 noise_in = noise_in.astype(dt)
         F, W = self.fraction, self.data_width
         v_rest, thr, v_reset = dt(self.v_rest), dt(self.v_threshold), dt(self.v_reset)
+        v_hold, bias = dt(self.v_hold), dt(self.bias)
         refr_period = dt(self.refractory_period)
         use_refr = self.refractory_period > 0
         for s in range(0, n, B):
@@ -220,8 +254,12 @@ class FixedPointLIFArray:
             gk = gain if np.ndim(gain) == 0 else gain[s:e]
             np.subtract(v_rest, v, out=t1)          # wraps mod 2**32/64: only low W+F bits matter
             np.multiply(t1, lk, out=t1)
+            if bias:  # wrapping before the shift keeps the low W+F bits exact
+                np.add(t1, bias, out=t1)
             np.right_shift(t1, F, out=t1)
             np.multiply(I_t[s:e], gk, out=t2)
+            if bias:
+                np.add(t2, bias, out=t2)
             np.right_shift(t2, F, out=t2)
             np.add(t1, t2, out=t1)
             np.add(t1, v, out=t1)
@@ -230,7 +268,10 @@ class FixedPointLIFArray:
             if self.count_wraps:
                 raw = self._raw[:m]
                 raw[...] = t1
-            fx.wrap_inplace(t1, W)
+            if self.saturate:
+                np.clip(t1, self._lo, self._hi, out=t1)
+            else:
+                fx.wrap_inplace(t1, W)
             if self.count_wraps:
                 wrapped = raw != t1
                 if self.refractory_period > 0:
@@ -249,7 +290,7 @@ class FixedPointLIFArray:
                 np.greater(spk, refr, out=spk)               # refractory neurons never spike
                 np.negative(refr.view(np.int8), out=mk, casting="unsafe")
                 np.add(cnt, mk, out=cnt)                     # count down
-                np.bitwise_xor(t1, v_rest, out=t2)           # ... and hold v_rest
+                np.bitwise_xor(t1, v_hold, out=t2)           # ... and hold v_rest (or v_reset)
                 np.bitwise_and(t2, mk, out=t2)
                 np.bitwise_xor(t1, t2, out=t1)
             np.negative(spk.view(np.int8), out=mk, casting="unsafe")
@@ -263,15 +304,15 @@ class FixedPointLIFArray:
 
 
 def _naive_step(v, counter, leak_k, gain_k, I_t, noise_in, *, data_width, fraction, v_rest, v_reset,
-                v_threshold, refractory_period):
+                v_threshold, refractory_period, refractory_hold="v_rest", saturate=False, rounding="floor"):
     """Straightforward int64 NumPy version (allocating temporaries); the
     declaration's kernel and the benchmark's baseline."""
     refr = counter > 0
-    dv_leak = fx.asr(fx.wrap(v_rest - v.astype(np.int64), 2 * data_width) * leak_k, fraction)
-    dv_in = fx.asr(np.asarray(I_t, dtype=np.int64) * gain_k, fraction)
-    v_next = fx.wrap(v + dv_leak + dv_in + noise_in, data_width)
+    dv_leak = fx.shift_product(fx.wrap(v_rest - v.astype(np.int64), 2 * data_width) * leak_k, fraction, rounding)
+    dv_in = fx.shift_product(np.asarray(I_t, dtype=np.int64) * gain_k, fraction, rounding)
+    v_next = fx.fit_sum(v + dv_leak + dv_in + noise_in, data_width, saturate)
     spikes = (v_next >= v_threshold) & ~refr
-    v_next = np.where(refr, v_rest, v_next)
+    v_next = np.where(refr, v_reset if refractory_hold == "v_reset" else v_rest, v_next)
     v_next = np.where(spikes, v_reset, v_next)
     counter = np.where(refr, counter - 1, counter)
     counter = np.where(spikes, refractory_period, counter)
@@ -288,7 +329,8 @@ class FixedPointLIF(NeuronModel):
         dv_in   = (I_t * gain_k) >> F
         v_next  = wrap(v + dv_leak + dv_in + noise_in, W)
         spike when v_next >= v_threshold; then v = v_reset and the neuron is held
-        at v_rest for refractory_period steps.
+        at v_rest (or v_reset: refractory_hold) for refractory_period steps.
+        Options: saturating instead of wrapping sum, round-to-nearest shifts.
 
     ``leak_k / 2**F`` plays the role of ``dt/tau`` and ``gain_k / 2**F`` of
     ``R*dt/tau``-like input gain.  The input current is an integer code
@@ -316,6 +358,11 @@ class FixedPointLIF(NeuronModel):
     leak_k = param.Integer(16, doc="leak constant (code); leak per step = leak_k / 2**F")
     gain_k = param.Integer(256, doc="input gain (code); 256 = 1.0 in Q8.8")
     noise_amplitude = Count(0, unit="LSB", doc="uniform integer noise in [-a, a] added each step")
+    refractory_hold = param.Selector(default="v_rest", objects=list(fx.REFRACTORY_HOLDS),
+                                     doc="what the membrane holds while refractory (RTL REFRACTORY_HOLD)")
+    saturate = param.Boolean(False, doc="clip the membrane sum to W bits instead of wrapping (RTL SATURATE)")
+    rounding = param.Selector(default="floor", objects=list(fx.ROUNDINGS),
+                              doc="shifted products: floor (arithmetic shift) or nearest, ties up (RTL ROUND)")
 
     def __init__(self, **params):
         super().__init__(**params)
@@ -324,7 +371,7 @@ class FixedPointLIF(NeuronModel):
     def validate(self) -> None:
         """Check the whole configuration (cross-parameter: values must fit W bits)."""
         _check_config(self.data_width, self.fraction, self.v_rest, self.v_reset, self.v_threshold,
-                      self.refractory_period)
+                      self.refractory_period, self.refractory_hold, self.saturate, self.rounding)
         fx.check_fits(self.leak_k, self.data_width, "leak_k")
         fx.check_fits(self.gain_k, self.data_width, "gain_k")
         if self.noise_amplitude > fx.int_range(self.data_width)[1]:
@@ -336,7 +383,7 @@ class FixedPointLIF(NeuronModel):
 
     def config(self) -> dict:
         return {k: getattr(self, k) for k in ("data_width", "fraction", "v_rest", "v_reset", "v_threshold",
-                                              "refractory_period")}
+                                              "refractory_period", "refractory_hold", "saturate", "rounding")}
 
     def initial_state(self, n):
         return {"v": np.full(n, self.v_rest, dtype=np.int64),

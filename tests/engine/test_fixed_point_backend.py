@@ -135,9 +135,40 @@ def test_unsupported_model_names_the_population():
     noisy = Population("StochasticLIFNeuron", 2, params={"noise_std": 0.1}, label="noisy")
     with pytest.raises(NotImplementedError, match="noisy.*noise_std"):
         Network(noisy).run(0.01, backend="fixed_point")
-    lap = Population("LapicqueNeuron", 2, params={"v_reset": -0.5, "refractory_period": 2}, label="lap")
-    with pytest.raises(NotImplementedError, match="lap"):
-        Network(lap).run(0.01, backend="fixed_point")
+
+
+def test_lapicque_with_reset_below_rest_holds_v_reset_while_refractory():
+    """CUBA-style Lapicque (v_reset != v_rest, refractory > 0) runs on fixed point
+    with refractory_hold = v_reset and tracks the float run."""
+    params = {"tau": 20.0, "v_rest": -49.0, "v_reset": -60.0, "v_threshold": -50.0, "refractory_period": 5}
+    lap = Population("LapicqueNeuron", 4, params=params, label="lap")
+    lap.state["v"][...] = [-55.0, -52.0, -50.5, -58.0]
+    mon = StateMonitor(lap, ["v"])
+    net = Network(lap, mon)
+    sim = FixedPointSimulator(net, 0.001, qformat="Q8.8")
+    m = sim.mappings[0]
+    assert m.config["refractory_hold"] == "v_reset"
+    assert (m.config["v_rest"], m.config["v_reset"], m.config["v_threshold"]) == (-49 * 256, -60 * 256, -50 * 256)
+    # v_rest above threshold: every neuron fires repeatedly; while refractory the
+    # membrane sits at v_reset (-60) for 5 steps, then climbs again
+    chunk = sim.advance(200)
+    steps, ids = chunk.spikes["lap"]
+    assert steps.size >= 12 and set(ids.tolist()) == {0, 1, 2, 3}
+    kern = sim.kernel("lap")
+    sim2 = FixedPointSimulator(Network(Population("LapicqueNeuron", 1, params=params, label="one")), 0.001,
+                               qformat="Q8.8")
+    vs, fired = [], []
+    for _ in range(40):
+        c = sim2.advance(1)
+        fired.append(c.spikes["one"][0].size > 0)
+        vs.append(int(sim2.kernel("one").v[0]))
+    first = fired.index(True)
+    assert vs[first:first + 6] == [-60 * 256] * 6  # reset, then held for 5 refractory steps
+    assert vs[first + 6] > -60 * 256
+    assert kern.v.dtype == np.int64
+    rep = compare_float_fixed(Network(Population("LapicqueNeuron", 4, params=params, label="lap")),
+                              n_steps=400, qformat="Q16.16")
+    assert rep.populations["lap"].mean_agreement > 0.99
 
 
 def test_quantisation_to_zero_warns_with_smallest_format():

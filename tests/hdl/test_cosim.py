@@ -27,12 +27,29 @@ CONFIGS = {
 }
 N_CYCLES = 10_000
 
+# datapath options on top of a base configuration: (base, refractory_hold, saturate, rounding)
+OPTION_CONFIGS = {
+    "Q4.4_hold_reset": ("Q4.4_refr1", "v_reset", False, "floor"),
+    "Q8.8_hold_reset": ("Q8.8_refr5", "v_reset", False, "floor"),
+    "Q4.4_saturate": ("Q4.4_refr1", "v_rest", True, "floor"),
+    "Q8.8_saturate": ("Q8.8_refr1", "v_rest", True, "floor"),
+    "Q16.16_saturate": ("Q16.16_refr5", "v_rest", True, "floor"),
+    "Q4.4_nearest": ("Q4.4_refr0", "v_rest", False, "nearest"),
+    "Q12.4_nearest": ("Q12.4_refr5", "v_rest", False, "nearest"),
+    "Q16.16_nearest": ("Q16.16_refr0", "v_rest", False, "nearest"),
+    "Q8.8_all": ("Q8.8_refr5", "v_reset", True, "nearest"),
+    "Q16.16_all": ("Q16.16_refr5", "v_reset", True, "nearest", {"v_reset": -3000}),
+}
+
 
 def cfg_of(name):
+    if name in OPTION_CONFIGS:
+        base, hold, sat, rnd, *more = OPTION_CONFIGS[name]
+        return dict(cfg_of(base), refractory_hold=hold, saturate=sat, rounding=rnd, **(more[0] if more else {}))
     return dict(zip(cosim.CONFIG_KEYS, CONFIGS[name]))
 
 
-@pytest.mark.parametrize("name", list(CONFIGS))
+@pytest.mark.parametrize("name", list(CONFIGS) + list(OPTION_CONFIGS))
 def test_rtl_matches_model_on_random_vectors(name):
     require_tool("iverilog")
     cfg = cfg_of(name)
@@ -46,11 +63,33 @@ def test_rtl_matches_model_on_random_vectors(name):
     assert cov.resets >= 5 and cov.spikes > 100
     if cfg["refractory_period"]:
         assert cov.refractory_exits > 50
+    if cfg.get("rounding") == "nearest":
+        assert cov.rounding_changed > 300, "round-to-nearest never changed a product"
     result = cosim.run_neuron_cosim(cfg, vec)
     assert result.n_cycles == N_CYCLES
     assert result.ok, result.summary()
     # not a vacuous comparison: the trace moves and spikes
     assert len(set(result.v_rtl.tolist())) > 100 and result.spikes_rtl.sum() == cov.spikes
+    lo, hi = -(1 << (cfg["data_width"] - 1)), (1 << (cfg["data_width"] - 1)) - 1
+    if cfg.get("saturate"):
+        # clipped sums pin the membrane to the rails instead of jumping across
+        assert {lo, hi} & set(result.v_rtl.tolist())
+    if cfg.get("refractory_hold") == "v_reset":
+        refr = cosim.model_trace(dict(cfg, refractory_hold="v_rest"), vec)[1]
+        assert (refr != result.v_rtl).any(), "holding v_reset made no difference: vacuous"
+
+
+@pytest.mark.parametrize("name,override", [("Q8.8_hold_reset", {"REFRACTORY_HOLD": 0}),
+                                           ("Q8.8_saturate", {"SATURATE": 0}),
+                                           ("Q12.4_nearest", {"ROUND": 0}),
+                                           ("Q8.8_refr5", {"ROUND": 1})])
+def test_wrong_rtl_option_is_reported(name, override):
+    """An RTL whose option parameter differs from the model's must mismatch."""
+    require_tool("iverilog")
+    cfg = cfg_of(name)
+    vec = cosim.make_vectors(cfg, 3000, seed=11)
+    result = cosim.run_neuron_cosim(cfg, vec, rtl_params=override)
+    assert not result.ok, f"{override} went unnoticed"
 
 
 @pytest.mark.parametrize("override", [{"V_THRESHOLD": 257}, {"FRACTION": 7}, {"REFRACTORY_PERIOD": 4}])
@@ -80,7 +119,12 @@ def test_bad_configuration_is_refused():
 
 
 @pytest.mark.parametrize("params", [[], ["-GDATA_WIDTH=8", "-GFRACTION=4", "-GREFRACTORY_PERIOD=5"],
-                                    ["-GDATA_WIDTH=32", "-GFRACTION=16", "-GV_THRESHOLD=65536"]])
+                                    ["-GDATA_WIDTH=32", "-GFRACTION=16", "-GV_THRESHOLD=65536"],
+                                    ["-GDATA_WIDTH=8", "-GFRACTION=4", "-GREFRACTORY_PERIOD=3",
+                                     "-GREFRACTORY_HOLD=1", "-GSATURATE=1", "-GROUND=1"],
+                                    ["-GDATA_WIDTH=32", "-GFRACTION=16", "-GV_THRESHOLD=65536", "-GSATURATE=1",
+                                     "-GROUND=1"],
+                                    ["-GDATA_WIDTH=4", "-GFRACTION=0", "-GV_THRESHOLD=3", "-GROUND=1"]])
 def test_verilator_lint_clean(params, tmp_path):
     verilator = require_tool("verilator")
     weights = tmp_path / "w.mem"

@@ -46,13 +46,35 @@ def native_net():
     return Network(a, b, Projection(a, b, weight=w), TimedArray(stim, target=a))
 
 
+def cuba_like_net():
+    """CUBA's neuron (Lapicque, v_reset = -60 below v_rest = -49, refractory 5 ms)
+    in both layers: the RTL must hold v_reset while refractory (REFRACTORY_HOLD = 1)."""
+    params = {"tau": 20.0, "v_rest": -49.0, "v_reset": -60.0, "v_threshold": -50.0, "refractory_period": 5}
+    a = Population("LapicqueNeuron", 8, params=params, label="exc")
+    b = Population("LapicqueNeuron", 4, params=dict(params, tau=10.0), label="inh")
+    a.state["v"][...] = np.linspace(-60.0, -50.5, 8)
+    stim = np.random.default_rng(3).uniform(-0.5, 1.5, (N_STEPS, 8))
+    return Network(a, b, Projection(a, b, weight={"dist": "uniform", "low": -1.5, "high": 1.0}, seed=2),
+                   TimedArray(stim, target=a))
+
+
 @pytest.mark.filterwarnings("ignore::engine.backends.fixed_point.QuantisationWarning")  # Q12.4 drops tiny weights
-@pytest.mark.parametrize("build, qformat", [(lapicque_net, "Q8.8"), (lapicque_net, "Q4.4"), (native_net, None),
-                                           (synaptic_net, "Q8.8"), (synaptic_net, "Q12.4")])
-def test_two_layer_network_rtl_equals_fixed_point_backend(build, qformat, tmp_path):
+@pytest.mark.parametrize("build, qformat, options", [
+    (lapicque_net, "Q8.8", None), (lapicque_net, "Q4.4", None), (native_net, None, None),
+    (synaptic_net, "Q8.8", None), (synaptic_net, "Q12.4", None),
+    (cuba_like_net, "Q8.8", None), (cuba_like_net, "Q8.8", {"saturate": True, "rounding": "nearest"}),
+    (lapicque_net, "Q4.4", {"saturate": True}), (synaptic_net, "Q8.8", {"rounding": "nearest"})])
+def test_two_layer_network_rtl_equals_fixed_point_backend(build, qformat, options, tmp_path):
     require_tool("iverilog")
     net = build()
-    res = cosim.run_network_cosim(net, N_STEPS, qformat=qformat, build_dir=tmp_path)
+    res = cosim.run_network_cosim(net, N_STEPS, qformat=qformat, build_dir=tmp_path, options=options)
+    header = (tmp_path / "network_params.vh").read_text()
+    if build is cuba_like_net:
+        assert "localparam integer A_REFRACTORY_HOLD = POP_EXC_REFRACTORY_HOLD;" in header
+        assert "POP_EXC_REFRACTORY_HOLD = 1;" in header and "POP_INH_REFRACTORY_HOLD = 1;" in header
+    for opt, name in (("saturate", "SATURATE"), ("rounding", "ROUND")):
+        want = 1 if options and options.get(opt) in (True, "nearest") else 0
+        assert f"POP_{res.labels[1].upper()}_{name} = {want};" in header
     assert res.ok, res.summary()
     la, lb = res.labels
     # both layers really fire, so the comparison of B tests the weight path
