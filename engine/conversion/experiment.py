@@ -79,14 +79,17 @@ def _shape(model: nn.Sequential, x: torch.Tensor) -> torch.Tensor:
 
 
 def train(model: nn.Sequential, x, y, epochs: int = 60, lr: float = 3e-3, batch_size: int = 64,
-          seed: int = 0, rate_noise_T=None) -> nn.Sequential:
+          seed: int = 0, rate_noise_T=None, callback=None) -> nn.Sequential:
     """Adam + cross-entropy with a cosine learning-rate schedule.
 
     ``rate_noise_T`` (int or sequence of ints): if given, each training batch
     is replaced by a Binomial(T, x)/T draw -- the input rate a Poisson encoder
     delivers in T steps -- with T drawn from the sequence per batch, so the
     ANN learns to tolerate input coding noise (noise-aware training).  The
-    ANN is still evaluated on clean inputs."""
+    ANN is still evaluated on clean inputs.
+
+    ``callback(epoch, epochs)`` (optional) runs after each epoch (1-based);
+    returning ``False`` stops training there (the model is left part-trained)."""
     if rate_noise_T is not None and not isinstance(rate_noise_T, (list, tuple)):
         rate_noise_T = (rate_noise_T,)
     g = torch.Generator().manual_seed(seed)
@@ -99,13 +102,13 @@ def train(model: nn.Sequential, x, y, epochs: int = 60, lr: float = 3e-3, batch_
     # on what ran before it in the process.
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        _train_epochs(model, x, y, epochs, batch_size, g, opt, sched, loss_fn, rate_noise_T)
+        _train_epochs(model, x, y, epochs, batch_size, g, opt, sched, loss_fn, rate_noise_T, callback)
     model.eval()
     return model
 
 
-def _train_epochs(model, x, y, epochs, batch_size, g, opt, sched, loss_fn, rate_noise_T):
-    for _ in range(epochs):
+def _train_epochs(model, x, y, epochs, batch_size, g, opt, sched, loss_fn, rate_noise_T, callback=None):
+    for epoch in range(epochs):
         model.train()
         perm = torch.randperm(x.shape[0], generator=g)
         for i in range(0, x.shape[0], batch_size):
@@ -118,6 +121,8 @@ def _train_epochs(model, x, y, epochs, batch_size, g, opt, sched, loss_fn, rate_
             loss_fn(model(xb), y[idx]).backward()
             opt.step()
         sched.step()
+        if callback is not None and callback(epoch + 1, epochs) is False:
+            return
 
 
 def ann_accuracy(model, x, y) -> float:

@@ -379,3 +379,50 @@ def test_signed_hidden_counts_equal_qcfs_of_the_delivered_input():
     assert match[True] > 0.99, match
     # Measured: 1.9 % of classic counts miss, 0.17 % of signed ones.
     assert 1 - match[True] < 0.25 * (1 - match[False]), match
+
+
+# ------------------------------------------- the lab's curves, progress, cancel, cache
+def test_conversion_curve_cache_progress_and_cancel():
+    from engine.conversion.curves import AnnConfig, Cancelled, ConversionCache, train_ann
+
+    cfg = AnnConfig("mlp", "relu", epochs=4)
+    cache = ConversionCache()
+    seen = []
+    curve = cache.get_curve(cfg, 99.9, progress=lambda f, msg: seen.append(f))
+    fracs = [f for f in seen]
+    assert fracs == sorted(fracs) and fracs[-1] == 1.0 and len(fracs) >= 4 + 6
+    assert curve.Ts == (4, 8, 16, 32, 64, 128) and set(curve.snn_acc) == set(curve.Ts)
+    assert curve.n_test == 360
+    # a real conversion: ANN well above chance, the SNN approaches it as T grows
+    assert curve.ann_acc > 80
+    assert curve.snn_acc[128] > curve.ann_acc - 10 and curve.snn_acc[128] >= curve.snn_acc[4] - 2
+    # the few test digits: counts per class for every T, growing with T
+    k = len(curve.sample_index)
+    assert curve.sample_counts.shape == (6, k, 10) and curve.sample_images.shape == (k, 8, 8)
+    totals = curve.sample_counts.sum(axis=(1, 2))
+    assert np.all(np.diff(totals) > 0)
+    # the SNN's vote at T=128 is right for most of the sample digits
+    assert (curve.sample_counts[-1].argmax(1) == curve.sample_labels).mean() >= 0.7
+    # the same configuration again: the cached object, no work
+    assert cache.get_curve(cfg, 99.9) is curve
+    # another percentile reuses the trained ANN (no training progress reported)
+    msgs = []
+    other = cache.get_curve(cfg, 99.0, progress=lambda f, m: msgs.append(m))
+    assert other is not curve and not any("training" in m for m in msgs)
+    assert len(cache.curves()) == 2
+    # cancel: raises at the next epoch and caches nothing
+    with pytest.raises(Cancelled):
+        train_ann(AnnConfig("mlp", "qcfs", epochs=50), should_stop=lambda: True)
+    with pytest.raises(Cancelled):
+        cache.get_curve(AnnConfig("mlp", "qcfs", epochs=3), should_stop=lambda: True)
+    assert cache.ann(AnnConfig("mlp", "qcfs", epochs=3)) is None
+
+
+@pytest.mark.parametrize("kw, match", [
+    ({"arch": "rnn"}, "arch"), ({"activation": "tanh"}, "activation"), ({"epochs": 0}, "epochs"),
+])
+def test_ann_config_checks(kw, match):
+    from engine.conversion.curves import AnnConfig
+
+    with pytest.raises(ValueError, match=match):
+        AnnConfig(**kw)
