@@ -236,6 +236,19 @@ class Network:
 
         return load_network(path)
 
+    def save_nir(self, path, dt: float = 0.001, **kwargs) -> None:
+        """Write a ``.nir`` (HDF5) file; see ``engine.interop.nir.to_nir``."""
+        from engine.interop.nir import write_nir
+
+        write_nir(self, path, dt=dt, **kwargs)
+
+    @classmethod
+    def load_nir(cls, path, dt=None, **kwargs) -> "Network":
+        """Read a ``.nir`` file; see ``engine.interop.nir.from_nir``."""
+        from engine.interop.nir import read_nir
+
+        return read_nir(path, dt=dt, **kwargs).network
+
     def __repr__(self) -> str:
         return (f"Network({len(self.populations)} populations, {len(self.projections)} projections, "
                 f"{len(self.stimuli)} stimuli, {len(self.monitors)} monitors, seed={self.seed})")
