@@ -253,20 +253,23 @@ class Builder(pn.viewable.Viewer):
         items = []
         for cat, names in groups.items():
             items.append({"label": f"Populations: {cat}", "icon": "hub", "selectable": False,
-                          "items": [{"label": n, "icon": "scatter_plot", "kind": "population", "value": n}
-                                    for n in names]})
+                          "items": [{"label": n, "icon": "scatter_plot", "kind": "population", "value": n,
+                                     "selectable": False} for n in names]})
         stim = catalog.stimulus_kinds()
         if stim:
             items.append({"label": "Stimuli", "icon": "bolt", "selectable": False,
-                          "items": [{"label": k, "icon": "electric_bolt", "kind": "stimulus", "value": k}
-                                    for k in stim]})
+                          "items": [{"label": k, "icon": "electric_bolt", "kind": "stimulus", "value": k,
+                                     "selectable": False} for k in stim]})
         else:
             items.append({"label": "Stimuli (engine.network.stimuli not importable)", "disabled": True})
         self._palette_items = items
         self.palette = pmui.MenuList(items=items, draggable=True, drag_type=DRAG_TYPE, dense=True,
                                      expanded=[(0,), (len(items) - 1,)],
                                      sizing_mode="stretch_width", css_classes=["nc-palette"])
-        self.palette.param.watch(self._on_palette, "value")
+        # one click message per click: a selectable entry also syncs the menu's
+        # ``active`` (and so its ``value``) from the browser, and a watcher on
+        # those saw one click as two changes (two nodes)
+        self.palette.on_click(self._on_palette)
 
         btn = dict(variant="outlined", size="small", margin=(2, 2))
         self.undo_btn = pmui.Button(label="Undo", icon="undo", disabled=True, **btn)
@@ -538,12 +541,9 @@ class Builder(pn.viewable.Viewer):
         else:
             self._sync_loop_nodes(edges)
 
-    def _on_palette(self, event) -> None:
-        item = event.new
+    def _on_palette(self, item) -> None:
         if not isinstance(item, dict) or "kind" not in item:
             return
-        # forget the click so that clicking the same entry again adds another one
-        self.palette.param.update(value=None, active=None)
         try:
             if item["kind"] == "population":
                 self.add_population(item["value"])
@@ -757,8 +757,11 @@ class Builder(pn.viewable.Viewer):
             self._record()
             self._notify("param", {"what": "population", "label": data["label"], "name": name, "value": value})
 
+        # judged with the population's other parameters: whether a value is
+        # allowed can depend on them (a fixed-point width must exceed its fraction)
         self.field_editor = FieldEditor(model_fields(cls.registry_name(), data.get("params")),
-                                        lambda name, v: validate_model_value(cls.registry_name(), name, v),
+                                        lambda name, v: validate_model_value(cls.registry_name(), name, v,
+                                                                             data.get("params")),
                                         on_param)
         eq = cls.equations().split("\n\n")[0]
         return [self._header(f"Population {data['label']}", f"*{cls.registry_name()}* — {eq[:200]}"),

@@ -11,6 +11,7 @@ valid value.
 from __future__ import annotations
 
 import math
+import re
 from typing import Any, Callable
 
 import panel as pn
@@ -68,11 +69,12 @@ def model_fields(model_name: str, values: dict | None = None) -> list[dict]:
             for n in cls.parameter_names()]
 
 
-def validate_model_value(model_name: str, name: str, value):
-    """The engine's verdict on one parameter value (raises ``ValueError``)."""
+def validate_model_value(model_name: str, name: str, value, others: dict | None = None):
+    """The engine's verdict on one parameter value, given the population's
+    other parameters ``others`` (raises ``ValueError``)."""
     cls = get_model(model_name)
     try:
-        inst = cls(**{name: value})
+        inst = cls(**{**(others or {}), name: value})
     except ValueError:
         raise
     except Exception as exc:  # param raises ValueError mostly; normalise the rest
@@ -85,13 +87,27 @@ def _label(f: dict) -> str:
     return f"{f['name']}{unit}"
 
 
+_ROLE = re.compile(r":(?:math|class|func|meth|attr|mod|data|obj):`([^`]*)`")
+
+
+def plain_text(doc: str) -> str:
+    """A docstring fragment as plain text: helper texts show characters, not
+    reStructuredText, so ``x``, *x*, :math:`x` lose their markup."""
+    text = _ROLE.sub(r"\1", doc)
+    text = re.sub(r"``([^`]*)``", r"\1", text)
+    text = re.sub(r"`([^`]*)`", r"\1", text)
+    # emphasis only between non-word characters: 2**F and R*C are formulas
+    text = re.sub(r"(?<![\w*])\*\*?([^*\s][^*]*?)\*\*?(?![\w*])", r"\1", text)
+    return " ".join(text.split())
+
+
 def _helper(f: dict) -> str:
     parts = []
     b = _fmt_bounds(f.get("bounds"))
     if b:
         parts.append(b)
     if f.get("doc"):
-        parts.append(f["doc"])
+        parts.append(plain_text(f["doc"]))
     return " · ".join(parts)
 
 
@@ -164,6 +180,25 @@ class FieldEditor(pn.viewable.Viewer):
             w.error_state = False
             w.helper_text = w._nc_helper
         self._on_change(name, value)
+        self._recheck(name)
+
+    def _recheck(self, changed: str) -> None:
+        """Judge the refused fields again once another one changed: a value
+        refused because of ``changed`` (a width below its fraction) may now be
+        fine, and the user should not have to type it a second time."""
+        for other in [n for n in self.errors if n != changed]:
+            w = self.widgets[other]
+            try:
+                value = self._validate(other, w.value)
+            except (ValueError, TypeError) as exc:
+                self.errors[other] = str(exc)
+                w.helper_text = f"Refused: {exc}"
+                continue
+            del self.errors[other]
+            if hasattr(w, "error_state"):
+                w.error_state = False
+                w.helper_text = w._nc_helper
+            self._on_change(other, value)
 
     def __panel__(self):
         return self._col

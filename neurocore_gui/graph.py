@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 
 __all__ = [
     "network_to_canvas", "canvas_to_network", "to_document", "from_document",
@@ -374,25 +375,55 @@ def to_document(nodes: list, edges: list, meta: dict) -> dict:
     ``meta.layout`` (the engine keeps ``meta`` as free-form data, so the file
     also loads with ``Network.load``)."""
     net = canvas_to_network(nodes, edges, meta)
-    extra = dict(net.get("meta") or {})
+    extra = net.get("meta")
+    extra = dict(extra) if isinstance(extra, dict) else {}
+    # a position that is not a finite number (a canvas glitch) is left out:
+    # JSON has no NaN, and the node is laid out again when the file loads
     extra["layout"] = {n["data"]["label"]: {"x": round(float(n["position"]["x"]), 1),
                                             "y": round(float(n["position"]["y"]), 1)}
-                       for n in nodes if n.get("position")}
+                       for n in nodes if _finite_position(n.get("position"))}
     net["meta"] = extra
     return net
+
+
+def _finite_position(pos) -> bool:
+    try:
+        return pos is not None and math.isfinite(float(pos["x"])) and math.isfinite(float(pos["y"]))
+    except (TypeError, KeyError, ValueError):
+        return False
+
+
+def _refuse_constant(name: str):
+    raise DocumentError(f"{name} is not allowed in a network file (JSON has no such number)")
+
+
+def _check_finite(value, where: str) -> None:
+    """Free-form data (``meta``) must still be plain, finite JSON, or the
+    network could not be saved again."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise DocumentError(f"{where}: {value!r} is not allowed in a network file")
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _check_finite(v, f"{where}.{k}")
+    elif isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            _check_finite(v, f"{where}[{i}]")
 
 
 def from_document(doc) -> tuple[dict, dict]:
     """``(network dict, layout)`` from a parsed file or JSON text."""
     if isinstance(doc, (bytes, str)):
         try:
-            doc = json.loads(doc)
+            doc = json.loads(doc, parse_constant=_refuse_constant)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise DocumentError(f"not a JSON file: {exc}") from None
     if not isinstance(doc, dict):
         raise DocumentError(f"a network file must hold a JSON object, got {type(doc).__name__}")
     doc = dict(doc)
     extra = doc.get("meta")
+    if extra is not None and not isinstance(extra, dict):
+        raise DocumentError(f"meta must be a JSON object (free-form data), got {type(extra).__name__}")
+    _check_finite(extra, "meta")
     layout = {}
     if isinstance(extra, dict) and "layout" in extra:
         extra = dict(extra)
@@ -406,9 +437,14 @@ def from_document(doc) -> tuple[dict, dict]:
     clean = {}
     for k, v in layout.items():
         try:
-            clean[str(k)] = {"x": float(v["x"]), "y": float(v["y"])}
-        except (TypeError, KeyError, ValueError):
-            raise DocumentError(f"layout entry {k!r} must be {{'x': number, 'y': number}}") from None
+            x, y = v["x"], v["y"]
+            if isinstance(x, bool) or isinstance(y, bool):
+                raise TypeError
+            clean[str(k)] = {"x": float(x), "y": float(y)}
+        except (TypeError, KeyError, ValueError, OverflowError):
+            raise DocumentError(f"meta.layout[{k!r}] must be {{'x': number, 'y': number}}") from None
+        if not (math.isfinite(clean[str(k)]["x"]) and math.isfinite(clean[str(k)]["y"])):
+            raise DocumentError(f"meta.layout[{k!r}] must hold finite numbers")
     return doc, clean
 
 
