@@ -125,7 +125,7 @@ class NumpySimulator(Simulator):
             cur = np.rint(b.current).astype(np.int64) if b.integer else b.current
             y = b.kernel(b.self_arg, b.state, cur, b.dt, b.pop.rng)
             # nonzero on a bool array is several times faster than on float64
-            idx = np.flatnonzero(np.not_equal(y, 0, out=b.nz))
+            idx = np.flatnonzero(y if y.dtype == np.bool_ else np.not_equal(y, 0, out=b.nz))
             members = b.members
             if len(members) == 1:
                 results[members[0]] = (idx, y[idx] if b.graded else None)

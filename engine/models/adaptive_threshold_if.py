@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from engine.models._form import hold, refractory_count, spike_reset
 from engine.models.base import Count, NeuronModel, Real, register
 
 
@@ -47,14 +48,16 @@ class AdaptiveThresholdIF(NeuronModel):
         return {"v": np.full(n, self.v_rest, dtype=np.float64), "theta": np.full(n, self.theta_0, dtype=np.float64),
                 "refractory": np.zeros(n, dtype=np.float64)}
 
-    def step(self, state, current, dt, rng=None):
-        v, theta, ref = state["v"], state["theta"], state["refractory"]
-        active = ref <= 0
-        v_inf = self.v_rest + self.resistance * current
-        v_new = np.where(active, v_inf + (v - v_inf) * np.exp(-dt / self.tau_m), v)
-        theta_new = self.theta_0 + (theta - self.theta_0) * np.exp(-dt / self.tau_theta)
+    @staticmethod
+    def constants(p, dt):
+        return {"decay_m": np.exp(-dt / p.tau_m), "decay_theta": np.exp(-dt / p.tau_theta)}
+
+    @staticmethod
+    def dynamics(p, I, noise, dt, v, theta, refractory):
+        active = refractory <= 0.0
+        v_inf = p.v_rest + p.resistance * I
+        v_new = hold(active, v_inf + (v - v_inf) * p.decay_m, v)
+        theta_new = p.theta_0 + (theta - p.theta_0) * p.decay_theta
         spikes = active & (v_new >= theta_new)
-        v[...] = np.where(spikes, self.v_reset, v_new)
-        theta[...] = np.where(spikes, theta_new + self.delta_theta, theta_new)
-        ref[...] = np.where(spikes, float(self.refractory_period), np.where(active, ref, ref - 1.0))
-        return spikes.astype(np.float64)
+        return (spikes, spike_reset(spikes, v_new, p.v_reset), spike_reset(spikes, theta_new, theta_new + p.delta_theta),
+                refractory_count(refractory, spikes, p.refractory_period))

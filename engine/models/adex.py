@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from engine.models._form import hold, refractory_count, spike_reset
 from engine.models.base import Count, NeuronModel, Real, register
 
 #: largest exponent used; exp(50) is only reached far above spike onset, and
@@ -55,15 +56,13 @@ class AdEx(NeuronModel):
         return {"v": np.full(n, self.E_L, dtype=np.float64), "w": np.zeros(n, dtype=np.float64),
                 "refractory": np.zeros(n, dtype=np.float64)}
 
-    def step(self, state, current, dt, rng=None):
-        v, w, ref = state["v"], state["w"], state["refractory"]
-        active = ref <= 0
-        spike_current = self.g_L * self.delta_T * np.exp(np.minimum((v - self.V_T) / self.delta_T, EXP_CAP))
-        dv = (-self.g_L * (v - self.E_L) + spike_current - w + current) / self.C
-        w_new = w + dt * (self.a * (v - self.E_L) - w) / self.tau_w
-        v_new = np.where(active, v + dt * dv, v)
-        spikes = active & (v_new >= self.V_peak)
-        v[...] = np.where(spikes, self.V_reset, v_new)
-        w[...] = np.where(spikes, w_new + self.b, w_new)
-        ref[...] = np.where(spikes, float(self.refractory_period), np.where(active, ref, ref - 1.0))
-        return spikes.astype(np.float64)
+    @staticmethod
+    def dynamics(p, I, noise, dt, v, w, refractory):
+        active = refractory <= 0.0
+        spike_current = p.g_L * p.delta_T * np.exp(np.minimum((v - p.V_T) / p.delta_T, EXP_CAP))
+        dv = (-p.g_L * (v - p.E_L) + spike_current - w + I) / p.C
+        w_new = w + dt * (p.a * (v - p.E_L) - w) / p.tau_w  # w evolves while refractory too
+        v_new = hold(active, v + dt * dv, v)
+        spikes = active & (v_new >= p.V_peak)
+        return (spikes, spike_reset(spikes, v_new, p.V_reset), spike_reset(spikes, w_new, w_new + p.b),
+                refractory_count(refractory, spikes, p.refractory_period))

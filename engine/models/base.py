@@ -27,6 +27,8 @@ from typing import ClassVar
 import numpy as np
 import param
 
+from engine.models._form import Constants, form_step
+
 __all__ = [
     "NeuronModel",
     "ParameterView",
@@ -113,6 +115,7 @@ class ParameterView:
     def refresh(self, *_events) -> None:
         self.__dict__.update(self._model.values())
         self.__dict__["dt"] = self._model.dt  # values() leaves an unset dt out
+        self.__dict__.pop("_form_cache", None)  # parameters + constants of the one form
 
     def __getattr__(self, name):
         model = self.__dict__.get("_model")
@@ -181,24 +184,59 @@ class NeuronModel(param.Parameterized):
         dtype = np.int64 if self.integer else np.float64
         return {name: np.full(n, value, dtype=dtype) for name, value in self.state_variables.items()}
 
-    # -- dynamics --------------------------------------------------------------
+    # -- dynamics: the one form (see engine.models._form) --------------------------
+    #: ``dynamics(p, I, noise, dt, *state) -> (output, *new_state)``: the
+    #: model's update, threshold, reset and refractoriness written once as a
+    #: pure elementwise function (a ``staticmethod``); every backend derives
+    #: its kernel from it.  ``None`` only for a model with a hand-written
+    #: :meth:`step` (the fixed-point RTL model).
+    dynamics: ClassVar = None
+    #: refuse non-finite input currents (models whose integrators would
+    #: otherwise propagate NaN silently)
+    checks_current: ClassVar[bool] = False
+
+    @staticmethod
+    def constants(p, dt):
+        """Parameter-only values the form reads from ``p`` (e.g. a decay
+        factor), computed once per step size with NumPy: a dict or None."""
+        return None
+
+    @staticmethod
+    def step_noise(p, dt) -> float:
+        """Per-step std of the form's ``noise`` input (0: no noise drawn)."""
+        return 0.0
+
+    @staticmethod
+    def draws(p, *state):
+        """Elementwise mask of the neurons that consume a noise draw this
+        step (None: all), so the draw order matches the reference scalar."""
+        return None
+
+    @classmethod
+    def form_state(cls) -> tuple[str, ...]:
+        """State variables in the order the form takes and returns them."""
+        return tuple(cls.state_variables)
+
     def step(self, state: dict[str, np.ndarray], current: np.ndarray, dt: float,
              rng: np.random.Generator | None = None) -> np.ndarray:
         """Advance every neuron one step of ``dt`` ms **in place**.
 
         ``current`` has one entry per neuron, in :attr:`current_unit`.
-        Returns a length-``n`` array: 0/1 spikes (``output == "spikes"``) or
-        the graded output of a rate model.
+        Returns a length-``n`` array: 0/1 spikes (``output == "spikes"``, as
+        bools) or the graded output of a rate model.  Evaluates
+        :attr:`dynamics` with NumPy (:func:`engine.models._form.form_step`).
         """
-        raise NotImplementedError
+        return form_step(self, state, current, dt, rng)
 
     def draws_random(self) -> bool:
         """Whether :meth:`step` draws from ``rng`` with the current parameters
         (e.g. ``noise_std > 0``).  Deterministic populations of one model with
         equal parameters may be stepped as one block by the NumPy backend;
-        random ones keep their own generator stream.  Models that use ``rng``
-        must override this."""
-        return False
+        random ones keep their own generator stream.  Derived from
+        :meth:`step_noise` for models in the one form."""
+        if type(self).dynamics is None:
+            return False
+        return bool(type(self).step_noise(Constants(self.values()), 1.0))
 
     def view(self) -> ParameterView:
         """A fast, refreshable parameter view to call the kernel with."""

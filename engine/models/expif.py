@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from engine.models._form import hold, refractory_count, spike_reset
 from engine.models.adex import EXP_CAP
 from engine.models.base import Count, NeuronModel, Real, register
 
@@ -49,12 +50,11 @@ class ExpIF(NeuronModel):
     def initial_state(self, n):
         return {"v": np.full(n, self.E_L, dtype=np.float64), "refractory": np.zeros(n, dtype=np.float64)}
 
-    def step(self, state, current, dt, rng=None):
-        v, ref = state["v"], state["refractory"]
-        active = ref <= 0
-        spike_term = self.delta_T * np.exp(np.minimum((v - self.V_T) / self.delta_T, EXP_CAP))
-        v_new = np.where(active, v + dt * (-(v - self.E_L) + spike_term + self.resistance * current) / self.tau_m, v)
-        spikes = active & (v_new >= self.V_peak)
-        v[...] = np.where(spikes, self.V_reset, v_new)
-        ref[...] = np.where(spikes, float(self.refractory_period), np.where(active, ref, ref - 1.0))
-        return spikes.astype(np.float64)
+    @staticmethod
+    def dynamics(p, I, noise, dt, v, refractory):
+        active = refractory <= 0.0
+        spike_term = p.delta_T * np.exp(np.minimum((v - p.V_T) / p.delta_T, EXP_CAP))
+        v_new = hold(active, v + dt * (-(v - p.E_L) + spike_term + p.resistance * I) / p.tau_m, v)
+        spikes = active & (v_new >= p.V_peak)
+        return spikes, spike_reset(spikes, v_new, p.V_reset), refractory_count(refractory, spikes,
+                                                                               p.refractory_period)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from engine.models.base import Real, register
-from engine.models.stochastic_lif import StochasticLIF
+from engine.models.stochastic_lif import StochasticLIF, lif_euler
 
 
 @register
@@ -46,10 +46,10 @@ class HomeostaticLIF(StochasticLIF):
         state["rate_trace"] = np.zeros(n, dtype=np.float64)
         return state
 
-    def step(self, state, current, dt, rng=None):
-        thr, trace = state["threshold"], state["rate_trace"]
-        spikes = self._euler_step(state, current, dt, rng, thr)
-        trace[...] = trace * self.trace_decay + spikes * (1.0 - self.trace_decay)
-        adapted = thr + self.adaptation_rate * (trace - self.target_rate)
-        thr[...] = np.minimum(np.maximum(adapted, self.threshold_floor), self.v_threshold * self.ceiling_multiple)
-        return spikes
+    @staticmethod
+    def dynamics(p, I, noise, dt, v, refractory, threshold, rate_trace):
+        spikes, v, refractory = lif_euler(p, I, noise, dt, threshold, v, refractory)
+        trace = rate_trace * p.trace_decay + spikes * (1.0 - p.trace_decay)
+        adapted = threshold + p.adaptation_rate * (trace - p.target_rate)
+        threshold = np.minimum(np.maximum(adapted, p.threshold_floor), p.v_threshold * p.ceiling_multiple)
+        return spikes, v, refractory, threshold, trace

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from engine.models._form import spike_reset
 from engine.models.base import NeuronModel, Real, register
 
 
@@ -64,11 +65,10 @@ class Izhikevich2007(NeuronModel):
     def initial_state(self, n):
         return {"v": np.full(n, self.vr, dtype=np.float64), "u": np.zeros(n, dtype=np.float64)}
 
-    def step(self, state, current, dt, rng=None):
-        v, u = state["v"], state["u"]
-        v_new = v + dt * (self.k * (v - self.vr) * (v - self.vt) - u + current) / self.C
-        u_new = u + dt * self.a * (self.b * (v - self.vr) - u)
-        spikes = v_new >= self.vpeak
-        v[...] = np.where(spikes, self.c, v_new)
-        u[...] = np.where(spikes, u_new + self.d, u_new)
-        return spikes.astype(np.float64)
+    @staticmethod
+    def dynamics(p, I, noise, dt, v, u):
+        # forward Euler, both variables from the old state
+        v_new = v + dt * (p.k * (v - p.vr) * (v - p.vt) - u + I) / p.C
+        u_new = u + dt * p.a * (p.b * (v - p.vr) - u)
+        spikes = v_new >= p.vpeak
+        return spikes, spike_reset(spikes, v_new, p.c), spike_reset(spikes, u_new, u_new + p.d)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from engine.models._form import hold, refractory_count, spike_reset
 from engine.models.base import Count, NeuronModel, Real, register
 
 
@@ -39,30 +40,15 @@ class Lapicque(NeuronModel):
     def initial_state(self, n):
         return {"v": np.full(n, self.v_rest, dtype=np.float64), "refractory": np.zeros(n, dtype=np.float64)}
 
-    def step(self, state, current, dt, rng=None):
-        # Few, in-place NumPy calls: per-call overhead dominates a step of a
-        # few thousand neurons.  The arithmetic is exactly
-        # v_inf + (v - v_inf) * decay (the torch backend and LapicqueCell
-        # mirror that order, so all three agree bit for bit).
-        v, ref = state["v"], state["refractory"]
-        decay = np.exp(-dt / self.tau)
-        v_inf = current * self.resistance
-        v_inf += self.v_rest
-        v_new = v - v_inf
-        v_new *= decay
-        v_new += v_inf
-        if self.refractory_period == 0 and not ref.any():
-            v[...] = v_new
-            spikes = v >= self.v_threshold
-        else:
-            active = ref <= 0
-            np.copyto(v, v_new, where=active)
-            spikes = v >= self.v_threshold
-            spikes &= active
-            ref -= 1.0  # counts down the refractory neurons; active ones clip back to 0
-            np.maximum(ref, 0.0, out=ref)
-        fired = np.flatnonzero(spikes)
-        if fired.size:
-            v[fired] = self.v_reset
-            ref[fired] = self.refractory_period
-        return spikes.astype(np.float64)
+    @staticmethod
+    def constants(p, dt):
+        return {"decay": np.exp(-dt / p.tau)}
+
+    @staticmethod
+    def dynamics(p, I, noise, dt, v, refractory):
+        active = refractory <= 0.0
+        v_inf = I * p.resistance + p.v_rest
+        v_new = hold(active, v_inf + (v - v_inf) * p.decay, v)  # exact for I held over the step
+        spikes = active & (v_new >= p.v_threshold)
+        return spikes, spike_reset(spikes, v_new, p.v_reset), refractory_count(refractory, spikes,
+                                                                               p.refractory_period)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from engine.models._form import hold, refractory_count, spike_reset
 from engine.models.base import Count, NeuronModel, Real, register
 
 
@@ -39,11 +40,10 @@ class PerfectIntegrator(NeuronModel):
     def initial_state(self, n):
         return {"v": np.full(n, self.v_reset, dtype=np.float64), "refractory": np.zeros(n, dtype=np.float64)}
 
-    def step(self, state, current, dt, rng=None):
-        v, ref = state["v"], state["refractory"]
-        active = ref <= 0
-        v_new = np.where(active, v + current * dt / self.capacitance, v)
-        spikes = active & (v_new >= self.v_threshold)
-        v[...] = np.where(spikes, self.v_reset, v_new)
-        ref[...] = np.where(spikes, float(self.refractory_period), np.where(active, ref, ref - 1.0))
-        return spikes.astype(np.float64)
+    @staticmethod
+    def dynamics(p, I, noise, dt, v, refractory):
+        active = refractory <= 0.0
+        v_new = hold(active, v + I * dt / p.capacitance, v)
+        spikes = active & (v_new >= p.v_threshold)
+        return spikes, spike_reset(spikes, v_new, p.v_reset), refractory_count(refractory, spikes,
+                                                                               p.refractory_period)

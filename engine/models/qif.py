@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from engine.models._form import hold, refractory_count, spike_reset
 from engine.models.base import Count, NeuronModel, Real, register
 
 
@@ -49,12 +50,11 @@ class QIF(NeuronModel):
     def initial_state(self, n):
         return {"v": np.full(n, self.V_rest, dtype=np.float64), "refractory": np.zeros(n, dtype=np.float64)}
 
-    def step(self, state, current, dt, rng=None):
-        v, ref = state["v"], state["refractory"]
-        active = ref <= 0
-        drive = self.a0 * (v - self.V_rest) * (v - self.V_c) + self.resistance * current
-        v_new = np.where(active, v + dt * drive / self.tau_m, v)
-        spikes = active & (v_new >= self.V_peak)
-        v[...] = np.where(spikes, self.V_reset, v_new)
-        ref[...] = np.where(spikes, float(self.refractory_period), np.where(active, ref, ref - 1.0))
-        return spikes.astype(np.float64)
+    @staticmethod
+    def dynamics(p, I, noise, dt, v, refractory):
+        active = refractory <= 0.0
+        drive = p.a0 * (v - p.V_rest) * (v - p.V_c) + p.resistance * I
+        v_new = hold(active, v + dt * drive / p.tau_m, v)
+        spikes = active & (v_new >= p.V_peak)
+        return spikes, spike_reset(spikes, v_new, p.V_reset), refractory_count(refractory, spikes,
+                                                                               p.refractory_period)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import param
 
+from engine.models._form import spike_reset
 from engine.models.base import NeuronModel, Real, register
 
 V_PEAK = 30.0  # mV, spike cut-off of Izhikevich (2003)
@@ -12,6 +13,10 @@ V_PEAK = 30.0  # mV, spike cut-off of Izhikevich (2003)
 
 def _dv(v, u, current):
     return 0.04 * v * v + 5.0 * v + 140.0 - u + current
+
+
+def _du(p, v, u):
+    return p.a * (p.b * v - u)
 
 
 @register
@@ -69,36 +74,30 @@ class SCIzhikevich(NeuronModel):
     def initial_state(self, n):
         return {"v": np.full(n, self.c, dtype=np.float64), "u": np.full(n, self.b * self.c, dtype=np.float64)}
 
-    def _du(self, v, u):
-        return self.a * (self.b * v - u)
+    @staticmethod
+    def step_noise(p, dt):
+        return p.noise_std  # per step, not scaled by dt (SPEC 2.1)
 
-    def draws_random(self) -> bool:
-        return self.noise_std > 0
-
-    def step(self, state, current, dt, rng=None):
-        v, u = state["v"], state["u"]
-        if self.integrator == "rk4":
-            k1v, k1u = _dv(v, u, current), self._du(v, u)
+    @staticmethod
+    def dynamics(p, I, noise, dt, v, u):
+        if p.integrator == "rk4":
+            k1v, k1u = _dv(v, u, I), _du(p, v, u)
             v2, u2 = v + 0.5 * dt * k1v, u + 0.5 * dt * k1u
-            k2v, k2u = _dv(v2, u2, current), self._du(v2, u2)
+            k2v, k2u = _dv(v2, u2, I), _du(p, v2, u2)
             v3, u3 = v + 0.5 * dt * k2v, u + 0.5 * dt * k2u
-            k3v, k3u = _dv(v3, u3, current), self._du(v3, u3)
+            k3v, k3u = _dv(v3, u3, I), _du(p, v3, u3)
             v4, u4 = v + dt * k3v, u + dt * k3u
-            k4v, k4u = _dv(v4, u4, current), self._du(v4, u4)
+            k4v, k4u = _dv(v4, u4, I), _du(p, v4, u4)
             v_new = v + dt / 6.0 * (k1v + 2.0 * k2v + 2.0 * k3v + k4v)
             u_new = u + dt / 6.0 * (k1u + 2.0 * k2u + 2.0 * k3u + k4u)
         else:
             half = 0.5 * dt
-            v_new, u_new = v, u
-            for _ in range(2):  # both derivatives at the current (v, u), then both advance
-                dv, du = _dv(v_new, u_new, current), self._du(v_new, u_new)
-                v_new, u_new = v_new + half * dv, u_new + half * du
-        if self.noise_std > 0.0:
-            if rng is None:
-                raise ValueError("noise_std > 0 needs a random generator (rng); the population owns one")
-            v_new = v_new + rng.normal(0.0, self.noise_std, size=v.shape)
+            # both derivatives at the current (v, u), then both advance, twice
+            dv, du = _dv(v, u, I), _du(p, v, u)
+            v_new, u_new = v + half * dv, u + half * du
+            dv, du = _dv(v_new, u_new, I), _du(p, v_new, u_new)
+            v_new, u_new = v_new + half * dv, u_new + half * du
+        v_new = v_new + noise
         # a huge input can overshoot to inf; that is still a spike and the reset clears it
         spikes = v_new >= V_PEAK
-        v[...] = np.where(spikes, self.c, v_new)
-        u[...] = np.where(spikes, u_new + self.d, u_new)
-        return spikes.astype(np.float64)
+        return spikes, spike_reset(spikes, v_new, p.c), spike_reset(spikes, u_new, u_new + p.d)

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 
+from engine.models._form import hold, refractory_count, spike_reset
 from engine.models.base import Count, NeuronModel, Real, register
 
 
@@ -26,6 +27,17 @@ def gaussian_noise(rng, std: float, active: np.ndarray) -> np.ndarray | float:
     if idx.size:
         noise[idx] = rng.normal(0.0, std, size=idx.size)
     return noise
+
+
+def lif_euler(p, I, noise, dt, threshold, v, refractory):
+    """One Euler(-Maruyama) step of the reference LIF with ``threshold`` (a
+    parameter or the homeostatic state): ``(spikes, v, refractory)``."""
+    active = refractory <= 0.0
+    # same operation order as the reference scalar update, so results are bit-identical
+    dv = -(v - p.v_rest) * dt / p.tau_mem + p.resistance * I * dt + noise
+    v_new = hold(active, v + dv, p.v_rest)
+    spikes = active & (v_new >= threshold)
+    return spikes, spike_reset(spikes, v_new, p.v_reset), refractory_count(refractory, spikes, p.refractory_period)
 
 
 @register
@@ -69,20 +81,14 @@ class StochasticLIF(NeuronModel):
     def initial_state(self, n):
         return {"v": np.full(n, self.v_rest, dtype=np.float64), "refractory": np.zeros(n, dtype=np.float64)}
 
-    def draws_random(self) -> bool:
-        return self.noise_std > 0
+    @staticmethod
+    def step_noise(p, dt):
+        return p.noise_std * math.sqrt(dt)
 
-    def _euler_step(self, state, current, dt, rng, threshold):
-        v, ref = state["v"], state["refractory"]
-        active = ref <= 0
-        noise = gaussian_noise(rng, self.noise_std * math.sqrt(dt), active)
-        # same operation order as the reference scalar update, so results are bit-identical
-        dv = -(v - self.v_rest) * dt / self.tau_mem + self.resistance * current * dt + noise
-        v_new = np.where(active, v + dv, self.v_rest)
-        spikes = active & (v_new >= threshold)
-        v[...] = np.where(spikes, self.v_reset, v_new)
-        ref[...] = np.where(spikes, float(self.refractory_period), np.where(active, ref, ref - 1.0))
-        return spikes.astype(np.float64)
+    @staticmethod
+    def draws(p, v, refractory, *rest):
+        return refractory <= 0.0  # a refractory neuron draws nothing, as in the reference
 
-    def step(self, state, current, dt, rng=None):
-        return self._euler_step(state, current, dt, rng, self.v_threshold)
+    @staticmethod
+    def dynamics(p, I, noise, dt, v, refractory):
+        return lif_euler(p, I, noise, dt, p.v_threshold, v, refractory)
