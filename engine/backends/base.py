@@ -213,9 +213,20 @@ class Simulator:
 
     def advance(self, n_steps: int) -> "Chunk":
         """Simulate ``n_steps`` steps and return what happened as a :class:`Chunk`."""
-        if isinstance(n_steps, bool) or not isinstance(n_steps, (int, np.integer)) or n_steps < 0:
-            raise ValueError(f"n_steps must be a non-negative integer, got {n_steps!r}")
-        n_steps = int(n_steps)
+        from engine.resources import check_chunk
+        from engine.validation import integer
+
+        n_steps = integer(n_steps, "n_steps", bounds=(0, None), allow_float=False)
+        check_chunk(self, n_steps)  # before any buffer of the chunk is allocated
+        # the network's lock: ``network.set`` from another thread waits for
+        # the chunk to end, so live edits apply from the next chunk on
+        lock = getattr(self.network, "_lock", None)
+        if lock is None:
+            return self._advance(n_steps)
+        with lock:
+            return self._advance(n_steps)
+
+    def _advance(self, n_steps: int) -> "Chunk":
         self._prepare()
         pops = self.populations
         npop = len(pops)
@@ -406,6 +417,7 @@ class Simulator:
             if id(tgt) not in self._index:
                 raise ValueError(f"stimulus {stim!r}: its target population {tgt.label!r} is not in this network")
             stim.check_target(tgt)
+            stim.bind(self.dt)  # parameters and the step (s) for this chunk
             self._stim_calls.append((stim.apply, self._currents[self._index[id(tgt)]]))
         from engine.network.monitors import StateMonitor  # network imports backends lazily
 

@@ -9,6 +9,7 @@ May import: numpy, ``engine.models``; ``engine.backends`` and
 package).  Never torch or GUI libraries at import time.
 """
 
+from engine.network.declare import declarations
 from engine.network.monitors import Monitor, RateMonitor, SpikeMonitor, StateMonitor
 from engine.network.network import Network
 from engine.network.plasticity import STDP
@@ -17,6 +18,7 @@ from engine.network.projection import Projection
 from engine.network.stimuli import ConstantCurrent, PoissonInput, StepCurrent, Stimulus, TimedArray
 
 __all__ = [
+    "declarations",
     "Population",
     "Projection",
     "STDP",

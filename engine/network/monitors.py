@@ -13,22 +13,40 @@ import math
 import numbers
 
 import numpy as np
+import param
 
+from engine.models.base import Real
+from engine.network.declare import Declared, Field, finish
 from engine.network.population import Population, check_label
+from engine.validation import ArgumentTypeError, describe, integer
 
 __all__ = ["Monitor", "SpikeMonitor", "StateMonitor", "RateMonitor"]
 
+#: most state variables one StateMonitor may name
+_MAX_VARIABLES = 64
 
-class Monitor:
-    """Base class: the monitored ``population`` and an optional ``label``."""
 
-    def __init__(self, population, label=None):
+class Monitor(Declared):
+    """Base class: the monitored ``population``, an optional ``label`` and
+    the declared parameters (``Params``)."""
+
+    _leading = ("population",)
+    _trailing = ("label",)
+
+    def __init__(self, population, *args, label=None, **kwargs):
         if not isinstance(population, Population):
             raise TypeError(f"{type(self).__name__} needs a Population, got {type(population).__name__}")
         self.population = population
         self.label = None if label is None else check_label(label)
+        self._init_declared(args, kwargs)
         self.dt = None
         self.reset()
+
+    def _what(self) -> str:
+        label = self.__dict__.get("label")
+        if label:
+            return f"{type(self).__name__} {label!r}"
+        return f"{type(self).__name__} of {self.population.label!r}"
 
     def reset(self) -> None:
         raise NotImplementedError
@@ -42,15 +60,22 @@ class Monitor:
                              f"dt={dt}; reset the network before changing dt")
         self.dt = dt
 
-    def params(self) -> dict:
-        return {}
+    def bytes_per_step(self) -> int:
+        """Memory one recorded step costs (the resource budget's estimate)."""
+        return 0
 
 
+@finish
 class SpikeMonitor(Monitor):
     """Every spike of ``population``.
 
     ``spike_times``/``spike_ids``: step and neuron of each spike (time order);
     ``spike_trains``: ``{neuron: steps}``; ``count``: spikes per neuron."""
+
+    class Params(param.Parameterized):
+        pass
+
+    # bytes_per_step stays 0: what spikes cost depends on activity, not on sizes
 
     def reset(self):
         self._steps: list[np.ndarray] = []
@@ -120,27 +145,46 @@ class SpikeMonitor(Monitor):
         return np.diff(steps[ids == neuron])
 
 
-def _record_indices(record, n):
-    """``None`` for all neurons, else a sorted-as-given int64 index array."""
+def _check_record(record, where):
+    """``None`` for all neurons, else a non-empty int64 index array (range
+    checked against the population by the monitor)."""
     if record is None or record is True:
         return None
     if record is False:
-        raise ValueError("record=False records nothing; use record=None or True for all neurons")
-    if isinstance(record, (bool, np.bool_)):
-        raise TypeError("record must be None, True, an int or a list of ints")
-    if isinstance(record, numbers.Integral):
+        raise ValueError(f"{where}=False records nothing; use None or True for all neurons")
+    if isinstance(record, (numbers.Integral, float)) and not isinstance(record, (bool, np.bool_)):
         record = [record]
-    try:
-        idx = np.asarray(record)
-    except (TypeError, ValueError):
-        raise TypeError("record must be None, True, an int or a list of ints") from None
-    if idx.ndim != 1 or idx.size == 0 or not np.issubdtype(idx.dtype, np.integer):
-        raise TypeError(f"record must be None, True, an int or a non-empty list of ints, got {record!r}")
-    if idx.min() < 0 or idx.max() >= n:
-        raise ValueError(f"record indices must lie in [0, {n}), got min {idx.min()} max {idx.max()}")
-    return idx.astype(np.int64)
+    if isinstance(record, np.ndarray):
+        if record.ndim != 1 or record.dtype.kind not in "iu":
+            raise ArgumentTypeError(f"{where} must be None, True, an index or a list of indices, "
+                                    f"got {describe(record)} of dtype {record.dtype}")
+        record = record.tolist()
+    if not isinstance(record, (list, tuple)) or not record:
+        raise ArgumentTypeError(f"{where} must be None, True, an index or a non-empty list of indices, "
+                                f"got {describe(record)}")
+    idx = [integer(r, f"{where}[{i}]", bounds=(0, None), allow_float=False) for i, r in enumerate(record)]
+    return np.asarray(idx, dtype=np.int64)
 
 
+def _check_variables(variables, where):
+    """``None`` (the model's voltage variable) or a list of names."""
+    if variables is None:
+        return None
+    if isinstance(variables, str):
+        variables = [variables]
+    if not isinstance(variables, (list, tuple)):
+        raise ArgumentTypeError(f"{where} must be a list of state-variable names, got {describe(variables)}")
+    if not variables:
+        raise ValueError(f"{where} must name at least one state variable")
+    if len(variables) > _MAX_VARIABLES:
+        raise ValueError(f"{where} names {len(variables)} variables, more than {_MAX_VARIABLES}")
+    for i, v in enumerate(variables):
+        if not isinstance(v, str):
+            raise ArgumentTypeError(f"{where}[{i}] must be a state-variable name, got {describe(v)}")
+    return list(variables)
+
+
+@finish
 class StateMonitor(Monitor):
     """Traces of state variables after every step.
 
@@ -149,38 +193,45 @@ class StateMonitor(Monitor):
     ``None``/``True`` (all neurons), an index or a list of indices.
     ``traces[name]`` has shape ``(n_steps, n_recorded)``; ``t`` in seconds."""
 
-    def __init__(self, population, variables=None, record=None, label=None):
-        if not isinstance(population, Population):
-            raise TypeError(f"StateMonitor needs a Population, got {type(population).__name__}")
-        if variables is None:
+    class Params(param.Parameterized):
+        variables = Field(None, check=_check_variables, allow_None=True,
+                          doc="state variables to record (empty: the model's voltage)")
+        record = Field(None, check=_check_record, allow_None=True,
+                       to_json=lambda r: None if r is None else r.tolist(),
+                       doc="neuron indices to record (empty: all)")
+
+    _positional = ("variables", "record")
+    _attributes = {"record": "record_indices"}
+
+    def _check_consistency(self):
+        pop = self.population
+        if self.variables is None:
             # the reference's default ["v"], generalised to models whose
             # potential has another name (theta, x, E...)
-            variables = [population.model.voltage_variable]
-        if isinstance(variables, str):
-            variables = [variables]
-        valid = list(population.state)
-        try:
-            variables = list(variables)
-        except TypeError:
-            raise TypeError("variables must be a list of state-variable names") from None
-        if not variables:
-            raise ValueError(f"variables must name at least one state variable; valid: {', '.join(valid)}")
-        for var in variables:
+            self.__dict__["variables"] = [pop.model.voltage_variable]
+        valid = list(pop.state)
+        for var in self.variables:
             if var not in valid:
-                raise ValueError(f"unknown state variable {var!r} for {population.model_name}; "
-                                 f"valid: {', '.join(valid)}")
-        self.variables = variables
-        self.record_indices = _record_indices(record, population.n)
-        super().__init__(population, label)
+                raise ValueError(f"{self._what()} variables: unknown state variable {var!r} for "
+                                 f"{pop.model_name}; valid: {', '.join(valid)}")
+        rec = self.record_indices
+        if rec is not None and rec.size and rec.max() >= pop.n:
+            raise ValueError(f"{self._what()} record indices must lie in [0, {pop.n}), got {int(rec.max())}")
 
     @property
     def n_recorded(self) -> int:
         return self.population.n if self.record_indices is None else int(self.record_indices.size)
 
+    def bytes_per_step(self) -> int:
+        return 8 * self.n_recorded * len(self.variables) + 8
+
     def reset(self):
         self._chunks: dict[str, list[np.ndarray]] = {v: [] for v in self.variables}
         self._steps: list[np.ndarray] = []
         self.dt = None
+
+    def _changed(self, name):
+        self.reset()  # traces of other variables / neurons would not line up
 
     def record(self, chunk):
         self._check_dt(chunk.dt)
@@ -217,11 +268,8 @@ class StateMonitor(Monitor):
             raise AttributeError(name)
         return self.traces[name]
 
-    def params(self):
-        rec = None if self.record_indices is None else self.record_indices.tolist()
-        return {"variables": list(self.variables), "record": rec}
 
-
+@finish
 class RateMonitor(Monitor):
     """Population rate in Hz, averaged over bins of ``bin_ms`` milliseconds.
 
@@ -229,12 +277,14 @@ class RateMonitor(Monitor):
     reported; ``t[k]`` is the bin's start time in seconds.  ``instantaneous``
     holds spikes per step / n for every step."""
 
-    def __init__(self, population, bin_ms=10, label=None):
-        if isinstance(bin_ms, (bool, np.bool_)) or not isinstance(bin_ms, numbers.Real) \
-                or not math.isfinite(bin_ms) or bin_ms <= 0:
-            raise ValueError(f"bin_ms must be a positive number of milliseconds, got {bin_ms!r}")
-        self.bin_ms = float(bin_ms)
-        super().__init__(population, label)
+    class Params(param.Parameterized):
+        bin_ms = Real(10.0, bounds=(0.0, None), inclusive_bounds=(False, True), unit="ms",
+                      doc="width of the averaging bins")
+
+    _positional = ("bin_ms",)
+
+    def bytes_per_step(self) -> int:
+        return 8
 
     def reset(self):
         self._rates: list[np.ndarray] = []
@@ -276,6 +326,3 @@ class RateMonitor(Monitor):
             return np.zeros(0)
         b = self.bin_steps
         return (self._start + np.arange(self.instantaneous.size // b) * b) * self.dt
-
-    def params(self):
-        return {"bin_ms": self.bin_ms}

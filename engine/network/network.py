@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import numbers
 import sys
+import threading
 
 from engine.network.monitors import Monitor
 from engine.network.population import Population
@@ -53,6 +54,9 @@ class Network:
         # (engine.training.spec); a population's own override is its .surrogate
         self.training: dict | None = None
         self._version = 0
+        # held by a simulator for the length of each chunk, so that ``set``
+        # from another thread (the app's live edits) applies between chunks
+        self._lock = threading.RLock()
         self._sim = None
         self._sim_key = None
         # populations first, so Network(proj, pop_a, pop_b) works too
@@ -77,6 +81,11 @@ class Network:
     def _add_one(self, obj) -> None:
         if self.contains(obj):
             raise ValueError(f"{obj!r} is already in this network")
+        from engine import resources
+
+        if isinstance(obj, (Population, Projection, Stimulus)):
+            resources.check_network(self, extra=_object_bytes(obj),
+                                    what=f"the network with {type(obj).__name__} {obj.label!r} added")
         if isinstance(obj, Population):
             labels = {p.label for p in self.populations}
             if obj.label in labels:
@@ -124,6 +133,38 @@ class Network:
     def objects(self) -> list:
         return [*self.populations, *self.projections, *self.stimuli, *self.monitors]
 
+    def find(self, label: str, kind: str | None = None):
+        """The population, projection, stimulus or monitor labelled ``label``
+        (``kind`` = ``"population"``, ``"projection"``, ``"stimulus"`` or
+        ``"monitor"`` when a label is used by objects of several kinds)."""
+        groups = {"population": self.populations, "projection": self.projections,
+                  "stimulus": self.stimuli, "monitor": self.monitors}
+        if kind is not None and kind not in groups:
+            raise ValueError(f"kind must be one of {', '.join(groups)}, got {kind!r}")
+        found = [(k, o) for k, objs in groups.items() if kind in (None, k) for o in objs if o.label == label]
+        if not found:
+            have = ", ".join(repr(o.label) for objs in groups.values() for o in objs)
+            raise ValueError(f"no {kind or 'object'} labelled {label!r} in this network (have: {have or 'none'})")
+        if len(found) > 1:
+            raise ValueError(f"label {label!r} names a {' and a '.join(k for k, _ in found)}; "
+                             f"pass kind= to choose")
+        return found[0][1]
+
+    def set(self, label: str, name: str, value, *, kind: str | None = None):
+        """Change parameter ``name`` of the object labelled ``label`` (a
+        population's model parameter, or a declared parameter of a
+        projection, stimulus or monitor), validated first; returns the value
+        stored.  While a simulator runs in another thread the change waits
+        for the current chunk to end, so it applies from the next chunk on.
+        Changing a projection's weight spec, probability, topology, seed,
+        threshold or self-connection flag regenerates its synapses."""
+        obj = self.find(label, kind)
+        with self._lock:
+            if isinstance(obj, Population):
+                return obj.set_param(name, value)
+            obj.set_param(name, value)
+            return obj.get_param(name)
+
     def population(self, label: str) -> Population:
         for p in self.populations:
             if p.label == label:
@@ -137,6 +178,10 @@ class Network:
         from engine.backends import compile as compile_network, resolve_backend
 
         name = resolve_backend(backend)
+        from engine import resources
+
+        for pop in self.populations:
+            resources.check_step(pop, float(dt) * 1e3)
         sim = self._sim
         if sim is not None and sim.dt != dt and sim.step_count > 0:
             raise ValueError(f"dt changed from {sim.dt} s to {dt} s between runs; call "
@@ -172,6 +217,9 @@ class Network:
         if n_steps > MAX_RUN_STEPS:
             raise ValueError(f"duration/dt = {n_steps} steps exceeds the limit of {MAX_RUN_STEPS}; "
                              f"are duration and dt both in seconds?")
+        from engine import resources
+
+        resources.check_run(self, n_steps, RUN_CHUNK_STEPS)
         sim = self.simulator(backend, float(dt))
         counts = {p.label: 0 for p in self.populations}
         done = 0
@@ -252,6 +300,17 @@ class Network:
     def __repr__(self) -> str:
         return (f"Network({len(self.populations)} populations, {len(self.projections)} projections, "
                 f"{len(self.stimuli)} stimuli, {len(self.monitors)} monitors, seed={self.seed})")
+
+
+def _object_bytes(obj) -> int:
+    """Memory an object about to be added holds (for the network's budget check)."""
+    from engine import resources
+
+    if isinstance(obj, Population):
+        return resources.population_bytes(len(obj.state), obj.n)
+    if isinstance(obj, Projection):
+        return obj.indptr.nbytes + obj.indices.nbytes + obj.data.nbytes
+    return getattr(getattr(obj, "values", None), "nbytes", 0)
 
 
 def _progress(done: int, total: int, width: int = 30) -> None:

@@ -35,12 +35,9 @@ def check_label(label, what: str = "label") -> str:
 
 def check_size(n, what: str = "n") -> int:
     """``n`` as a Python int in ``[1, MAX_NEURONS]``, else a clear error."""
-    if isinstance(n, (bool, np.bool_)) or not isinstance(n, numbers.Integral):
-        if isinstance(n, float) and n.is_integer():
-            n = int(n)
-        else:
-            raise TypeError(f"{what} must be a positive integer, got {n!r}")
-    n = int(n)
+    from engine.validation import integer
+
+    n = integer(n, what)
     if n <= 0:
         raise ValueError(f"{what} must be a positive integer, got {n}")
     if n > MAX_NEURONS:
@@ -86,10 +83,22 @@ class Population:
         if unknown:
             raise ValueError(f"unknown parameter(s) {', '.join(map(repr, unknown))} for model "
                              f"{cls.registry_name()!r}; valid: {', '.join(valid)}")
-        self.model = cls(**params)
         self.model_name = cls.registry_name()
         self._label_given = label is not None
         self.label = check_label(label) if label is not None else self.model_name
+        from engine.validation import check_param
+
+        checked = {}
+        for key, value in params.items():
+            checked[key] = check_param(cls.param[key], value, f"Population {self.label!r} params.{key}")
+        try:
+            self.model = cls(**checked)
+        except (TypeError, ValueError) as exc:  # rules between parameters, checked by the model
+            raise ValueError(f"Population {self.label!r}: {exc}") from None
+        from engine.resources import check_population
+
+        check_population(f"Population {self.label!r} ({self.n} x {self.model_name})",
+                         len(cls.state_variables), self.n)
         self.state = self.model.initial_state(self.n)
         self._seed = (_STANDALONE_SEED, 0)
         self.rng = population_rng(*self._seed)
@@ -104,6 +113,21 @@ class Population:
     def params(self) -> dict:
         """Current model parameter values (a copy)."""
         return self.model.values()
+
+    def set_param(self, name: str, value):
+        """Validate and set model parameter ``name``; returns the value stored."""
+        from engine.validation import check_param
+
+        accepted = getattr(self.model, "accepted_parameters", None)
+        valid = accepted() if callable(accepted) else self.model.parameter_names()
+        if name not in valid:
+            raise ValueError(f"Population {self.label!r} has no parameter {name!r}; valid: {', '.join(valid)}")
+        checked = check_param(self.model.param[name], value, f"Population {self.label!r} {name}")
+        try:
+            setattr(self.model, name, checked)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"Population {self.label!r} {name}: {exc}") from None
+        return getattr(self.model, name)
 
     def step_all(self, currents, dt=None) -> np.ndarray:
         """Advance every neuron one step; returns the model output (0/1 spikes).

@@ -19,12 +19,15 @@ added to the target's input (a current-based exponential synapse).
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
+import param
 
+from engine.models.base import Count, Real
+from engine.network.declare import Declared, Field, as_array, finish
 from engine.network.plasticity import STDP, make_plasticity
 from engine.network.population import Population
+from engine.validation import ArgumentTypeError, describe, real
 
 __all__ = ["Projection", "TOPOLOGIES", "MAX_DELAY_STEPS", "MAX_EDGES"]
 
@@ -39,6 +42,8 @@ _BLOCK_CELLS = 1 << 22
 #: below this probability the random topology samples geometric gaps instead
 #: of one uniform number per pair
 _SPARSE_P = 0.25
+#: parameters that decide which synapses exist: changing one regenerates them
+_STRUCTURAL = ("weight", "probability", "topology", "seed", "weight_threshold", "allow_self_connections")
 
 _DISTRIBUTIONS = {
     "normal": ("mean", "std"),
@@ -48,133 +53,168 @@ _DISTRIBUTIONS = {
 }
 
 
-def _real(value, name, *, minimum=None, maximum=None, strict_min=False):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {value!r}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    if minimum is not None and (value < minimum or (strict_min and value == minimum)):
-        raise ValueError(f"{name} must be {'>' if strict_min else '>='} {minimum}, got {value!r}")
-    if maximum is not None and value > maximum:
-        raise ValueError(f"{name} must be <= {maximum}, got {value!r}")
-    return value
-
-
-def check_delay(delay) -> int:
-    """Delay in whole steps: an int, or a float with no fractional part."""
-    if isinstance(delay, (bool, np.bool_)) or not isinstance(delay, numbers.Real):
-        raise TypeError(f"delay must be a whole number of steps, got {delay!r}")
-    d = float(delay)
-    if not math.isfinite(d) or d != round(d):
-        raise ValueError(f"delay must be a whole number of steps (>= 0), got {delay!r}")
-    d = int(round(d))
-    if d < 0:
-        raise ValueError(f"delay must be >= 0 steps, got {delay!r}")
-    if d > MAX_DELAY_STEPS:
-        raise ValueError(f"delay={d} exceeds the limit of {MAX_DELAY_STEPS} steps")
-    return d
-
-
-def check_tau_syn(tau_syn):
-    if tau_syn is None:
-        return None
-    return _real(tau_syn, "tau_syn", minimum=0.0, strict_min=True)
-
-
-def check_weight_spec(spec: dict) -> dict:
+def check_weight_spec(spec: dict, where: str = "weight") -> dict:
     """Validate a distribution spec such as ``{"dist": "normal", "mean": 1, "std": 0.1}``."""
     if "dist" not in spec:
-        raise ValueError(f"weight distribution spec needs a 'dist' key, one of {', '.join(_DISTRIBUTIONS)}")
+        raise ValueError(f"{where} distribution spec needs a 'dist' key, one of {', '.join(_DISTRIBUTIONS)}")
     dist = spec["dist"]
-    if dist not in _DISTRIBUTIONS:
-        raise ValueError(f"weight['dist'] must be one of {', '.join(_DISTRIBUTIONS)}, got {dist!r}")
+    if not isinstance(dist, str) or dist not in _DISTRIBUTIONS:
+        raise ValueError(f"{where}['dist'] must be one of {', '.join(_DISTRIBUTIONS)}, got {describe(dist)}")
     needed = _DISTRIBUTIONS[dist]
     unknown = [k for k in spec if k not in ("dist", *needed)]
     if unknown:
-        raise ValueError(f"unknown key(s) {', '.join(map(repr, unknown))} in weight spec "
+        raise ValueError(f"unknown key(s) {', '.join(map(repr, unknown))} in {where} spec "
                          f"for {dist!r}; expected {', '.join(needed)}")
     missing = [k for k in needed if k not in spec]
     if missing:
-        raise ValueError(f"weight spec for {dist!r} is missing {', '.join(map(repr, missing))}")
+        raise ValueError(f"{where} spec for {dist!r} is missing {', '.join(map(repr, missing))}")
     out = {"dist": dist}
     for k in needed:
-        out[k] = _real(spec[k], f"weight[{k!r}]")
+        out[k] = real(spec[k], f"{where}[{k!r}]")
     if dist == "normal" and out["std"] < 0:
-        raise ValueError(f"weight['std'] must be >= 0, got {out['std']}")
+        raise ValueError(f"{where}['std'] must be >= 0, got {out['std']}")
     if dist == "lognormal" and out["sigma"] < 0:
-        raise ValueError(f"weight['sigma'] must be >= 0, got {out['sigma']}")
+        raise ValueError(f"{where}['sigma'] must be >= 0, got {out['sigma']}")
+    if dist == "lognormal" and out["mean"] + out["sigma"] ** 2 > 700:
+        raise ValueError(f"{where} lognormal weights would overflow (mean + sigma^2 > 700)")
     if dist == "uniform" and out["high"] < out["low"]:
-        raise ValueError(f"weight['high'] ({out['high']}) must be >= weight['low'] ({out['low']})")
+        raise ValueError(f"{where}['high'] ({out['high']}) must be >= {where}['low'] ({out['low']})")
     return out
 
 
-class Projection:
+def _check_weight(value, where):
+    """A scalar, a distribution spec, or an array (dense matrix or one weight
+    per synapse; its shape is checked against the sizes when synapses are built)."""
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        return check_weight_spec(value, where)
+    if isinstance(value, (list, tuple, np.ndarray)):
+        arr = as_array(value, where, ndims=(0, 1, 2), max_len=MAX_EDGES)
+        return float(arr) if arr.ndim == 0 else arr
+    return real(value, where)
+
+
+def _weight_json(value):
+    # an array is stored through the CSR arrays, not as a spec
+    return None if isinstance(value, np.ndarray) else value
+
+
+def _check_plasticity(value, where):
+    try:
+        return make_plasticity(value)
+    except (TypeError, ValueError, NotImplementedError) as exc:
+        raise type(exc)(f"{where}: {exc}") from None
+
+
+@finish
+class Projection(Declared):
     """Synapses from ``source`` to ``target`` in CSR form.
 
-    Parameters
-    ----------
-    source, target : Population
-    weight : float, array or dict
+    ``Projection(source, target, weight, probability=1.0, delay=0,
+    topology="random", plasticity=None, seed=42, weight_threshold=0.0, *,
+    allow_self_connections=True, tau_syn=None, label=None)``; the parameters
+    are declared in ``Projection.Params`` (read them with
+    ``engine.network.declarations("Projection")``):
+
+    weight
         A scalar (every synapse), a dense ``(n_source, n_target)`` matrix
         (synapse ``i->j`` gets ``W[i, j]``; exact zeros mean "no synapse"), a
         1-D array with one weight per generated synapse in CSR order, or a
         distribution spec ``{"dist": "normal", "mean": m, "std": s}``,
         ``{"dist": "uniform", "low": a, "high": b}``,
-        ``{"dist": "lognormal", "mean": m, "sigma": s}``.
-    probability : float
+        ``{"dist": "lognormal", "mean": m, "sigma": s}``,
+        ``{"dist": "constant", "value": w}``.
+    probability
         Connection probability of the ``"random"`` topology (independent
         Bernoulli per pair; for ``p < 0.25`` sampled as geometric gaps along
         the row-major pair index, O(synapses)).  Other topologies require 1.0.
-    delay : int
+    delay
         Extra delay in whole steps on top of the one-step latency (see module
         docstring).  A float must be a whole number.
-    topology : {"random", "all_to_all", "one_to_one"}
-    plasticity : None, STDP or dict
+    topology
+        ``"random"``, ``"all_to_all"`` or ``"one_to_one"``.
+    plasticity
         ``None`` (static weights) or pair-based STDP: an
         :class:`~engine.network.plasticity.STDP` or
-        ``{"rule": "stdp", "tau_plus": ..., ...}``.  Other rules raise
-        ``NotImplementedError`` naming them.
-    seed : int
+        ``{"rule": "stdp", "tau_plus": ..., ...}``.
+    seed
         Seed of the connectivity (and weight) sampling: same seed, same CSR.
-    weight_threshold : float
+    weight_threshold
         Synapses with ``|w| < weight_threshold`` are pruned.
-    allow_self_connections : bool
+    allow_self_connections
         When ``source is target``, whether ``i -> i`` synapses may exist.
-    tau_syn : float or None
+    tau_syn
         Exponential synaptic current time constant in ms, or None for the
         instantaneous (one-step) current of the reference.
-    label : str, optional
+
+    Assigning ``weight``, ``probability``, ``topology``, ``seed``,
+    ``weight_threshold`` or ``allow_self_connections`` regenerates the
+    synapses; ``delay``, ``tau_syn`` and ``plasticity`` apply as they are.
     """
 
-    def __init__(self, source, target, weight, probability=1.0, delay=0.0, topology="random",
-                 plasticity=None, seed=42, weight_threshold=0.0, *, allow_self_connections=True,
-                 tau_syn=None, label=None):
+    class Params(param.Parameterized):
+        weight = Field(1.0, check=_check_weight, to_json=_weight_json, allow_None=True, unit="input units",
+                       doc="synaptic weight: a number, a distribution {'dist': ...} or an array")
+        probability = Real(1.0, bounds=(0.0, 1.0), doc="connection probability (random topology)")
+        delay = Count(0, bounds=(0, MAX_DELAY_STEPS), unit="steps", doc="extra delay on top of one step")
+        topology = param.Selector(objects=list(TOPOLOGIES), default="random", doc="connection pattern")
+        plasticity = Field(None, check=_check_plasticity, allow_None=True,
+                           to_json=lambda p: None if p is None else p.to_dict(),
+                           doc="None, or STDP as {'rule': 'stdp', ...}")
+        seed = Count(42, unit="", doc="seed of the connectivity and weight sampling")
+        weight_threshold = Real(0.0, bounds=(0.0, None), unit="input units",
+                                doc="synapses with |w| below this are pruned")
+        allow_self_connections = param.Boolean(True, doc="allow i -> i synapses onto the same population")
+        tau_syn = Real(None, allow_None=True, bounds=(0.0, None), inclusive_bounds=(False, True), unit="ms",
+                       doc="exponential synaptic time constant; empty = one-step current")
+
+    _positional = ("weight", "probability", "delay", "topology", "plasticity", "seed", "weight_threshold")
+    _leading = ("source", "target")
+    _trailing = ("label",)
+
+    def __init__(self, source, target, *args, label=None, **kwargs):
         for name, pop in (("source", source), ("target", target)):
             if not isinstance(pop, Population):
                 raise TypeError(f"{name} must be a Population, got {type(pop).__name__}")
         self.source, self.target = source, target
-        if topology not in TOPOLOGIES:
-            raise ValueError(f"topology must be one of {', '.join(TOPOLOGIES)}, got {topology!r}")
-        self.topology = topology
-        self.probability = _real(probability, "probability", minimum=0.0, maximum=1.0)
-        if topology != "random" and self.probability != 1.0:
-            raise ValueError(f"probability applies to the 'random' topology only; "
-                             f"topology {topology!r} needs probability=1.0, got {probability!r}")
-        self.delay = check_delay(delay)
-        self.plasticity: STDP | None = make_plasticity(plasticity)
-        self.plasticity_state = None  # traces of the plasticity rule, created by the simulator
-        if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral) or seed < 0:
-            raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-        self.seed = int(seed)
-        self.weight_threshold = _real(weight_threshold, "weight_threshold", minimum=0.0)
-        if not isinstance(allow_self_connections, (bool, np.bool_)):
-            raise TypeError(f"allow_self_connections must be a bool, got {allow_self_connections!r}")
-        self.allow_self_connections = bool(allow_self_connections)
-        self.tau_syn = check_tau_syn(tau_syn)
         self.label = label
-        self.weight_spec = None  # JSON-able description of ``weight`` when it is not an array
-        self._build(weight)
+        self.plasticity_state = None  # traces of the plasticity rule, created by the simulator
+        if not args and "weight" not in kwargs:
+            raise TypeError(f"{self._what()} needs a weight: a number, an array or a distribution dict")
+        self._init_declared(args, kwargs)
+        if self.weight is None:
+            raise TypeError(f"{self._what()} weight is required: a number, an array or a distribution dict")
+        self._build(self.weight)
+
+    def _what(self) -> str:
+        label = self.__dict__.get("label") or f"{self.source.label}->{self.target.label}"
+        return f"Projection {label!r}"
+
+    def _check_consistency(self):
+        if self.topology != "random" and self.probability != 1.0:
+            raise ValueError(f"{self._what()} probability applies to the 'random' topology only; "
+                             f"topology {self.topology!r} needs probability=1.0, got {self.probability!r}")
+
+    def set_param(self, name, value):
+        if name not in _STRUCTURAL:
+            super().set_param(name, value)
+            return
+        old = self.get_param(name)
+        super().set_param(name, value)
+        try:
+            if self.weight is None:
+                raise ValueError(f"{self._what()} has no weight spec to regenerate its synapses from; "
+                                 f"set weight first")
+            self._build(self.weight)
+        except Exception:
+            object.__setattr__(self, name, old)
+            raise
+
+    @property
+    def weight_spec(self):
+        """JSON-able description of ``weight`` (``None`` when it is an array)."""
+        return _weight_json(self.__dict__.get("weight"))
 
     # -- construction ----------------------------------------------------------
     def _build(self, weight) -> None:
@@ -183,7 +223,7 @@ class Projection:
         no_self = self.source is self.target and not self.allow_self_connections
         if self.topology == "one_to_one":
             if n_src != n_tgt:
-                raise ValueError(f"one_to_one topology needs equal sizes, got source n={n_src} "
+                raise ValueError(f"{self._what()} one_to_one topology needs equal sizes, got source n={n_src} "
                                  f"and target n={n_tgt}")
             if no_self:
                 raise ValueError("one_to_one onto the same population with allow_self_connections=False "
@@ -193,8 +233,11 @@ class Projection:
         else:
             expected = n_src * n_tgt * (self.probability if self.topology == "random" else 1.0)
             if expected > MAX_EDGES:
-                raise ValueError(f"projection would hold about {expected:.3g} synapses, more than the "
+                raise ValueError(f"{self._what()} would hold about {expected:.3g} synapses, more than the "
                                  f"limit of {MAX_EDGES}; lower probability or sizes")
+            from engine.resources import check_projection
+
+            check_projection(self._what(), n_src, n_tgt, self.topology, self.probability)
             if self.topology == "all_to_all":
                 rows = np.repeat(np.arange(n_src, dtype=np.int64), n_tgt)
                 cols = np.tile(np.arange(n_tgt, dtype=np.int64), n_src)
@@ -256,8 +299,7 @@ class Projection:
     def _weights(self, weight, rows, cols, rng) -> np.ndarray:
         nnz = rows.size
         if isinstance(weight, dict):
-            spec = check_weight_spec(weight)
-            self.weight_spec = spec
+            spec = weight
             dist = spec["dist"]
             if dist == "normal":
                 return rng.normal(spec["mean"], spec["std"], nnz)
@@ -266,31 +308,16 @@ class Projection:
             if dist == "lognormal":
                 return rng.lognormal(spec["mean"], spec["sigma"], nnz)
             return np.full(nnz, spec["value"])
-        if weight is None:
-            raise TypeError("weight is required: a number, an array or a distribution dict")
-        if isinstance(weight, (bool, np.bool_)):
-            raise TypeError("weight must be a number, an array or a distribution dict, got a bool")
-        if isinstance(weight, numbers.Real):
-            w = _real(weight, "weight")
-            self.weight_spec = w
-            return np.full(nnz, w)
-        try:
-            arr = np.asarray(weight, dtype=np.float64)
-        except (TypeError, ValueError):
-            raise TypeError(f"weight must be a number, an array or a distribution dict, "
-                            f"got {type(weight).__name__}") from None
-        if not np.all(np.isfinite(arr)):
-            raise ValueError("weight array contains non-finite values")
+        if not isinstance(weight, np.ndarray):
+            return np.full(nnz, float(weight))
+        arr = weight
         n_src, n_tgt = self.source.n, self.target.n
-        if arr.ndim == 0:
-            self.weight_spec = float(arr)
-            return np.full(nnz, float(arr))
         if arr.shape == (n_src, n_tgt):
             return arr[rows, cols]
         if arr.ndim == 1 and arr.size == nnz:
             return arr.copy()
-        raise ValueError(f"weight array must have shape ({n_src}, {n_tgt}) (dense) or ({nnz},) "
-                         f"(one per synapse), got {arr.shape}")
+        raise ValueError(f"{self._what()} weight array must have shape ({n_src}, {n_tgt}) (dense) or "
+                         f"({nnz},) (one per synapse), got {arr.shape}")
 
     @classmethod
     def from_csr(cls, source, target, indptr, indices, data, *, weight=None, topology="random",
@@ -299,18 +326,18 @@ class Projection:
         ``topology`` and ``probability`` are kept as metadata only; the other
         keywords are those of the constructor."""
         # build an empty projection (probability 0: no sampling) to validate the
-        # scalar arguments, then install the arrays
+        # other arguments, then install the metadata and the arrays
         proj = cls(source, target, 0.0, probability=0.0, topology="random", **kwargs)
-        if topology not in TOPOLOGIES:
-            raise ValueError(f"topology must be one of {', '.join(TOPOLOGIES)}, got {topology!r}")
-        proj.topology = topology
-        proj.probability = _real(probability, "probability", minimum=0.0, maximum=1.0)
-        if isinstance(weight, dict):
-            proj.weight_spec = check_weight_spec(weight)
-        elif weight is None:
-            proj.weight_spec = None
-        else:
-            proj.weight_spec = _real(weight, "weight")
+        decl = cls.declarations()
+        from engine.validation import check_param
+
+        meta = {"topology": check_param(decl["topology"], topology, f"{proj._what()} topology"),
+                "probability": check_param(decl["probability"], probability, f"{proj._what()} probability"),
+                "weight": check_param(decl["weight"], weight, f"{proj._what()} weight")}
+        if isinstance(meta["weight"], np.ndarray):
+            meta["weight"] = None  # the arrays are the weights
+        proj.__dict__.update(meta)
+        proj._check_consistency()
         proj.set_csr(indptr, indices, data)
         return proj
 
@@ -343,23 +370,6 @@ class Projection:
         self.indptr = indptr.astype(np.int64)
         self.indices = indices.astype(np.int64)
         self.data = data.copy()
-
-    # -- validated, live-editable settings (read by simulators at each advance) -------
-    @property
-    def delay(self) -> int:
-        return self._delay
-
-    @delay.setter
-    def delay(self, value):
-        self._delay = check_delay(value)
-
-    @property
-    def tau_syn(self):
-        return self._tau_syn
-
-    @tau_syn.setter
-    def tau_syn(self, value):
-        self._tau_syn = check_tau_syn(value)
 
     def reset_plasticity(self) -> None:
         """Zero the plasticity traces (weights are left as they are)."""
