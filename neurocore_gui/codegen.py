@@ -56,6 +56,11 @@ def network_to_python(net: dict, duration: float = 1.0, dt: float = 0.001, backe
                      f"params={params!r}, label={p['label']!r}))")
         for sv, values in (p.get("state") or {}).items():
             lines.append(f"{var}.set_state({sv!r}, {values!r})")
+        if p.get("surrogate"):  # this population's surrogate override for to_torch
+            lines.append(f"{var}.surrogate = {p['surrogate']!r}")
+    if net.get("training"):
+        lines += ["", "# surrogate gradient for training: net.to_torch() uses it (engine.training.spec)",
+                  f"net.training = {net['training']!r}"]
     if projs:
         lines += ["", "# projections"]
     for pr in projs:

@@ -1,0 +1,1 @@
+"""The page's labs: each a Viewer over the session store and one engine module; no lab imports another."""
