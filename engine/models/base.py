@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import numbers
 import types
 from typing import ClassVar
 
@@ -46,12 +47,12 @@ def _finite_check(parameter: param.Parameter, value) -> None:
         return
     if isinstance(value, (bool, np.bool_)):
         raise ValueError(f"parameter {parameter.name!r} must be a number, got a bool")
-    try:
-        ok = math.isfinite(float(value))
-    except (TypeError, ValueError):
-        return  # let param produce its own type error, which names the parameter
-    if not ok:
-        raise ValueError(f"parameter {parameter.name!r} must be finite, got {value!r}")
+    from engine.validation import ArgumentTypeError, describe, real  # the engine's one validation path
+
+    if not isinstance(value, numbers.Real):  # complex, arrays, strings: refused before param compares them
+        raise ArgumentTypeError(f"parameter {parameter.name!r} must be a real number, got {describe(value)}")
+
+    real(value, f"parameter {parameter.name!r}")  # finite, and ints too large for a float refused
 
 
 class Real(param.Number):
@@ -69,6 +70,14 @@ class Real(param.Number):
         _finite_check(self, value)
         super()._validate_value(value, allow_None)
 
+    def __set__(self, obj, val):
+        # stored as a float: an int (y_init=-1) would make kernels build integer
+        # arrays that float results cannot be cast into
+        if isinstance(val, numbers.Integral) and not isinstance(val, (bool, np.bool_)):
+            _finite_check(self, val)
+            val = float(val)
+        super().__set__(obj, val)
+
 
 class Count(param.Integer):
     """A non-negative (by default) integer parameter such as a refractory
@@ -83,9 +92,18 @@ class Count(param.Integer):
     def _validate_value(self, value, allow_None):
         if isinstance(value, (bool, np.bool_)):
             raise ValueError(f"parameter {self.name!r} must be an integer, got a bool")
+        if value is not None and not callable(value):
+            from engine.validation import integer
+
+            integer(value, f"parameter {self.name!r}", bounds=self.bounds or (None, None))  # bounded, |v| <= 2**53
         if isinstance(value, float) and value.is_integer():
-            return  # accepted and converted by param's own rules below
+            return  # accepted, stored as an int by __set__
         super()._validate_value(value, allow_None)
+
+    def __set__(self, obj, val):
+        if isinstance(val, float) and val.is_integer():
+            val = int(val)
+        super().__set__(obj, val)
 
 
 class ParameterView:
@@ -191,6 +209,9 @@ class NeuronModel(param.Parameterized):
     #: its kernel from it.  ``None`` only for a model with a hand-written
     #: :meth:`step` (the fixed-point RTL model).
     dynamics: ClassVar = None
+    #: what :meth:`step_noise` scales: ``"normal"`` (``noise ~ N(0, std)``) or
+    #: ``"uniform_int"`` (``noise`` an integer uniform in ``[0, step_noise)``)
+    noise_kind: ClassVar[str] = "normal"
     #: refuse non-finite input currents (models whose integrators would
     #: otherwise propagate NaN silently)
     checks_current: ClassVar[bool] = False
