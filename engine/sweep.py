@@ -51,7 +51,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["SweepParameter", "parse_parameter", "grid_points", "random_points", "point_seed",
+__all__ = ["SweepParameter", "parse_parameter", "grid_points", "random_points", "point_seed", "sweepable_parameters",
            "run_point", "sweep", "MEASURES", "ENV_SCHEDULER", "SweepCancelled"]
 
 MEASURES = ("rate", "count", "cv_isi", "agreement")
@@ -356,3 +356,35 @@ def dashboard_link(client) -> str | None:
         return client.dashboard_link
     except Exception:  # noqa: BLE001 - a client without a dashboard
         return None
+
+
+#: stimulus and projection fields that are not swept (identity, time base, seeds, arrays)
+_NOT_SWEPT = {"type", "label", "target", "source", "population", "dt", "seed", "values", "topology",
+              "plasticity", "csr", "allow_self_connections", "n"}
+
+
+def sweepable_parameters(document: dict) -> list[tuple[str, float]]:
+    """``("kind:label.name", current value)`` for every numeric parameter of the
+    document's populations, projections and stimuli (what a sweep can vary);
+    the value is an ``int`` where the parameter counts whole steps."""
+    from engine.models import get_model
+    from engine.models.base import Count
+
+    out = []
+    for p in document.get("populations", []):
+        cls = get_model(p["model"])
+        values = {**{k: cls.param[k].default for k in cls.parameter_names()}, **p.get("params", {})}
+        for name, v in values.items():
+            if isinstance(v, numbers.Real) and not isinstance(v, bool):
+                whole = isinstance(cls.param[name], Count) if name in cls.param else False
+                out.append((f"population:{p['label']}.{name}", int(v) if whole else float(v)))
+    for kind, key in (("projection", "projections"), ("stimulus", "stimuli")):
+        for e in document.get(key, []):
+            if not e.get("label"):
+                continue
+            for name, v in e.items():
+                if name in _NOT_SWEPT or isinstance(v, bool) or not isinstance(v, numbers.Real):
+                    continue
+                whole = name in ("delay", "onset", "offset")  # whole steps
+                out.append((f"{kind}:{e['label']}.{name}", int(v) if whole else float(v)))
+    return out

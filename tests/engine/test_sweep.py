@@ -230,3 +230,14 @@ def test_sweep_survives_a_killed_worker(cli_cluster):
     assert list(dist["point"]) == list(range(12))  # ...and every point still came back
     serial = sweep(_noisy(), grid, seed=21, backend="serial", duration=1.0, measures=("count",))
     _same(serial, dist)
+
+
+def test_sweepable_parameters_lists_numeric_fields():
+    from engine.sweep import sweepable_parameters
+
+    found = dict(sweepable_parameters(_noisy().to_dict()))
+    assert found["population:exc.tau_mem"] == 15.0 and found["projection:exc->inh.weight"] == 0.6
+    assert found["stimulus:poisson.rate_hz"] == 80.0 and found["stimulus:bias.amplitude"] == 0.04
+    assert isinstance(found["projection:exc->inh.delay"], int)
+    assert isinstance(found["population:exc.refractory_period"], int)
+    assert not any(k.endswith((".seed", ".dt", ".n")) for k in found)
