@@ -104,7 +104,9 @@ def _plan(self, dt):
     model = d["_model"] if view else self
     cls = type(model)
     p = Constants(form_constants(model, model.values(), dt))
-    plan = (p, cls.form_state(), cls.dynamics, float(cls.step_noise(p, dt)), cls.draws, cls.checks_current)
+    std = cls.step_noise(p, dt)
+    plan = (p, cls.form_state(), cls.dynamics, std if cls.noise_kind == "uniform_int" else float(std), cls.draws,
+            cls.checks_current, bool(cls.integer))
     if cls.dynamics is None:
         raise NotImplementedError(f"model {cls.registry_name()} has no dynamics form and no step of its own")
     if view:
@@ -121,11 +123,17 @@ def form_params(self, dt):
 def form_step(self, state, current, dt, rng=None):
     """``NeuronModel.step`` of every model written in the one form: evaluate
     ``dynamics`` on the whole state arrays and write the new state in place."""
-    p, names, dynamics, std, draws, checks = _plan(self, dt)
+    p, names, dynamics, std, draws, checks, integer = _plan(self, dt)
     args = [state[n] for n in names]
     if checks and not np.all(np.isfinite(current)):
         raise ValueError("current must be finite")
-    noise = 0.0
+    noise = 0 if integer else 0.0  # keeps integer arithmetic integer
+    if integer:
+        # bit-true models answer in their register type: 0/1 as int64
+        out = dynamics(p, current, _int_noise(std, rng, args[0].shape), dt, *args)
+        for arr, new in zip(args, out[1:]):
+            arr[...] = new
+        return np.asarray(out[0]).astype(np.int64)
     if std:
         if rng is None:
             raise ValueError("noise_std > 0 needs a random generator (rng); the population owns one")
@@ -143,6 +151,15 @@ def form_step(self, state, current, dt, rng=None):
     for arr, new in zip(args, out[1:]):
         arr[...] = new
     return out[0]
+
+
+def _int_noise(bound, rng, shape):
+    """The integer ``noise`` of a bit-true model: uniform in ``[0, bound)``, or 0."""
+    if not bound:
+        return 0
+    if rng is None:
+        raise ValueError("a random threshold needs a random generator (rng); the population owns one")
+    return rng.integers(0, bound, size=shape, dtype=np.int64)
 
 
 # -- re-binding a form to another array namespace (torch) ---------------------------------------
@@ -243,3 +260,20 @@ def hh_rate_set(v, d_am, d_ah, d_an, d_bm, d_bh, d_bn):
     60, 28, 44)."""
     return (lin_rate(0.1, v + d_am, 10.0), exp_rate(0.07, v + d_ah, 20.0), lin_rate(0.01, v + d_an, 10.0),
             exp_rate(4.0, v + d_bm, 18.0), sig_rate(v + d_bh, 10.0), exp_rate(0.125, v + d_bn, 80.0))
+
+
+# -- integer helpers for the bit-true hardware neurons (int64 in, int64 out) --------------------
+def wrap_bits(x, bits):
+    """Two's-complement wrap of integer ``x`` to ``bits`` (<= 32) bits."""
+    half = 1 << (bits - 1)
+    return ((x + half) & ((1 << bits) - 1)) - half
+
+
+def to_int(x):
+    """Float -> int64, truncating toward zero (C cast)."""
+    return np.int64(x)
+
+
+def round_half_away(x):
+    """Round to nearest, ties away from zero (as float)."""
+    return np.sign(x) * np.floor(np.abs(x) + 0.5)

@@ -41,8 +41,7 @@ class StochasticDendritic(NeuronModel):
 
     threshold = Real(0.5, unit="", doc="the dendritic current must exceed this to spike")
 
-    def step(self, state, current, dt=1.0, rng=None):
-        b = state["b"]
-        combined = current + b - 2.0 * current * b
-        state["current"][...] = combined
-        return (combined > self.threshold).astype(np.float64)
+    @staticmethod
+    def dynamics(p, I, noise, dt, b, current):
+        combined = I + b - 2.0 * I * b
+        return combined > p.threshold, b, combined

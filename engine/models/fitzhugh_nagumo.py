@@ -5,7 +5,12 @@ from __future__ import annotations
 import numpy as np
 
 from engine.models.base import NeuronModel, Real, register
-from engine.models._integrators import finite_current, rk4_with_crossing
+from engine.models._form import rk4_cross2
+
+
+
+def _fhn_rhs(p, I, v, w):
+    return v - v * v * v / 3.0 - w + I, (v + p.a - p.b * w) / p.tau
 
 
 @register
@@ -44,22 +49,8 @@ class FitzHughNagumo(NeuronModel):
     tau = Real(12.5, bounds=(1e-3, None), unit="ms", doc="recovery time constant (time-scale separation)")
     v_spike = Real(1.0, unit="a.u.", doc="spike detection threshold (upward crossing)")
     max_substep = Real(0.1, bounds=(1e-3, 0.5), unit="ms", doc="longest internal RK4 substep")
+    checks_current = True
 
     @staticmethod
-    def _derivs(y, i_ext, p):
-        a, b, inv_tau = p
-        v, w = y
-        out = np.empty_like(y)
-        out[0] = v - v * v * v / 3.0 - w + i_ext
-        out[1] = (v + a - b * w) * inv_tau
-        return out
-
-    def step(self, state, current, dt, rng=None):
-        v = state["v"]
-        i_ext = finite_current(current, v.shape)
-        y = np.stack((v, state["w"]))
-        y, spiked = rk4_with_crossing(self._derivs, y, dt, self.max_substep, self.v_spike, i_ext,
-                                      (self.a, self.b, 1.0 / self.tau))
-        v[...] = y[0]
-        state["w"][...] = y[1]
-        return spiked.astype(np.float64)
+    def dynamics(p, I, noise, dt, v, w):
+        return rk4_cross2(_fhn_rhs, p, I, dt, p.max_substep, p.v_spike, v, w)

@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 
 from engine.models.base import NeuronModel, Real, register
-from engine.models._integrators import finite_current, rk4_with_crossing
+from engine.models._form import rk4_cross3
+
+
+
+def _hr_rhs(p, I, x, y, z):
+    x2 = x * x
+    return y - p.a * x2 * x + p.b * x2 - z + I, p.c - p.d * x2 - y, p.r * (p.s * (x - p.x_r) - z)
 
 
 @register
@@ -52,25 +58,8 @@ class HindmarshRose(NeuronModel):
     x_r = Real(-1.6, unit="a.u.", doc="adaptation reference potential")
     x_spike = Real(1.0, unit="a.u.", doc="spike detection threshold (upward crossing)")
     max_substep = Real(0.05, bounds=(1e-3, 0.1), unit="ms", doc="longest internal RK4 substep")
+    checks_current = True
 
     @staticmethod
-    def _derivs(y, i_ext, p):
-        a, b, c, d, r, s, x_r = p
-        x, yy, z = y
-        x2 = x * x
-        out = np.empty_like(y)
-        out[0] = yy - a * x2 * x + b * x2 - z + i_ext
-        out[1] = c - d * x2 - yy
-        out[2] = r * (s * (x - x_r) - z)
-        return out
-
-    def step(self, state, current, dt, rng=None):
-        x = state["x"]
-        i_ext = finite_current(current, x.shape)
-        y = np.stack((x, state["y"], state["z"]))
-        p = (self.a, self.b, self.c, self.d, self.r, self.s, self.x_r)
-        y, spiked = rk4_with_crossing(self._derivs, y, dt, self.max_substep, self.x_spike, i_ext, p)
-        x[...] = y[0]
-        state["y"][...] = y[1]
-        state["z"][...] = y[2]
-        return spiked.astype(np.float64)
+    def dynamics(p, I, noise, dt, x, y, z):
+        return rk4_cross3(_hr_rhs, p, I, dt, p.max_substep, p.x_spike, x, y, z)

@@ -5,39 +5,28 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.models._integrators import finite_current, rk4_with_crossing
+from engine.models._form import hh_rate_set, rk4_cross4
 from engine.models.base import NeuronModel, Real, register
 
 
-# Row order of the stacked rate array: alpha_m, alpha_h, alpha_n, beta_m, beta_h, beta_n,
-# so that rates[0:3] / rates[3:6] line up with the gates (m, h, n).  Every HH-type
-# rate here is a function of E = exp(-(V + D)/F); the rows at even positions 0, 2
-# are the "linear" rates c (V+D) / (1 - E), the odd rows 1, 3, 5 the exponential
-# rates c E, and row 4 the sigmoid 1 / (1 + E).
-_F = np.array([10.0, 20.0, 10.0, 18.0, 10.0, 80.0])[:, None]
-_C_LIN = np.array([0.1, 0.01])[:, None]
-_C_EXP = np.array([0.07, 4.0, 0.125])[:, None]
-
 
 def hh_rates(v, shifts):
-    """Stacked HH-form rate constants (1/ms), shape ``(6, n)``, for voltage ``v`` (mV).
-
-    ``shifts`` is the column of offsets D (mV) of the six rates; Hodgkin & Huxley
-    (1952) use (40, 65, 55, 65, 35, 65) in the modern convention, Wang & Buzsaki
-    (1996) use the same functions shifted to (35, 58, 34, 60, 28, 44).
+    """Stacked HH-form rate constants (1/ms), shape ``(6, n)``, for voltage ``v`` (mV):
+    rows alpha_m, alpha_h, alpha_n, beta_m, beta_h, beta_n (see
+    :func:`engine.models._form.hh_rate_set`).  ``shifts`` is the column of
+    offsets D (mV) of the six rates: Hodgkin & Huxley (1952) use (40, 65, 55, 65,
+    35, 65) in the modern convention, Wang & Buzsaki (1996) (35, 58, 34, 60, 28, 44).
     """
-    x = v + shifts
-    em1 = np.expm1(-x / _F)  # E - 1, accurate where x ~ 0
-    out = np.empty_like(x)
-    lin_x, lin_em1 = x[0:3:2], em1[0:3:2]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        lin = _C_LIN * lin_x / -lin_em1
-    if not np.all(lin_em1):  # removable 0/0 exactly at V = -D: the limit is c * F
-        lin = np.where(lin_em1 == 0.0, _C_LIN * _F[0:3:2], lin)
-    out[0:3:2] = lin
-    out[1:6:2] = _C_EXP * (em1[1:6:2] + 1.0)
-    out[4] = 1.0 / (2.0 + em1[4])
-    return out
+    return np.stack(hh_rate_set(np.asarray(v, dtype=np.float64), *np.ravel(shifts)))
+
+
+def _hh_rhs(p, I, v, m, h, n):
+    am, ah, an, bm, bh, bn = hh_rate_set(v, 40.0, 65.0, 55.0, 65.0, 35.0, 65.0)
+    n2 = n * n
+    i_ion = (p.g_na * (m * m * m * h)) * (v - p.e_na) + (p.g_k * (n2 * n2)) * (v - p.e_k) + p.g_l * (v - p.e_l)
+    phi = p.phi
+    return ((I - i_ion) * p.inv_c, phi * (am - (am + bm) * m), phi * (ah - (ah + bh) * h),
+            phi * (an - (an + bn) * n))
 
 
 @register
@@ -115,31 +104,15 @@ class HodgkinHuxley(NeuronModel):
         return {"v": np.full(n, self.v_init), "m": np.full(n, m),
                 "h": np.full(n, h), "n": np.full(n, k)}
 
-    def _derivs(self, y, i_ext, p):
-        # ``p`` holds the parameter values read once per step: param's attribute
-        # access costs microseconds, which dominated this kernel.
-        g_na, e_na, g_k, e_k, g_l, e_l, inv_c, phi = p
-        v, m, h, k = y
-        r = hh_rates(v, self._SHIFTS)
-        k2 = k * k
-        i_ion = (g_na * (m * m * m * h)) * (v - e_na) + (g_k * (k2 * k2)) * (v - e_k) + g_l * (v - e_l)
-        out = np.empty_like(y)
-        out[0] = (i_ext - i_ion) * inv_c
-        out[1:] = phi * (r[0:3] - (r[0:3] + r[3:6]) * y[1:])
-        return out
+    checks_current = True
 
-    def step(self, state, current, dt, rng=None):
-        v = state["v"]
-        i_ext = finite_current(current, v.shape)
-        phi = 3.0 ** ((self.temperature - 6.3) / 10.0)
-        p = (self.g_na, self.e_na, self.g_k, self.e_k, self.g_l, self.e_l, 1.0 / self.c_m, phi)
-        y = np.stack((v, state["m"], state["h"], state["n"]))
+    @staticmethod
+    def constants(p, dt):
+        phi = 3.0 ** ((p.temperature - 6.3) / 10.0)
         # warmer = faster gates (phi > 1): shrink the substep in proportion so
         # that RK4 stays inside its stability region
-        max_h = self.max_substep / max(1.0, phi)
-        y, spiked = rk4_with_crossing(self._derivs, y, dt, max_h, self.v_spike, i_ext, p)
-        v[...] = y[0]
-        state["m"][...] = y[1]
-        state["h"][...] = y[2]
-        state["n"][...] = y[3]
-        return spiked.astype(np.float64)
+        return {"phi": phi, "inv_c": 1.0 / p.c_m, "max_h": p.max_substep / max(1.0, phi)}
+
+    @staticmethod
+    def dynamics(p, I, noise, dt, v, m, h, n):
+        return rk4_cross4(_hh_rhs, p, I, dt, p.max_h, p.v_spike, v, m, h, n)

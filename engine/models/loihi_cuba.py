@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from engine.models._form import to_int
 from engine.models.base import Count, NeuronModel, register
 
 DECAY_SHIFT = 12             # decays are 12-bit fractions of 2**12
@@ -17,7 +18,7 @@ MAX_UV = 1 << 23             # u and v are 24-bit signed registers
 
 def _decay(x: np.ndarray, factor: int) -> np.ndarray:
     """``x*factor / 2**12`` truncated toward zero (sign-magnitude shift)."""
-    prod = x * np.int64(factor)
+    prod = x * factor
     return np.sign(prod) * np.right_shift(np.abs(prod), DECAY_SHIFT)
 
 
@@ -61,16 +62,17 @@ class LoihiCUBA(NeuronModel):
     bias_exp = Count(0, bounds=(0, 7), unit="bits", doc="bias exponent: bias = bias_mant << bias_exp")
     vth = Count(10, bounds=(0, (1 << 17) - 1), unit="int", doc="threshold mantissa; threshold = vth << 6")
 
-    def step(self, state, current, dt=1.0, rng=None):
-        u, v = state["u"], state["v"]
-        a_in = np.asarray(current).astype(np.int64)
-        u_new = _decay(u, DECAY_UNITY - (int(self.du) + DS_OFFSET)) + np.left_shift(a_in, ACT_SHIFT)
-        u_new = np.where(u_new > MAX_UV, u_new - 2 * MAX_UV, u_new)
+    @staticmethod
+    def constants(p, dt):
+        return {"u_factor": DECAY_UNITY - (int(p.du) + DS_OFFSET), "v_factor": DECAY_UNITY - (int(p.dv) + DM_OFFSET),
+                "bias": int(p.bias_mant) << int(p.bias_exp), "vth_scaled": int(p.vth) << VTH_SHIFT}
+
+    @staticmethod
+    def dynamics(p, I, noise, dt, u, v):
+        u_new = _decay(u, p.u_factor) + np.left_shift(to_int(I), ACT_SHIFT)
+        u_new = np.where(u_new > MAX_UV, u_new - 2 * MAX_UV, u_new)    # 24-bit wrap
         u_new = np.where(u_new <= -MAX_UV, u_new + 2 * MAX_UV, u_new)
-        bias = int(self.bias_mant) << int(self.bias_exp)
-        v_new = _decay(v, DECAY_UNITY - (int(self.dv) + DM_OFFSET)) + u_new + bias
-        v_new = np.clip(v_new, -MAX_UV + 1, MAX_UV - 1)
-        spikes = v_new > (int(self.vth) << VTH_SHIFT)
-        u[...] = u_new
-        v[...] = np.where(spikes, 0, v_new)
-        return spikes.astype(np.int64)
+        v_new = _decay(v, p.v_factor) + u_new + p.bias
+        v_new = np.minimum(np.maximum(v_new, -MAX_UV + 1), MAX_UV - 1)
+        spikes = v_new > p.vth_scaled
+        return spikes, u_new, np.where(spikes, 0, v_new)

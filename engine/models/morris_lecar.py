@@ -7,7 +7,16 @@ from typing import ClassVar
 import numpy as np
 
 from engine.models.base import NeuronModel, Real, register
-from engine.models._integrators import finite_current, rk4_with_crossing
+from engine.models._form import rk4_cross2
+
+
+
+def _ml_rhs(p, I, v, w):
+    m_inf = 0.5 * (1.0 + np.tanh((v - p.v1) * p.inv_v2))
+    x = (v - p.v3) * p.inv_v4
+    dv = (I - p.g_l * (v - p.v_l) - p.g_ca * m_inf * (v - p.v_ca) - p.g_k * w * (v - p.v_k)) * p.inv_c
+    # (w_inf - w) / tau_w with w_inf = (1 + tanh x)/2 and 1/tau_w = cosh(x/2)
+    return dv, p.phi * (0.5 * (1.0 + np.tanh(x)) - w) * np.cosh(0.5 * x)
 
 
 @register
@@ -90,25 +99,12 @@ class MorrisLecar(NeuronModel):
     def initial_state(self, n):
         return {"v": np.full(n, self.v_init), "w": np.full(n, float(self.w_inf(self.v_init)))}
 
-    @staticmethod
-    def _derivs(y, i_ext, p):
-        inv_c, g_l, v_l, g_ca, v_ca, g_k, v_k, v1, inv_v2, v3, inv_v4, phi = p
-        v, w = y
-        m_inf = 0.5 * (1.0 + np.tanh((v - v1) * inv_v2))
-        x = (v - v3) * inv_v4
-        out = np.empty_like(y)
-        out[0] = (i_ext - g_l * (v - v_l) - g_ca * m_inf * (v - v_ca) - g_k * w * (v - v_k)) * inv_c
-        # (w_inf - w) / tau_w with w_inf = (1 + tanh x)/2 and 1/tau_w = cosh(x/2)
-        out[1] = phi * (0.5 * (1.0 + np.tanh(x)) - w) * np.cosh(0.5 * x)
-        return out
+    checks_current = True
 
-    def step(self, state, current, dt, rng=None):
-        v = state["v"]
-        i_ext = finite_current(current, v.shape)
-        p = (1.0 / self.c_m, self.g_l, self.v_l, self.g_ca, self.v_ca, self.g_k, self.v_k,
-             self.v1, 1.0 / self.v2, self.v3, 1.0 / self.v4, self.phi)
-        y = np.stack((v, state["w"]))
-        y, spiked = rk4_with_crossing(self._derivs, y, dt, self.max_substep, self.v_spike, i_ext, p)
-        v[...] = y[0]
-        state["w"][...] = y[1]
-        return spiked.astype(np.float64)
+    @staticmethod
+    def constants(p, dt):
+        return {"inv_c": 1.0 / p.c_m, "inv_v2": 1.0 / p.v2, "inv_v4": 1.0 / p.v4}
+
+    @staticmethod
+    def dynamics(p, I, noise, dt, v, w):
+        return rk4_cross2(_ml_rhs, p, I, dt, p.max_substep, p.v_spike, v, w)

@@ -5,7 +5,16 @@ from __future__ import annotations
 import numpy as np
 
 from engine.models.base import NeuronModel, Real, register
-from engine.models._integrators import finite_current
+
+
+
+def rf_propagator(b, w, dt):
+    """Exact one-step propagator of ``z' = (b + i w) z + I`` for ``I`` held
+    over ``dt``: ``x' = p x - q y + g I``, ``y' = q x + p y + h I``."""
+    decay = np.exp(b * dt)
+    p, q = decay * np.cos(w * dt), decay * np.sin(w * dt)
+    norm = b * b + w * w
+    return p, q, ((p - 1.0) * b + q * w) / norm, (q * b - (p - 1.0) * w) / norm
 
 
 @register
@@ -52,20 +61,19 @@ class ResonateAndFire(NeuronModel):
         return 2.0 * np.pi / self.omega
 
     def propagator(self, dt: float) -> tuple[float, float, float, float]:
-        """(P, Q, G, H): e^{lambda dt} = P + iQ and (e^{lambda dt} - 1)/lambda = G + iH."""
-        b, w = self.b, self.omega
-        decay = np.exp(b * dt)
-        p, q = decay * np.cos(w * dt), decay * np.sin(w * dt)
-        norm = b * b + w * w
-        return p, q, ((p - 1.0) * b + q * w) / norm, (q * b - (p - 1.0) * w) / norm
+        """(p, q, g, h) of the exact step (see :func:`rf_propagator`)."""
+        return rf_propagator(self.b, self.omega, dt)
 
-    def step(self, state, current, dt, rng=None):
-        x, y = state["x"], state["y"]
-        i_ext = finite_current(current, x.shape)
-        p, q, g, h = self.propagator(dt)
-        x_new = p * x - q * y + g * i_ext
-        y_new = q * x + p * y + h * i_ext
-        spiked = y_new >= self.y_threshold
-        x[...] = np.where(spiked, self.x_reset, x_new)
-        y[...] = np.where(spiked, self.y_reset, y_new)
-        return spiked.astype(np.float64)
+    checks_current = True
+
+    @staticmethod
+    def constants(p, dt):
+        pp, q, g, h = rf_propagator(p.b, p.omega, dt)
+        return {"prop_p": pp, "prop_q": q, "prop_g": g, "prop_h": h}
+
+    @staticmethod
+    def dynamics(p, I, noise, dt, x, y):
+        x_new = p.prop_p * x - p.prop_q * y + p.prop_g * I
+        y_new = p.prop_q * x + p.prop_p * y + p.prop_h * I
+        spikes = y_new >= p.y_threshold
+        return spikes, np.where(spikes, p.x_reset, x_new), np.where(spikes, p.y_reset, y_new)

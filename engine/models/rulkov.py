@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 
 from engine.models.base import NeuronModel, Real, register
-from engine.models._integrators import finite_current
 
 
 @register
@@ -59,11 +58,11 @@ class RulkovMap(NeuronModel):
     def initial_state(self, n):
         return {"x": np.full(n, self.x_init), "y": np.full(n, self.y_init)}
 
-    def step(self, state, current, dt=1.0, rng=None):
-        x, y = state["x"], state["y"]
-        i_ext = finite_current(current, x.shape)
-        x_new = self.alpha / (1.0 + x * x) + y + self.beta_e * i_ext
-        y -= self.mu * (x + 1.0 - self.sigma - self.sigma_e * i_ext)
-        spiked = (x < self.x_spike) & (x_new >= self.x_spike)
-        x[...] = x_new
-        return spiked.astype(np.float64)
+    checks_current = True
+
+    @staticmethod
+    def dynamics(p, I, noise, dt, x, y):
+        x_new = p.alpha / (1.0 + x * x) + y + p.beta_e * I
+        y_new = y - p.mu * (x + 1.0 - p.sigma - p.sigma_e * I)
+        spikes = (x < p.x_spike) & (x_new >= p.x_spike)
+        return spikes, x_new, y_new

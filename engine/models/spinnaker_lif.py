@@ -6,7 +6,8 @@ import math
 
 import numpy as np
 
-from engine.fixedpoint import QFormat, wrap
+from engine.fixedpoint import QFormat
+from engine.models._form import round_half_away, to_int, wrap_bits
 from engine.models.base import NeuronModel, Real, register
 
 #: ISO/IEC TR 18037 ``accum`` as used by sPyNNaker's REAL type: s16.15 in 32 bits
@@ -15,8 +16,8 @@ S1615 = QFormat(32, 15)
 
 def mul_s1615(a, b):
     """s16.15 x s16.15 -> s16.15: exact 64-bit product, arithmetic shift right by
-    15 (truncation towards -inf), wrapped to 32 bits."""
-    return wrap(np.right_shift(np.asarray(a, dtype=np.int64) * np.asarray(b, dtype=np.int64), 15), 32)
+    15 (truncation towards -inf), wrapped to 32 bits (int64 operands)."""
+    return wrap_bits(np.right_shift(a * b, 15), 32)
 
 
 @register
@@ -74,33 +75,30 @@ class SpiNNakerLIFNeuron(NeuronModel):
         """s16.15 code(s) -> mV (float)."""
         return S1615.to_float(code)
 
-    def constants(self, dt: float) -> dict[str, int]:
-        """The s16.15 codes (and refractory steps) the core would hold for step ``dt``."""
+    @staticmethod
+    def constants(p, dt):
+        """The integer codes the kernel uses (s16.15), prefixed ``c_``."""
         q = S1615.quantize
-        return {"exp_tc": q(math.exp(-dt / self.tau_m)), "r_membrane": q(self.tau_m / self.cm),
-                "v_rest": q(self.v_rest), "v_reset": q(self.v_reset), "v_thresh": q(self.v_thresh),
-                "i_offset": q(self.i_offset),
-                "t_refract": int(math.ceil(self.tau_refrac / dt - 1e-9))}
+        return {"c_exp_tc": q(math.exp(-dt / p.tau_m)), "c_r_membrane": q(p.tau_m / p.cm),
+                "c_v_rest": q(p.v_rest), "c_v_reset": q(p.v_reset), "c_v_thresh": q(p.v_thresh),
+                "c_i_offset": q(p.i_offset), "c_scale": float(S1615.scale),
+                "c_t_refract": int(math.ceil(p.tau_refrac / dt - 1e-9))}
 
     def initial_state(self, n):
         return {"v": np.full(n, S1615.quantize(self.v_init), dtype=np.int64),
                 "refractory": np.zeros(n, dtype=np.int64)}
 
-    def step(self, state, current, dt, rng=None):
-        v, ref = state["v"], state["refractory"]
-        cur = np.broadcast_to(np.asarray(current, dtype=np.float64), v.shape)
-        if not np.all(np.isfinite(cur)):
-            raise ValueError("current must be finite")
-        c = self.constants(dt)
-        i_in = wrap(S1615.quantize(cur, saturate=False) + c["i_offset"], 32)
-        alpha = wrap(mul_s1615(i_in, c["r_membrane"]) + c["v_rest"], 32)
-        v_new = wrap(alpha - mul_s1615(c["exp_tc"], wrap(alpha - v, 32)), 32)
-        active = ref <= 0
-        v[...] = np.where(active, v_new, v)
-        ref -= ~active  # count down while refractory (bool -> 0/1)
+    checks_current = True
+
+    @staticmethod
+    def dynamics(p, I, noise, dt, v, refractory):
+        i_in = wrap_bits(wrap_bits(to_int(round_half_away(I * p.c_scale)), 32) + p.c_i_offset, 32)
+        alpha = wrap_bits(mul_s1615(i_in, p.c_r_membrane) + p.c_v_rest, 32)
+        v_new = wrap_bits(alpha - mul_s1615(p.c_exp_tc, wrap_bits(alpha - v, 32)), 32)
+        active = refractory <= 0
+        v_new = np.where(active, v_new, v)
+        ref = np.where(active, refractory, refractory - 1)  # count down while refractory
         # sPyNNaker tests the threshold every step, refractory or not (the held
         # V_reset is normally below threshold)
-        spikes = v >= c["v_thresh"]
-        v[spikes] = c["v_reset"]
-        ref[spikes] = c["t_refract"]
-        return spikes.astype(np.int64)
+        spikes = v_new >= p.c_v_thresh
+        return spikes, np.where(spikes, p.c_v_reset, v_new), np.where(spikes, p.c_t_refract, ref)

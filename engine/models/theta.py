@@ -7,7 +7,6 @@ import math
 import numpy as np
 
 from engine.models.base import NeuronModel, Real, register
-from engine.models._integrators import finite_current
 
 TWO_PI = 2.0 * math.pi
 
@@ -59,22 +58,22 @@ class ThetaNeuron(NeuronModel):
     def initial_state(self, n):
         return {"theta": np.full(n, self.theta_init)}
 
-    def step(self, state, current, dt, rng=None):
-        th = state["theta"]
-        i_ext = finite_current(current, th.shape)
-        t = dt / self.tau
-        pos = i_ext > 0.0
-        neg = i_ext < 0.0
-        s = np.sqrt(np.abs(i_ext))
+    checks_current = True
+
+    @staticmethod
+    def dynamics(p, I, noise, dt, theta):
+        t = dt / p.tau
+        pos = I > 0.0
+        neg = I < 0.0
+        s = np.sqrt(np.abs(I))
         s_safe = np.where(s > 0.0, s, 1.0)
         st = s * t
         c = np.where(pos, np.cos(st), np.where(neg, np.cosh(st), 1.0))
         sn = np.where(pos, np.sin(st) / s_safe, np.where(neg, np.sinh(st) / s_safe, t))
-        p, q = np.sin(0.5 * th), np.cos(0.5 * th)  # q >= 0 since theta in [-pi, pi)
-        fire_pos = st >= 0.5 * math.pi - np.arctan2(p, s * q)
-        fire_neg = (p > 0.0) & (s * q <= p * np.tanh(st))
-        fire_zero = (p > 0.0) & (q <= p * t)
-        spiked = np.where(pos, fire_pos, np.where(neg, fire_neg, fire_zero))
-        new = 2.0 * np.arctan2(c * p + i_ext * sn * q, c * q - sn * p)
-        th[...] = np.mod(new + math.pi, TWO_PI) - math.pi
-        return spiked.astype(np.float64)
+        sp, q = np.sin(0.5 * theta), np.cos(0.5 * theta)  # q >= 0 since theta in [-pi, pi)
+        fire_pos = st >= 0.5 * np.pi - np.arctan2(sp, s * q)
+        fire_neg = (sp > 0.0) & (s * q <= sp * np.tanh(st))
+        fire_zero = (sp > 0.0) & (q <= sp * t)
+        spikes = np.where(pos, fire_pos, np.where(neg, fire_neg, fire_zero))
+        new = 2.0 * np.arctan2(c * sp + I * sn * q, c * q - sn * sp)
+        return spikes, np.mod(new + np.pi, 2.0 * np.pi) - np.pi

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.fixedpoint import wrap
+from engine.models._form import to_int, wrap_bits
 from engine.models.base import Count, NeuronModel, register
 
 
@@ -64,37 +64,42 @@ class TrueNorthNeuron(NeuronModel):
     def initial_state(self, n):
         return {"v": np.zeros(n, dtype=np.int64)}
 
-    def draws_random(self) -> bool:
-        return self.threshold_mask_bits > 0
+    checks_current = True
+    noise_kind = "uniform_int"
 
-    def step(self, state, current, dt=1.0, rng=None):
-        v = state["v"]
-        cur = np.broadcast_to(np.asarray(current, dtype=np.float64), v.shape)
-        if not np.all(np.isfinite(cur)):
-            raise ValueError("current must be finite")
-        v += np.rint(cur).astype(np.int64)
-        if self.leak_reversal:
-            v += np.sign(v) * self.leak
+    @staticmethod
+    def step_noise(p, dt):
+        # stochastic threshold: eta uniform in [0, 2**bits) each tick
+        return (1 << p.threshold_mask_bits) if p.threshold_mask_bits else 0
+
+    @staticmethod
+    def dynamics(p, I, noise, dt, v):
+        eta = noise
+        v = v + to_int(np.rint(I))  # whole units per tick
+        if p.leak_reversal:
+            v = v + np.sign(v) * p.leak
         else:
-            v += self.leak
-        v[...] = wrap(v, self.v_bits)  # the register holds the integrated potential
-        if self.threshold_mask_bits:
-            if rng is None:
-                raise ValueError("threshold_mask_bits > 0 needs a random generator (rng)")
-            eta = rng.integers(0, 1 << self.threshold_mask_bits, size=v.shape, dtype=np.int64)
-        else:
-            eta = np.zeros_like(v)
-        alpha = self.threshold + eta
+            v = v + p.leak
+        v = wrap_bits(v, p.v_bits)  # the register holds the integrated potential
+        alpha = p.threshold + eta
         spikes = v >= alpha
-        gamma = self.reset_mode
-        pos = v if gamma == 2 else (np.full_like(v, self.reset_value) if gamma == 0 else v - alpha)
-        beta = self.neg_threshold
-        if self.neg_saturate:
-            low = ~spikes & (v < -beta)
-            neg = np.full_like(v, -beta)
+        gamma = p.reset_mode
+        if gamma == 2:
+            pos = v
+        elif gamma == 0:
+            pos = v * 0 + p.reset_value
         else:
-            low = ~spikes & (v < -(beta + eta))
-            neg = v if gamma == 2 else (np.full_like(v, -self.reset_value) if gamma == 0 else v + (beta + eta))
-        new_v = np.where(spikes, pos, np.where(low, neg, v))
-        v[...] = wrap(new_v, self.v_bits)
-        return spikes.astype(np.int64)
+            pos = v - alpha
+        beta = p.neg_threshold
+        if p.neg_saturate:
+            low = np.logical_not(spikes) & (v < -beta)
+            neg = v * 0 - beta
+        else:
+            low = np.logical_not(spikes) & (v < -(beta + eta))
+            if gamma == 2:
+                neg = v
+            elif gamma == 0:
+                neg = v * 0 - p.reset_value
+            else:
+                neg = v + (beta + eta)
+        return spikes, wrap_bits(np.where(spikes, pos, np.where(low, neg, v)), p.v_bits)

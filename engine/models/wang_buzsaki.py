@@ -5,8 +5,18 @@ from __future__ import annotations
 import numpy as np
 
 from engine.models.base import NeuronModel, Real, register
-from engine.models._integrators import finite_current, rk4_with_crossing
+from engine.models._form import hh_rate_set, rk4_cross3
 from engine.models.hodgkin_huxley import hh_rates
+
+
+
+def _wb_rhs(p, I, v, h, n):
+    am, ah, an, bm, bh, bn = hh_rate_set(v, 35.0, 58.0, 34.0, 60.0, 28.0, 44.0)
+    m_inf = am / (am + bm)  # instantaneous sodium activation
+    n2 = n * n
+    i_ion = (p.g_na * (m_inf * m_inf * m_inf * h)) * (v - p.e_na) + (p.g_k * (n2 * n2)) * (v - p.e_k) \
+        + p.g_l * (v - p.e_l)
+    return (I - i_ion) * p.inv_c, p.phi * (ah - (ah + bh) * h), p.phi * (an - (an + bn) * n)
 
 
 @register
@@ -71,25 +81,12 @@ class WangBuzsaki(NeuronModel):
         k = r[2] / (r[2] + r[5])
         return {"v": np.full(n, self.v_init), "h": np.full(n, h), "n": np.full(n, k)}
 
-    def _derivs(self, y, i_ext, p):
-        g_na, e_na, g_k, e_k, g_l, e_l, inv_c, phi = p
-        v, h, k = y
-        r = hh_rates(v, self._SHIFTS)
-        m_inf = r[0] / (r[0] + r[3])
-        k2 = k * k
-        i_ion = (g_na * (m_inf * m_inf * m_inf * h)) * (v - e_na) + (g_k * (k2 * k2)) * (v - e_k) + g_l * (v - e_l)
-        out = np.empty_like(y)
-        out[0] = (i_ext - i_ion) * inv_c
-        out[1:] = phi * (r[1:3] - (r[1:3] + r[4:6]) * y[1:])
-        return out
+    checks_current = True
 
-    def step(self, state, current, dt, rng=None):
-        v = state["v"]
-        i_ext = finite_current(current, v.shape)
-        p = (self.g_na, self.e_na, self.g_k, self.e_k, self.g_l, self.e_l, 1.0 / self.c_m, self.phi)
-        y = np.stack((v, state["h"], state["n"]))
-        y, spiked = rk4_with_crossing(self._derivs, y, dt, self.max_substep, self.v_spike, i_ext, p)
-        v[...] = y[0]
-        state["h"][...] = y[1]
-        state["n"][...] = y[2]
-        return spiked.astype(np.float64)
+    @staticmethod
+    def constants(p, dt):
+        return {"inv_c": 1.0 / p.c_m}
+
+    @staticmethod
+    def dynamics(p, I, noise, dt, v, h, n):
+        return rk4_cross3(_wb_rhs, p, I, dt, p.max_substep, p.v_spike, v, h, n)

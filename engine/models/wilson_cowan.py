@@ -7,7 +7,19 @@ from typing import ClassVar
 import numpy as np
 
 from engine.models.base import NeuronModel, Real, register
-from engine.models._integrators import finite_current, rk4, substeps
+from engine.models._form import rk4_step, substeps
+
+
+
+def _wc_sigmoid(x, a, theta, s0):
+    # exponent capped: past exp(700) the sigmoid is 0 to double precision anyway
+    return 1.0 / (1.0 + np.exp(np.minimum(-a * (x - theta), 700.0))) - s0
+
+
+def _wc_rhs(p, drive, e, i):
+    s_e = _wc_sigmoid(p.c1 * e - p.c2 * i + drive, p.a_e, p.theta_e, p.s0_e)
+    s_i = _wc_sigmoid(p.c3 * e - p.c4 * i + p.q, p.a_i, p.theta_i, p.s0_i)
+    return (-e + (p.k_e - p.r_e * e) * s_e) / p.tau_e, (-i + (p.k_i - p.r_i * i) * s_i) / p.tau_i
 
 
 @register
@@ -79,32 +91,24 @@ class WilsonCowan(NeuronModel):
         """Wilson-Cowan sigmoid, shifted so that S(0) = 0."""
         return 1.0 / (1.0 + np.exp(-a * (x - theta))) - 1.0 / (1.0 + np.exp(a * theta))
 
-    @staticmethod
-    def _derivs(y, drive, p):
-        # parameters arrive as a tuple read once per step (param attribute
-        # access is slow enough to dominate this small kernel)
-        inv_te, inv_ti, k_e, k_i, c1, c2, c3, c4, a_e, th_e, a_i, th_i, r_e, r_i, q, s0_e, s0_i = p
-        e, i = y
-        s_e = 1.0 / (1.0 + np.exp(-a_e * (c1 * e - c2 * i + drive - th_e))) - s0_e
-        s_i = 1.0 / (1.0 + np.exp(-a_i * (c3 * e - c4 * i + q - th_i))) - s0_i
-        out = np.empty_like(y)
-        out[0] = (-e + (k_e - r_e * e) * s_e) * inv_te
-        out[1] = (-i + (k_i - r_i * i) * s_i) * inv_ti
-        return out
+    checks_current = True
 
-    def step(self, state, current, dt, rng=None):
-        e = state["E"]
-        drive = self.p + finite_current(current, e.shape)
-        a_e, th_e, a_i, th_i = self.a_e, self.theta_e, self.a_i, self.theta_i
-        s0_e = 1.0 / (1.0 + np.exp(a_e * th_e))  # S(0) offsets; k = 1 - S offset
-        s0_i = 1.0 / (1.0 + np.exp(a_i * th_i))
-        p = (1.0 / self.tau_e, 1.0 / self.tau_i, 1.0 - s0_e, 1.0 - s0_i, self.c1, self.c2, self.c3,
-             self.c4, a_e, th_e, a_i, th_i, self.r_e, self.r_i, self.q, s0_e, s0_i)
-        y = np.stack((e, state["I"]))
-        n_sub, h = substeps(dt, self.max_substep)
-        with np.errstate(over="ignore"):  # exp overflow -> inf -> sigmoid 0 is the right limit
-            for _ in range(n_sub):
-                y = rk4(self._derivs, y, h, drive, p)
-        e[...] = y[0]
-        state["I"][...] = y[1]
-        return e.copy()
+    @staticmethod
+    def constants(p, dt):
+        s0_e = 1.0 / (1.0 + np.exp(p.a_e * p.theta_e))  # S(0) offsets; k = 1 - S offset
+        s0_i = 1.0 / (1.0 + np.exp(p.a_i * p.theta_i))
+        return {"s0_e": s0_e, "s0_i": s0_i, "k_e": 1.0 - s0_e, "k_i": 1.0 - s0_i}
+
+    @staticmethod
+    def dynamics(p, I, noise, dt, E, I_pop):
+        drive = p.p + I
+        n_sub, h = substeps(dt, p.max_substep)
+        hh = 0.5 * h
+        e, i = E, I_pop
+        for _ in range(n_sub):
+            ke1, ki1 = _wc_rhs(p, drive, e, i)
+            ke2, ki2 = _wc_rhs(p, drive, e + hh * ke1, i + hh * ki1)
+            ke3, ki3 = _wc_rhs(p, drive, e + hh * ke2, i + hh * ki2)
+            ke4, ki4 = _wc_rhs(p, drive, e + h * ke3, i + h * ki3)
+            e, i = rk4_step(ke1, ke2, ke3, ke4, e, h), rk4_step(ki1, ki2, ki3, ki4, i, h)
+        return e, e, i   # the output is the active fraction E
