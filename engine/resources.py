@@ -13,7 +13,10 @@ The budget is, in order of precedence:
 2. the environment variable ``NEUROCORE_MEMORY_BUDGET``: bytes, or a number
    with a ``K``/``M``/``G``/``T`` suffix (powers of 1024), e.g. ``"2G"``;
 3. :data:`DEFAULT_FRACTION` of the memory currently available to the
-   process (``MemAvailable`` from ``/proc/meminfo``, else physical memory).
+   process (``MemAvailable`` from ``/proc/meminfo``, else physical memory),
+   read at each check -- so objects allocated one after the other are each
+   held to half of what is left.  A fixed budget (1. or 2.) applies to each
+   object, network, run and document separately.
 
 Estimates are deliberately simple (8 bytes per float or index, plus the
 construction peak of the sparse sampler); they are meant to refuse what
@@ -31,7 +34,6 @@ from __future__ import annotations
 import math
 import os
 import re
-import time
 
 __all__ = ["ResourceError", "ENV_VAR", "DEFAULT_FRACTION", "MAX_SUBSTEPS", "memory_budget",
            "set_memory_budget", "available_memory", "format_bytes", "check", "population_bytes",
@@ -48,7 +50,6 @@ MAX_SUBSTEPS = 10_000
 _SYN_PEAK, _SYN_FINAL = 40, 16
 
 _override: int | None = None
-_cache = (0.0, 0)  # (time, available bytes): /proc/meminfo read at most once a second
 
 
 class ResourceError(ValueError):
@@ -70,11 +71,9 @@ def format_bytes(n: float) -> str:
 
 
 def available_memory() -> int:
-    """Bytes of memory available to new allocations now."""
-    global _cache
-    now = time.monotonic()
-    if now - _cache[0] < 1.0 and _cache[1]:
-        return _cache[1]
+    """Bytes of memory available to new allocations now (read afresh each
+    time: what the engine allocated a moment ago is no longer available, so a
+    budget derived from it also bounds many allocations in a row)."""
     avail = 0
     try:
         with open("/proc/meminfo", encoding="ascii") as fh:
@@ -89,7 +88,6 @@ def available_memory() -> int:
             avail = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
         except (ValueError, OSError, AttributeError):
             avail = 4 << 30  # unknown platform: assume a small machine
-    _cache = (now, avail)
     return avail
 
 
@@ -171,8 +169,8 @@ def network_bytes(net) -> int:
 
 def chunk_bytes(populations, monitors, n_steps: int) -> int:
     """Buffers of one ``advance(n_steps)``: per-step rates of every population
-    and the StateMonitor traces of the chunk (recorded twice: chunk and monitor)."""
-    per_step = 8 * len(populations) + sum(2 * m.bytes_per_step() for m in monitors)
+    and the StateMonitor traces of the chunk (which the monitors then keep)."""
+    per_step = 8 * len(populations) + sum(m.bytes_per_step() for m in monitors)
     return per_step * int(n_steps)
 
 
@@ -200,7 +198,7 @@ def check_run(net, n_steps: int, chunk_steps: int) -> None:
     """Before ``Network.run``: the network, one chunk, and everything its
     StateMonitors/RateMonitors will keep for ``n_steps`` steps."""
     kept = sum(m.bytes_per_step() for m in net.monitors) * int(n_steps)
-    chunk = chunk_bytes(net.populations, net.monitors, min(n_steps, chunk_steps))
+    chunk = chunk_bytes(net.populations, (), min(n_steps, chunk_steps))  # traces are in ``kept``
     check(f"a run of {n_steps} steps (network, monitor recordings and one chunk)",
           network_bytes(net) + kept + chunk)
 

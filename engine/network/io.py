@@ -192,13 +192,43 @@ def save_network(net: Network, path, include_state: bool = True) -> None:
     (see :func:`dump_document`); a network too big for a plain JSON file
     raises ``ValueError`` asking for a ``.json.gz`` name."""
     name = os.fspath(path)
+    compress = name.endswith(".gz")
+    _check_save_size(net, name, compress)
     doc = network_to_dict(net, include_state=include_state)
-    data = dump_document(doc, compress=name.endswith(".gz"), name=name)
+    data = dump_document(doc, compress=compress, name=name)
     tmp = f"{name}.tmp"
     # write then rename, so a crash never leaves a half-written network behind
     with open(tmp, "wb") as fh:
         fh.write(data)
     os.replace(tmp, name)
+
+
+#: bytes of JSON per stored number (digits, separator) when estimating a save
+_JSON_BYTES_PER_VALUE = 20
+
+
+def _check_save_size(net: Network, name: str, compress: bool) -> None:
+    """Refuse, before building the document, a network whose file could not
+    be loaded back (or whose document would not fit the memory budget)."""
+    from engine import resources
+
+    values = sum(p.n * len(p.state) for p in net.populations)
+    values += sum(2 * pr.nnz + pr.source.n for pr in net.projections)
+    values += sum(getattr(getattr(s, "values", None), "size", 0) for s in net.stimuli)
+    # smallest likely text: ~6 bytes per value; a document is refused only
+    # when even that is over the limit
+    low = 6 * values
+    limit = MAX_DECOMPRESSED_BYTES if compress else MAX_FILE_BYTES
+    if low > limit:
+        hint = "" if compress else "; save it as .json.gz (compressed)"
+        raise ValueError(f"{name}: the network has about {values:.3g} numbers to store (at least "
+                         f"{resources.format_bytes(low)} of JSON), more than the "
+                         f"{resources.format_bytes(limit)} load accepts{hint}")
+    try:
+        # Python floats in lists (~32 bytes each), the JSON text, and a rebuilt copy
+        resources.check(f"saving {name}", values * (32 + _JSON_BYTES_PER_VALUE) + resources.network_bytes(net))
+    except resources.ResourceError as exc:
+        raise ValueError(str(exc)) from None
 
 
 def validate_document(doc) -> None:
@@ -506,21 +536,28 @@ def _scan(doc) -> None:
             for k, v in value.items():
                 if isinstance(v, (dict, list, float, HugeInteger)):
                     stack.append((v, f"{path}.{k}" if path else str(k), depth + 1))
+                elif isinstance(v, int) and v.bit_length() >= 1024:
+                    raise DocumentError(f"{path}.{k}" if path else str(k), f"{describe(v)} is out of range")
         elif isinstance(value, list):
             if len(value) > MAX_LIST_LENGTH:
                 raise DocumentError(path, f"list of {len(value)} items, more than the limit {MAX_LIST_LENGTH}")
             kinds = set(map(type, value))
             if kinds <= {int, float}:
-                if float in kinds:
+                try:
                     arr = np.asarray(value, dtype=np.float64)
+                except OverflowError:  # an int too large for a float: found below
+                    arr = None
+                if arr is not None:
                     bad = np.flatnonzero(~np.isfinite(arr))
                     if bad.size:
                         raise DocumentError(f"{path}[{bad[0]}]", f"{_literal(arr[bad[0]])} is not allowed in a "
                                                                  f"network file (numbers must be finite)")
-                continue
+                    continue
             for j, v in enumerate(value):
                 if isinstance(v, (dict, list, float, HugeInteger)):
                     stack.append((v, f"{path}[{j}]", depth + 1))
+                elif isinstance(v, int) and v.bit_length() >= 1024:
+                    raise DocumentError(f"{path}[{j}]", f"{describe(v)} is out of range")
         elif isinstance(value, HugeInteger):
             raise DocumentError(path, f"{describe(value)} is out of range")
         elif isinstance(value, float) and not math.isfinite(value):

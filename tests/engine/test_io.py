@@ -154,3 +154,112 @@ def test_no_code_execution_paths():
         Network.from_dict(doc)
     with pytest.raises(ValueError, match="expected an object"):
         Network.from_dict([1, 2])
+
+
+# -- issue 19: every number validated with its path, nothing lost, every save loads --------------
+def test_huge_and_odd_numbers_in_a_file_name_the_field(tmp_path):
+    base = json.dumps(build().to_dict(), separators=(",", ":"))
+    cases = [
+        (base.replace('"tau":20.0', '"tau":1' + "0" * 400, 1), r"populations\[0\]\.params\.tau: .* out of range"),
+        (base.replace('"tau":20.0', '"tau":' + "9" * 5000, 1), r"populations\[0\]\.params\.tau: .*5000 digits"),
+        (base.replace('"seed":11', '"seed":NaN'), r"seed: NaN is not allowed"),
+        (base.replace('"bin_ms":5.0', '"bin_ms":Infinity'), r"monitors\[3\]\.bin_ms: Infinity is not allowed"),
+    ]
+    for text, match in cases:
+        path = write(tmp_path, text)
+        with pytest.raises(ValueError, match=match):
+            Network.load(path)
+
+
+@pytest.mark.parametrize("mutate, where", [
+    (lambda d: d["projections"][1].update(weight={"dist": ["normal"]}), r"projections\[1\]\.weight\['dist'\] must be one of"),
+    (lambda d: d["projections"][1].update(weight=10 ** 400), r"projections\[1\]\.weight\b.*out of range"),
+    (lambda d: d["projections"][1].update(delay=10 ** 400), r"projections\[1\]\.delay\b.*out of range"),
+    (lambda d: d["stimuli"][0].update(rate_hz=1 + 2j), r"stimuli\[0\]\.rate_hz must be a real number"),
+    (lambda d: d["stimuli"][2].update(values=[1.0, 10 ** 400]), r"stimuli\[2\]\.values\[1\]: .* out of range"),
+    (lambda d: d["stimuli"][2].update(values=[1.0, True]), r"stimuli\[2\]\.values must hold real numbers"),
+    (lambda d: d["populations"][0]["params"].update(refractory_period=10 ** 400),
+     r"populations\[0\]\.params\.refractory_period\b.*out of range"),
+    (lambda d: d["populations"][0]["params"].update(tau=np.array([1.0, 2.0])),
+     r"populations\[0\]\.params\.tau must be a real number, got an array"),
+    (lambda d: d["populations"][0]["state"]["v"].__setitem__(3, float("nan")), r"populations\[0\]\.state\.v\[3\]: NaN"),
+    (lambda d: d.update(meta=float("nan")), r"^meta: NaN is not allowed"),
+    (lambda d: d.update(meta=5), r"^meta: expected an object"),
+    (lambda d: d.update(meta="x"), r"^meta: expected an object"),
+    (lambda d: d.update(meta={"layout": {"exc": {"x": float("inf")}}}), r"meta\.layout\.exc\.x: Infinity"),
+])
+def test_bad_values_name_the_field(mutate, where):
+    with pytest.raises(ValueError, match=where):
+        Network.from_dict(doc_with(mutate))
+
+
+def test_nesting_and_list_limits(tmp_path, monkeypatch):
+    doc = build().to_dict()
+    deep = {}
+    node = deep
+    for _ in range(nio.MAX_DEPTH + 5):
+        node["a"] = {}
+        node = node["a"]
+    doc["meta"] = deep
+    with pytest.raises(ValueError, match=r"meta(\.a)+: nested too deeply"):
+        Network.load(write(tmp_path, json.dumps(doc)))
+    monkeypatch.setattr(nio, "MAX_LIST_LENGTH", 40)
+    with pytest.raises(ValueError, match=r"^[a-z]+\[\d\]\.[a-z.]+: list of \d+ items, more than the limit 40"):
+        Network.from_dict(build().to_dict())
+
+
+def test_meta_nan_positions_are_sanitised_on_save_and_the_file_loads(tmp_path):
+    doc = build().to_dict()
+    doc["meta"] = {"layout": {"exc": {"x": float("nan"), "y": 3.0}}, "name": "demo"}
+    data = nio.dump_document(doc)
+    loaded = nio.parse_document(data, "x.json")
+    assert loaded["meta"] == {"layout": {"exc": {"x": None, "y": 3.0}}, "name": "demo"}
+    Network.from_dict(loaded)
+    with pytest.raises(ValueError, match="meta: expected an object"):
+        nio.dump_document({**doc, "meta": 5})
+
+
+def test_save_refuses_what_load_would_refuse(tmp_path):
+    net = build()
+    net.stimuli[2].__dict__["values"] = np.array([1.0, np.nan])  # corrupt behind validation's back
+    with pytest.raises(ValueError, match=r"stimuli\[2\]"):
+        net.save(tmp_path / "bad.json")
+    assert not (tmp_path / "bad.json").exists()
+
+
+def test_too_big_for_json_saves_and_loads_as_json_gz(tmp_path, monkeypatch):
+    net = Network(Population("lif", 4, label="p"), TimedArray(np.linspace(0.0, 1.0, 30_000), label="ramp"))
+    monkeypatch.setattr(nio, "MAX_FILE_BYTES", 200_000)
+    with pytest.raises(ValueError, match=r"save it as \.json\.gz"):
+        net.save(tmp_path / "big.json")
+    assert not (tmp_path / "big.json").exists()
+    net.save(tmp_path / "big.json.gz")
+    raw = (tmp_path / "big.json.gz").read_bytes()
+    assert raw[:2] == b"\x1f\x8b" and len(raw) < 200_000
+    loaded = Network.load(tmp_path / "big.json.gz")
+    np.testing.assert_array_equal(loaded.stimuli[0].values, net.stimuli[0].values)
+    # dump_document chooses compression by itself when the text is too big
+    assert nio.dump_document(net.to_dict())[:2] == b"\x1f\x8b"
+
+
+def test_gzip_bombs_and_bad_gzip_are_refused(monkeypatch):
+    import gzip
+
+    monkeypatch.setattr(nio, "MAX_DECOMPRESSED_BYTES", 10_000)
+    bomb = gzip.compress(b"[" + b"0," * 100_000 + b"0]")
+    with pytest.raises(ValueError, match="expands to more than 10000 bytes"):
+        nio.parse_document(bomb, "bomb.json.gz")
+    with pytest.raises(ValueError, match="not a valid gzip file"):
+        nio.parse_document(b"\x1f\x8b" + b"junk" * 10, "junk.json.gz")
+
+
+def test_a_failed_load_changes_nothing(tmp_path):
+    # parse and validate into a new object: the error comes before anything is returned
+    net = build()
+    path = tmp_path / "net.json"
+    net.save(path)
+    doc = json.loads(path.read_text())
+    doc["monitors"][1]["population"] = "ghost"  # the very last entry fails
+    with pytest.raises(ValueError, match=r"monitors\[1\]\.population"):
+        Network.from_dict(doc)
+    assert len(net.populations) == 2 and Network.load(path).to_dict() == net.to_dict()
