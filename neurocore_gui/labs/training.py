@@ -47,6 +47,9 @@ COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"]
 X_RANGE = (-2.0, 2.0)
 N_POINTS = 801
 POLL_MS = 250
+#: torch threads per worker: on a shared machine, spin-waiting intra-op threads
+#: oversubscribe the cores (measured 3-16x slower with 2 threads at load 10)
+WORKER_THREADS = 1
 
 
 # -- surrogates (pure) -------------------------------------------------------------------
@@ -163,6 +166,9 @@ class Job:
 
     def _main(self):
         try:
+            import torch
+
+            torch.set_num_threads(WORKER_THREADS)
             self.result = self._target(self, *self._args, **self._kwargs)
         except Exception as exc:  # noqa: BLE001 - reported in the page
             from engine.conversion.curves import Cancelled
@@ -362,9 +368,11 @@ class TrainingLab(pn.viewable.Viewer):
         self._sg_pipe = hv.streams.Pipe(data=None)
         self.sg_plot = pn.pane.HoloViews(hv.DynamicMap(self._sg_view, streams=[self._sg_pipe]),
                                          sizing_mode="stretch_width", min_height=320)
+        self.sg_all_plot = pn.pane.HoloViews(hv.DynamicMap(self._sg_all_view, streams=[self._sg_pipe]),
+                                             sizing_mode="stretch_width", min_height=320, visible=False)
         self.sg_name.param.watch(self._sg_name_changed, "value")
         self.sg_shape.param.watch(lambda e: self.update_surrogates(), "value_throttled")
-        self.sg_all.param.watch(lambda e: self.update_surrogates(), "value")
+        self.sg_all.param.watch(self._sg_all_changed, "value")
         self.sg_use.on_click(lambda e: self.use_surrogate())
 
         # -- training --
@@ -384,8 +392,12 @@ class TrainingLab(pn.viewable.Viewer):
         self.train_msg = pmui.Alert(object="", severity="error", visible=False, sizing_mode="stretch_width")
         self.net_summary = pn.pane.Markdown("", sizing_mode="stretch_width")
         self._loss_pipe = hv.streams.Pipe(data={})
-        self.loss_plot = pn.pane.HoloViews(hv.DynamicMap(self._loss_view, streams=[self._loss_pipe]),
-                                           sizing_mode="stretch_width", min_height=260)
+        self.loss_plot = pn.Row(
+            pn.pane.HoloViews(hv.DynamicMap(self._loss_view, streams=[self._loss_pipe]),
+                              sizing_mode="stretch_width", min_height=260),
+            pn.pane.HoloViews(hv.DynamicMap(self._acc_view, streams=[self._loss_pipe]),
+                              sizing_mode="stretch_width", min_height=260),
+            sizing_mode="stretch_width")
         self.hist_pane = pn.pane.HoloViews(None, sizing_mode="stretch_width", min_height=240, visible=False)
         self.propose_btn.on_click(lambda e: self.propose_network())
         self.train_btn.on_click(lambda e: self.start_training())
@@ -453,24 +465,35 @@ class TrainingLab(pn.viewable.Viewer):
             f"{b} **{ts[b] * 1e6:.0f} µs**. Figure updated in {self.last_update_s * 1e3:.0f} ms.")
         return data
 
+    def _sg_all_changed(self, event):
+        self.sg_all_plot.visible = bool(event.new)
+        self.update_surrogates()
+
+    _XD = hv.Dimension("x", label="x = v − threshold")
+
     def _sg_view(self, data):
-        xd = hv.Dimension("x", label="x = v − threshold")
         if data is None:
             data = {"x": np.zeros(0), "forward": np.zeros(0), "grad": np.zeros(0), "name": ""}
-        others = data.get("others") or {}
-        fwd = hv.Curve((data["x"], data["forward"]), xd, "H(x)", label="forward (Heaviside)").opts(
-            color="black", line_width=2, interpolation="steps-mid")
-        grad = hv.Curve((data["x"], data["grad"]), xd, "dH/dx", label=f"{data['name']} gradient").opts(
-            color="#d62728", line_width=3)
-        # a fixed set of six curves (empty when hidden) keeps the DynamicMap's structure
-        extra = [hv.Curve((data["x"] if name in others else [], others.get(name, [])), xd, "dH/dx",
-                          label=name).opts(color=COLORS[i], line_width=1.5, line_dash="dashed")
-                 for i, name in enumerate(SURROGATE_NAMES)]
-        left = fwd.opts(title="forward", height=300, responsive=True, ylim=(-0.1, 1.1), tools=["hover"])
-        right = hv.Overlay([grad, *extra]).opts(
-            hv.opts.Overlay(title="surrogate gradient", height=300, responsive=True, legend_position="top_right"),
+        fwd = hv.Curve((data["x"], data["forward"]), self._XD, "H(x)").opts(
+            color="black", line_width=2, interpolation="steps-mid", title="forward: H(x), fires where x > 0",
+            height=300, responsive=True, ylim=(-0.1, 1.1), tools=["hover"])
+        grad = hv.Curve((data["x"], data["grad"]), self._XD, "dH/dx").opts(
+            color="#d62728", line_width=3, title=f"surrogate gradient of {data['name']}", height=300,
+            responsive=True, tools=["hover"], framewise=True)
+        return (fwd + grad).opts(shared_axes=False)
+
+    def _sg_all_view(self, data):
+        others = (data or {}).get("others") or {}
+        x = data["x"] if others else np.zeros(0)
+        # always the same six curves (the DynamicMap keeps its first structure)
+        curves = [hv.Curve((x if name in others else [], others.get(name, [])), self._XD, "dH/dx",
+                           label=name).opts(color=COLORS[i], line_width=3 if name == data.get("name") else 1.5)
+                  for i, name in enumerate(SURROGATE_NAMES)]
+        return hv.Overlay(curves).opts(
+            hv.opts.Overlay(title="all six surrogate gradients (the chosen one with its shape, the others at "
+                                  "their defaults)", height=300, responsive=True, legend_position="top_right",
+                            framewise=True),
             hv.opts.Curve(tools=["hover"]))
-        return (left + right).opts(shared_axes=False)
 
     def use_surrogate(self) -> None:
         """Store the explored surrogate as the network's training choice."""
@@ -583,24 +606,27 @@ class TrainingLab(pn.viewable.Viewer):
         self.write_btn.disabled = True
         return True
 
+    @staticmethod
+    def _epochs_axis(data, n):
+        return np.arange(1, n + 1) / max(1, data.get("n_batches") or 1)
+
     def _loss_view(self, data):
         loss = data.get("loss") or []
-        nb = max(1, data.get("n_batches") or 1)
-        ep = np.arange(1, len(loss) + 1) / nb
+        return hv.Curve((self._epochs_axis(data, len(loss)), loss), "epoch", "loss").opts(
+            color="#1f77b4", title="training loss (per batch)", height=250, responsive=True, tools=["hover"],
+            framewise=True)
+
+    def _acc_view(self, data):
         test = data.get("test_acc") or []
         tr = data.get("train_acc") or []
-        xd = hv.Dimension("epoch")
-        lc = hv.Curve((ep, loss), xd, "loss", label="loss (per batch)").opts(color="#1f77b4")
-        ac = hv.Curve((ep, tr), xd, hv.Dimension("acc", label="accuracy (%)"), label="train (batch)").opts(
-            color="#aec7e8")
-        tc = hv.Curve((np.arange(1, len(test) + 1), test), xd, hv.Dimension("acc", label="accuracy (%)"),
-                      label="test (epoch)").opts(color="#2ca02c", line_width=3)
-        ts = hv.Scatter((np.arange(1, len(test) + 1), test), xd, hv.Dimension("acc", label="accuracy (%)")).opts(
-            color="#2ca02c", size=6)
-        return (lc.opts(title="training loss", height=250, responsive=True, tools=["hover"])
-                + (ac * tc * ts).opts(hv.opts.Overlay(title="accuracy", height=250, responsive=True,
-                                                      ylim=(0, 102), legend_position="bottom_right")))\
-            .opts(shared_axes=False)
+        ad = hv.Dimension("acc", label="accuracy (%)")
+        ep = np.arange(1, len(test) + 1)
+        return (hv.Curve((self._epochs_axis(data, len(tr)), tr), "epoch", ad, label="train (batch)").opts(
+                    color="#aec7e8")
+                * hv.Curve((ep, test), "epoch", ad, label="test (epoch)").opts(color="#2ca02c", line_width=3)
+                * hv.Scatter((ep, test), "epoch", ad).opts(color="#2ca02c", size=6)).opts(
+            hv.opts.Overlay(title="accuracy", height=250, responsive=True, ylim=(0, 102),
+                            legend_position="bottom_right", framewise=True))
 
     def _finish_training(self):
         job = self.train_job
@@ -712,7 +738,8 @@ class TrainingLab(pn.viewable.Viewer):
         self.cv_plot.visible = True
         self.cv_plot.object = hv.Overlay(layers).opts(
             title=f"ANN → SNN accuracy vs T (percentile {float(self.cv_percentile.value):g}; dashed: ANN)",
-            logx=True, height=320, responsive=True, legend_position="bottom_right")
+            logx=True, xticks=[(t, str(t)) for t in curves[0].Ts], height=320, responsive=True,
+            legend_position="bottom_right")
         Ts = list(curves[0].Ts)
         head = "| model | ANN | " + " | ".join(f"T={t}" for t in Ts) + " |\n|---|---|" + "---|" * len(Ts) + "\n"
         rows = "".join(f"| {c.ann.name} | {c.ann_acc:.1f} | " + " | ".join(f"{c.snn_acc[t]:.1f}" for t in Ts)
@@ -799,6 +826,7 @@ class TrainingLab(pn.viewable.Viewer):
             pn.pane.Markdown("### Surrogate gradients\nThe spike is the Heaviside step H(x) of x = v − threshold; "
                              "training replaces its derivative by a surrogate."),
             pn.FlexBox(self.sg_name, self.sg_shape, self.sg_all, self.sg_use), self.sg_info, self.sg_plot,
+            self.sg_all_plot,
             sizing_mode="stretch_width")
         training = pn.Column(
             pn.pane.Markdown("### Train the network\nThe session's network, built with `Network.to_torch`, "
