@@ -2,33 +2,31 @@
 
 The graph logic (stimuli, previous-spike propagation through the CSR
 projections, delays, ``tau_syn`` synapses, monitors) is the shared
-:class:`~engine.backends.base.Simulator`'s; this backend replaces the neuron
-kernels with torch twins of the NumPy kernels in :mod:`engine.models`,
-run under ``torch.no_grad()`` in float64 on CUDA when available, else on CPU.
+:class:`~engine.backends.base.Simulator`'s.  The neuron kernels are not
+written here: each model's one form (``dynamics``, see
+:mod:`engine.models._form`) is re-bound to :data:`TORCH_NP`, a namespace that
+answers the NumPy ufunc names the forms use with torch operations, and runs
+under ``torch.no_grad()`` on the simulator's device (CUDA when available,
+else CPU; pass ``device=`` to choose).  Every registered model with a form
+runs here, with no torch code of its own.
 
-Each twin performs the NumPy kernel's floating-point operations in the same
-order, so for the same network and inputs the spikes are the NumPy backend's.
-(Only ``exp`` of an array may differ by one ulp between the two libraries'
-vectorised implementations -- it enters the ExpIF and AdEx kernels; the
-Lapicque decay factor is a scalar computed with NumPy.)  Noise is drawn from
-the population's own NumPy generator, exactly as the NumPy kernel draws it, so
-noisy ``StochasticLIFNeuron`` populations also agree.
+Floats are float64 and each form performs the same IEEE operations in the
+same order as under NumPy, so the spikes are NumPy's; only transcendental
+functions of arrays (``exp``, ``tanh``, ...) may differ by an ulp between the
+two libraries.  Parameter-only constants (decay factors) are computed by
+NumPy for both.  Noise is drawn from the population's own NumPy generator,
+exactly as the NumPy backend draws it.
 
-On CPU the torch state tensors share memory with ``population.state`` (no
-copies); on CUDA the state is copied to the device at the start of each
-``advance`` and back at its end, and each step's input currents travel to the
-device and the spike indices back (the propagation stays in NumPy), so CUDA
-pays off only for large populations.
-
-Supported models (registry names): ``LapicqueNeuron``,
-``StochasticLIFNeuron``, ``PerfectIntegratorNeuron``, ``ExpIFNeuron``,
-``AdExNeuron``.  Any other model raises ``NotImplementedError`` naming the
-population.
+On CPU the state tensors share memory with ``population.state``; on CUDA the
+state is copied to the device at the start of each ``advance`` and back at
+its end, and each step's input currents travel to the device and the spike
+indices back (the propagation stays in NumPy), so CUDA pays off only for large
+populations.
 """
 
 from __future__ import annotations
 
-import math
+import types
 
 import numpy as np
 import torch
@@ -36,135 +34,109 @@ import torch
 from engine.backends import register_backend
 from engine.backends.base import Simulator
 
-__all__ = ["TorchSimulator", "factory", "KERNELS", "default_device"]
+__all__ = ["TorchSimulator", "factory", "TORCH_NP", "torch_form", "default_device"]
 
 
 def default_device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-# -- kernels: torch twins of the NumPy kernels ------------------------------------------
-# Each takes (p, st, cur, dt, rng) -- p a dict of parameter values, st a dict of
-# float64 state tensors (updated in place), cur the input current tensor, dt in
-# ms, rng the population's numpy Generator -- and returns a bool spike tensor.
-def _refractory_update(ref, active, spikes, period):
-    ref.copy_(torch.where(spikes, float(period), torch.where(active, ref, ref - 1.0)))
+# -- the NumPy names the forms use, answered by torch ---------------------------------------
+def _like(x, ref):
+    """``x`` as a tensor matching ``ref``'s device (and dtype for Python scalars)."""
+    if isinstance(x, torch.Tensor):
+        return x
+    if isinstance(x, bool):
+        return torch.tensor(x, device=ref.device)
+    dtype = ref.dtype if ref.dtype != torch.bool else (torch.int64 if isinstance(x, int) else torch.float64)
+    if isinstance(x, float) and not dtype.is_floating_point:
+        dtype = torch.float64
+    return torch.as_tensor(x, dtype=dtype, device=ref.device)
 
 
-def _lapicque(p, st, cur, dt, rng):
-    # engine/models/lapicque.py: v <- v_inf + (v - v_inf)*exp(-dt/tau), v_inf = v_rest + R*I
-    v, ref = st["v"], st["refractory"]
-    decay = float(np.exp(-dt / p["tau"]))  # the scalar NumPy computes
-    v_inf = p["v_rest"] + p["resistance"] * cur
-    active = ref <= 0
-    v_new = v_inf + (v - v_inf) * decay
-    v.copy_(torch.where(active, v_new, v))
-    spikes = active & (v >= p["v_threshold"])
-    ref.copy_(torch.where(active, ref, ref - 1.0))
-    v.masked_fill_(spikes, p["v_reset"])
-    ref.masked_fill_(spikes, float(p["refractory_period"]))
-    return spikes
+def _first_tensor(args):
+    for a in args:
+        if isinstance(a, torch.Tensor):
+            return a
+    return None
 
 
-def _stochastic_lif(p, st, cur, dt, rng):
-    # engine/models/stochastic_lif.py (Euler-Maruyama, Gerstner & Kistler 2002)
-    from engine.models.stochastic_lif import gaussian_noise
-
-    v, ref = st["v"], st["refractory"]
-    active = ref <= 0
-    noise = gaussian_noise(rng, p["noise_std"] * math.sqrt(dt), active.cpu().numpy())
-    if not isinstance(noise, float):
-        noise = torch.from_numpy(noise).to(v.device)
-    dv = -(v - p["v_rest"]) * dt / p["tau_mem"] + p["resistance"] * cur * dt + noise
-    v_new = torch.where(active, v + dv, p["v_rest"])
-    spikes = active & (v_new >= p["v_threshold"])
-    v.copy_(torch.where(spikes, p["v_reset"], v_new))
-    _refractory_update(ref, active, spikes, p["refractory_period"])
-    return spikes
+def _ufunc(np_func, torch_func):
+    """Call NumPy when no argument is a tensor (scalars stay bit-identical),
+    else torch with scalars promoted to tensors on the same device."""
+    def call(*args):
+        ref = _first_tensor(args)
+        if ref is None:
+            return np_func(*args)
+        return torch_func(*[_like(a, ref) for a in args])
+    call.__name__ = np_func.__name__
+    return call
 
 
-def _perfect_integrator(p, st, cur, dt, rng):
-    # engine/models/perfect_integrator.py: v += I*dt/C
-    v, ref = st["v"], st["refractory"]
-    active = ref <= 0
-    v_new = torch.where(active, v + cur * dt / p["capacitance"], v)
-    spikes = active & (v_new >= p["v_threshold"])
-    v.copy_(torch.where(spikes, p["v_reset"], v_new))
-    _refractory_update(ref, active, spikes, p["refractory_period"])
-    return spikes
+def _where(cond, a, b):
+    ref = _first_tensor((a, b, cond))
+    if ref is None:
+        return np.where(cond, a, b)
+    if not isinstance(cond, torch.Tensor):
+        cond = torch.as_tensor(cond, device=ref.device)
+    if not isinstance(a, torch.Tensor) and not isinstance(b, torch.Tensor):
+        dtype = torch.float64 if isinstance(a, float) or isinstance(b, float) else torch.int64
+        a = torch.as_tensor(a, dtype=dtype, device=cond.device)
+    ref = _first_tensor((a, b))
+    a, b = _like(a, ref), _like(b, ref)
+    if a.dtype != b.dtype:
+        common = torch.promote_types(a.dtype, b.dtype)
+        a, b = a.to(common), b.to(common)
+    return torch.where(cond, a, b)
 
 
-def _expif(p, st, cur, dt, rng):
-    # engine/models/expif.py (Fourcaud-Trocme et al. 2003), forward Euler
-    from engine.models.adex import EXP_CAP
-
-    v, ref = st["v"], st["refractory"]
-    active = ref <= 0
-    spike_term = p["delta_T"] * torch.exp(torch.clamp((v - p["V_T"]) / p["delta_T"], max=EXP_CAP))
-    v_new = torch.where(active, v + dt * (-(v - p["E_L"]) + spike_term + p["resistance"] * cur) / p["tau_m"], v)
-    spikes = active & (v_new >= p["V_peak"])
-    v.copy_(torch.where(spikes, p["V_reset"], v_new))
-    _refractory_update(ref, active, spikes, p["refractory_period"])
-    return spikes
+def _int64(x):
+    return x.to(torch.int64) if isinstance(x, torch.Tensor) else np.int64(x)
 
 
-def _adex(p, st, cur, dt, rng):
-    # engine/models/adex.py (Brette & Gerstner 2005), forward Euler, w from the old V
-    from engine.models.adex import EXP_CAP
-
-    v, w, ref = st["v"], st["w"], st["refractory"]
-    active = ref <= 0
-    spike_current = p["g_L"] * p["delta_T"] * torch.exp(torch.clamp((v - p["V_T"]) / p["delta_T"], max=EXP_CAP))
-    dv = (-p["g_L"] * (v - p["E_L"]) + spike_current - w + cur) / p["C"]
-    w_new = w + dt * (p["a"] * (v - p["E_L"]) - w) / p["tau_w"]
-    v_new = torch.where(active, v + dt * dv, v)
-    spikes = active & (v_new >= p["V_peak"])
-    v.copy_(torch.where(spikes, p["V_reset"], v_new))
-    w.copy_(torch.where(spikes, w_new + p["b"], w_new))
-    _refractory_update(ref, active, spikes, p["refractory_period"])
-    return spikes
+def _asarray(x, dtype=None):
+    return torch.as_tensor(np.asarray(x, dtype=dtype))
 
 
-#: model registry name -> torch kernel
-KERNELS = {
-    "LapicqueNeuron": _lapicque,
-    "StochasticLIFNeuron": _stochastic_lif,
-    "PerfectIntegratorNeuron": _perfect_integrator,
-    "ExpIFNeuron": _expif,
-    "AdExNeuron": _adex,
-}
+TORCH_NP = types.SimpleNamespace(
+    where=_where, int64=_int64, asarray=_asarray, pi=np.pi, inf=np.inf,
+    exp=_ufunc(np.exp, torch.exp), expm1=_ufunc(np.expm1, torch.expm1), sqrt=_ufunc(np.sqrt, torch.sqrt),
+    abs=_ufunc(np.abs, torch.abs), sign=_ufunc(np.sign, torch.sign), floor=_ufunc(np.floor, torch.floor),
+    rint=_ufunc(np.rint, torch.round), cos=_ufunc(np.cos, torch.cos), sin=_ufunc(np.sin, torch.sin),
+    cosh=_ufunc(np.cosh, torch.cosh), sinh=_ufunc(np.sinh, torch.sinh), tanh=_ufunc(np.tanh, torch.tanh),
+    arctan2=_ufunc(np.arctan2, torch.atan2), mod=_ufunc(np.mod, torch.remainder),
+    minimum=_ufunc(np.minimum, torch.minimum), maximum=_ufunc(np.maximum, torch.maximum),
+    logical_not=_ufunc(np.logical_not, torch.logical_not),
+    left_shift=_ufunc(np.left_shift, torch.bitwise_left_shift),
+    right_shift=_ufunc(np.right_shift, torch.bitwise_right_shift),
+)
+"""Namespace bound to ``np`` in the torch form of every model."""
+
+_forms: dict = {}
 
 
-def _kernel_for(pop):
+def torch_form(dynamics):
+    """The torch form of a model's ``dynamics`` (cached)."""
+    from engine.models._form import rebind
+
+    fn = _forms.get(dynamics)
+    if fn is None:
+        fn = _forms[dynamics] = rebind(dynamics, TORCH_NP)
+    return fn
+
+
+def _form_for(pop):
     model = pop.model
-    name = type(model).registry_name()
-    kernel = KERNELS.get(name)
-    if kernel is None or type(model).step is not _NUMPY_STEPS.get(name):
+    dyn = type(model).dynamics
+    if dyn is None:
         raise NotImplementedError(
-            f"population {pop.label!r}: the torch backend has no kernel for model {pop.model_name!r} "
-            f"(supported: {', '.join(sorted(KERNELS))}); run it with backend='numpy'")
-    return kernel
-
-
-def _numpy_steps():
-    # The torch twin mirrors one specific NumPy kernel; a subclass that
-    # overrides ``step`` (e.g. HomeostaticLIF on StochasticLIF) is not covered.
-    from engine.models import get_model
-
-    out = {}
-    for name in KERNELS:
-        try:
-            out[name] = get_model(name).step
-        except ValueError:
-            pass
-    return out
-
-
-_NUMPY_STEPS = _numpy_steps()
+            f"population {pop.label!r}: model {pop.model_name!r} has no dynamics form (its step is hand-written "
+            f"bit-true code for the fixed_point backend); run it with backend='numpy' or 'fixed_point'")
+    return torch_form(dyn)
 
 
 class TorchSimulator(Simulator):
-    """The shared simulator with torch neuron kernels (see module docstring)."""
+    """The shared simulator with each model's form evaluated by torch."""
 
     backend_name = "torch"
 
@@ -173,49 +145,100 @@ class TorchSimulator(Simulator):
         super().__init__(network, dt)
 
     def _setup_populations(self) -> None:
-        self._kernels = [_kernel_for(p) for p in self.populations]
+        self._forms = [_form_for(p) for p in self.populations]
         super()._setup_populations()  # the base layout of the NumPy current arrays
         self._tstate = [None] * len(self.populations)
-        self._params = [None] * len(self.populations)
+        self._plans = [None] * len(self.populations)
 
     def _prepare(self) -> None:
+        from engine.models._form import _plan
+
         super()._prepare()
-        self._kernels = [_kernel_for(p) for p in self.populations]  # the model may have been replaced
+        self._forms = [_form_for(p) for p in self.populations]  # the model may have been replaced
         on_cpu = self.device.type == "cpu"
         for k, pop in enumerate(self.populations):
-            self._params[k] = pop.model.values()  # live edits apply from the next advance
-            st = {}
-            for var, arr in pop.state.items():
-                if arr.dtype != np.float64 or not arr.flags.c_contiguous:
-                    raise NotImplementedError(f"population {pop.label!r}: state {var!r} is not a contiguous "
-                                              f"float64 array; the torch backend cannot mirror it")
-                st[var] = torch.from_numpy(arr) if on_cpu else torch.from_numpy(arr).to(self.device)
+            # parameters and constants are read here: live edits apply from the next advance
+            plan = _plan(pop.model, self._pop_dt[k])
+            self._plans[k] = (self._torch_params(plan[0]), *plan[1:])
+            st = []
+            for var in self._plans[k][1]:
+                arr = pop.state[var]
+                if not arr.flags.c_contiguous:
+                    raise NotImplementedError(f"population {pop.label!r}: state {var!r} is not contiguous")
+                t = torch.from_numpy(arr)
+                st.append(t if on_cpu else t.to(self.device))
             self._tstate[k] = st
-        self._cur_dev = None if on_cpu else [torch.empty(p.n, dtype=torch.float64, device=self.device)
-                                             for p in self.populations]
+
+    def _torch_params(self, p):
+        """``p`` with float values as 0-d float64 tensors: torch computes
+        ``float / tensor`` as ``reciprocal(tensor) * float`` (two roundings),
+        a 0-d tensor numerator divides exactly like NumPy."""
+        from engine.models._form import Constants
+
+        return Constants({k: (torch.tensor(v, dtype=torch.float64, device=self.device) if isinstance(v, float)
+                              else v) for k, v in vars(p).items()})
+
+    def _noise(self, k, pop, plan, args):
+        p, names, _, std, draws, _, integer = plan
+        n = pop.n
+        if integer:
+            if not std:
+                return 0
+            return torch.from_numpy(pop.rng.integers(0, std, size=n, dtype=np.int64)).to(self.device)
+        if not std:
+            return 0.0
+        noise = np.zeros(n)
+        mask = draws(p, *args)
+        if isinstance(mask, torch.Tensor):
+            mask = mask.cpu().numpy()
+        if mask is None:
+            noise[...] = pop.rng.normal(0.0, std, size=n)
+        else:
+            idx = np.flatnonzero(np.broadcast_to(mask, (n,)))
+            if idx.size:
+                noise[idx] = pop.rng.normal(0.0, std, size=idx.size)
+        return torch.from_numpy(noise).to(self.device)
 
     @torch.no_grad()
     def _step_populations(self):
         out = []
         for k, pop in enumerate(self.populations):
-            dt = self._pop_dt[k]
-            cur = torch.from_numpy(self._currents[k])
-            if self._cur_dev is not None:
-                cur = self._cur_dev[k].copy_(cur, non_blocking=False)
-            spikes = self._kernels[k](self._params[k], self._tstate[k], cur, dt, pop.rng)
-            idx = torch.nonzero(spikes).flatten()
-            out.append((idx.cpu().numpy().astype(np.int64, copy=False), None))
+            plan = self._plans[k]
+            p, _, _, _, _, checks, integer = plan
+            cur_np = self._currents[k]
+            if integer:
+                cur_np = np.rint(cur_np).astype(np.int64)
+            elif checks and not np.all(np.isfinite(cur_np)):
+                raise ValueError(f"population {pop.label!r}: current must be finite")
+            cur = torch.from_numpy(cur_np)
+            if self.device.type != "cpu":
+                cur = cur.to(self.device)
+            args = self._tstate[k]
+            res = self._forms[k](p, cur, self._noise(k, pop, plan, args), self._pop_dt[k], *args)
+            for t, new in zip(args, res[1:]):
+                if new is not t:
+                    t.copy_(torch.as_tensor(new, device=t.device).expand_as(t))
+            y = res[0]
+            if not isinstance(y, torch.Tensor):
+                y = torch.as_tensor(y, device=self.device).expand(pop.n)
+            idx = torch.nonzero(y).flatten()
+            if pop.model.output == "spikes":
+                out.append((idx.cpu().numpy().astype(np.int64, copy=False), None))
+            else:
+                out.append((idx.cpu().numpy().astype(np.int64, copy=False),
+                            y[idx].to(torch.float64).cpu().numpy()))
         return out
 
     def _read_state(self, k, var):
         if self.device.type == "cpu":
             return self.populations[k].state[var]
-        return self._tstate[k][var].cpu().numpy()
+        names = self._plans[k][1]
+        return self._tstate[k][names.index(var)].cpu().numpy()
 
     def _finish_advance(self) -> None:
         if self.device.type != "cpu":
             for k, pop in enumerate(self.populations):
-                for var, t in self._tstate[k].items():
+                for var, t in zip(self._plans[k][1], self._tstate[k]):
                     pop.state[var][...] = t.cpu().numpy()
 
 

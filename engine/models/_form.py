@@ -87,7 +87,10 @@ def form_constants(model, values: dict, dt: float) -> dict:
     extra = type(model).constants(Constants(values), dt)
     if extra:
         values.update(extra)
-    return values
+    # plain Python numbers: a NumPy scalar on the left of a torch tensor would
+    # turn the tensor into an array
+    return {k: (float(v) if isinstance(v, np.floating) else int(v) if isinstance(v, np.integer) else v)
+            for k, v in values.items()}
 
 
 def _plan(self, dt):

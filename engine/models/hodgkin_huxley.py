@@ -73,6 +73,7 @@ class HodgkinHuxley(NeuronModel):
     voltage_variable = "v"
     current_unit = "µA/cm²"
     default_dt = 0.025
+    current_range = (0.0, 15.0)  # repetitive firing from ~6.2 µA/cm²
 
     c_m = Real(1.0, bounds=(1e-3, None), unit="µF/cm²", doc="membrane capacitance")
     g_na = Real(120.0, bounds=(0.0, None), unit="mS/cm²", doc="maximal sodium conductance")

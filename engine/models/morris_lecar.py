@@ -63,6 +63,7 @@ class MorrisLecar(NeuronModel):
     current_unit = "µA/cm²"
     phase_plane = ("v", "w")
     default_dt = 0.1
+    current_range = (0.0, 150.0)  # "hopf" set: firing from ~89 µA/cm²
 
     #: Rinzel & Ermentrout (1998) parameter sets (pass as keyword arguments)
     PARAMETER_SETS: ClassVar[dict[str, dict[str, float]]] = {

@@ -50,6 +50,7 @@ class TrueNorthNeuron(NeuronModel):
     uses_dt = False
     integer = True
     default_dt = 1.0
+    current_range = (0.0, 30.0)  # units per tick; the default threshold is 100
 
     leak = Count(-1, bounds=(-255, 255), unit="units/tick", doc="leak lambda added every tick")
     leak_reversal = Count(0, bounds=(0, 1), unit="", doc="1: leak towards 0 (Omega = sgn V)")

@@ -104,10 +104,11 @@ def test_network_run_with_torch_backend_and_continuation():
     assert min(ref_counts.values()) > 5
 
 
-def test_unsupported_model_error_names_population():
+def test_model_without_a_form_is_refused_naming_the_population():
+    # the fixed-point RTL model keeps its hand-written bit-true step (no form)
     net = Network(Population("LapicqueNeuron", 3, label="fine"),
-                  Population("SCIzhikevichNeuron", 4, label="cortex"))
-    with pytest.raises(NotImplementedError, match="'cortex'.*SCIzhikevichNeuron"):
+                  Population("FixedPointLIFNeuron", 4, label="rtl"))
+    with pytest.raises(NotImplementedError, match="'rtl'.*FixedPointLIFNeuron"):
         net.run(0.01, backend="torch")
 
 
