@@ -329,7 +329,11 @@ def _int_array(value, path) -> np.ndarray:
         for j, x in enumerate(items):
             if isinstance(x, bool) or not isinstance(x, int):
                 raise DocumentError(f"{path}[{j}]", f"expected an integer, got {_tname(x)}")
-    return np.asarray(items, dtype=np.int64)
+    try:
+        return np.asarray(items, dtype=np.int64)
+    except OverflowError:
+        j = next(j for j, x in enumerate(items) if not -2 ** 63 <= x < 2 ** 63)
+        raise DocumentError(f"{path}[{j}]", f"{describe(items[j])} is out of range") from None
 
 
 def _float_array(value, path) -> np.ndarray:
@@ -362,40 +366,52 @@ def _declared_entry(cls, entry: dict, path: str, skip: set) -> dict:
 
 def _estimate(doc: dict) -> None:
     """Refuse a document whose network would not fit the memory budget,
-    from the sizes it declares, before anything is built."""
+    from the sizes it declares, before anything is built; the message names
+    the largest entry."""
     from engine import resources
     from engine.models import get_model
 
-    sizes, total = {}, 0
-    for i, entry in enumerate(doc.get("populations") or []):
-        if not isinstance(entry, dict):
-            continue
-        n, model = entry.get("n"), entry.get("model")
-        if isinstance(n, int) and not isinstance(n, bool) and 0 < n <= 10 ** 12 and isinstance(model, str):
+    def entries(key):
+        items = doc.get(key)
+        return [(i, e) for i, e in enumerate(items) if isinstance(e, dict)] if isinstance(items, list) else []
+
+    sizes, total, largest = {}, 0, (0, "")
+    for i, entry in entries("populations"):
+        n, model, label = entry.get("n"), entry.get("model"), entry.get("label", entry.get("model"))
+        if isinstance(n, int) and not isinstance(n, bool) and 0 < n <= 10 ** 12 and isinstance(model, str) \
+                and isinstance(label, str):
             try:
                 n_state = len(get_model(model).state_variables)
             except (TypeError, ValueError):
                 continue
-            sizes[entry.get("label", model)] = n
-            total += resources.population_bytes(n_state, n)
-    for entry in doc.get("projections") or []:
-        if not isinstance(entry, dict):
+            sizes[label] = n
+            cost = resources.population_bytes(n_state, n)
+            total += cost
+            largest = max(largest, (cost, f"populations[{i}] ({label!r}, n={n})"))
+    for i, entry in entries("projections"):
+        src, tgt = entry.get("source"), entry.get("target")
+        if not (isinstance(src, str) and isinstance(tgt, str)):
             continue
-        n_src, n_tgt = sizes.get(entry.get("source")), sizes.get(entry.get("target"))
+        n_src, n_tgt = sizes.get(src), sizes.get(tgt)
         if n_src is None or n_tgt is None:
             continue
         topology = entry.get("topology", "random")
         p = entry.get("probability", 1.0)
+        cost = 0
         if isinstance(entry.get("csr"), dict):
             data = entry["csr"].get("data")
-            total += 40 * (len(data) if isinstance(data, list) else 0)
+            cost = 40 * (len(data) if isinstance(data, list) else 0)
         elif isinstance(p, (int, float)) and not isinstance(p, bool) and 0 <= p <= 1 and topology in (
                 "random", "all_to_all", "one_to_one"):
-            total += resources.projection_bytes(n_src, n_tgt, topology, p)[0]
+            cost = resources.projection_bytes(n_src, n_tgt, topology, p)[0]
+        total += cost
+        largest = max(largest, (cost, f"projections[{i}] ({src}->{tgt})"))
     try:
-        resources.check(f"the network of this document ({len(sizes)} population(s))", total)
+        resources.check(f"the network of this document (largest part: {largest[1]})", total)
     except resources.ResourceError as exc:
-        raise DocumentError("", str(exc)) from None
+        err = DocumentError("", str(exc))
+        err.path = largest[1].split(" ")[0]
+        raise err from None
 
 
 def network_from_dict(doc, *, _scanned: bool = False) -> Network:
@@ -462,8 +478,8 @@ def network_from_dict(doc, *, _scanned: bool = False) -> Network:
         path = f"projections[{i}]"
         entry = _obj(entry, path)
         _keys(entry, path, _PROJ_KEYS | set(Projection.declarations()), {"source", "target"})
-        src = lookup(entry["source"], f"{path}.source")
-        tgt = lookup(entry["target"], f"{path}.target")
+        src = lookup(_str(entry["source"], f"{path}.source"), f"{path}.source")
+        tgt = lookup(_str(entry["target"], f"{path}.target"), f"{path}.target")
         kwargs = _declared_entry(Projection, entry, path, _PROJ_KEYS)
         label = entry.get("label")
         if label is not None:

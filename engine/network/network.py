@@ -8,8 +8,6 @@ the first stopped.  Changing ``dt`` between runs needs ``reset()`` first.
 
 from __future__ import annotations
 
-import math
-import numbers
 import sys
 import threading
 
@@ -43,9 +41,9 @@ class Network:
     same way."""
 
     def __init__(self, *objects, seed=42):
-        if isinstance(seed, (bool,)) or not isinstance(seed, numbers.Integral) or seed < 0:
-            raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-        self.seed = int(seed)
+        from engine.validation import integer
+
+        self.seed = integer(seed, "seed", bounds=(0, None), allow_float=False)
         self.populations: list[Population] = []
         self.projections: list[Projection] = []
         self.stimuli: list[Stimulus] = []
@@ -207,11 +205,10 @@ class Network:
         """Simulate ``duration`` seconds in steps of ``dt`` seconds
         (``n_steps = round(duration / dt)``).  Returns ``{"n_steps", "t",
         "spike_counts": {label: spikes during this run}}``."""
-        for name, value in (("duration", duration), ("dt", dt)):
-            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) \
-                    or value <= 0:
-                raise ValueError(f"{name} must be a positive finite number of seconds, got {value!r}")
-        n_steps = int(round(float(duration) / float(dt)))
+        from engine.validation import positive
+
+        duration, dt = positive(duration, "duration (s)"), positive(dt, "dt (s)")
+        n_steps = round(duration / dt) if duration / dt < 2 * MAX_RUN_STEPS else MAX_RUN_STEPS + 1
         if n_steps < 1:
             raise ValueError(f"duration={duration} s is shorter than half a step (dt={dt} s)")
         if n_steps > MAX_RUN_STEPS:

@@ -79,13 +79,14 @@ class Population:
         if not isinstance(params, dict):
             raise TypeError(f"params must be a dict of model parameters, got {type(params).__name__}")
         valid = cls.accepted_parameters()  # the model's parameters plus the reference's dt
-        unknown = [k for k in params if k not in valid]
-        if unknown:
-            raise ValueError(f"unknown parameter(s) {', '.join(map(repr, unknown))} for model "
-                             f"{cls.registry_name()!r}; valid: {', '.join(valid)}")
         self.model_name = cls.registry_name()
         self._label_given = label is not None
         self.label = check_label(label) if label is not None else self.model_name
+        unknown = [k for k in params if k not in valid]
+        if unknown:
+            raise ValueError(f"Population {self.label!r} params: unknown parameter(s) "
+                             f"{', '.join(map(repr, unknown))} for model "
+                             f"{cls.registry_name()!r}; valid: {', '.join(valid)}")
         from engine.validation import check_param
 
         checked = {}
