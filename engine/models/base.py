@@ -186,6 +186,10 @@ class NeuronModel(param.Parameterized):
     #: to brisk firing: slider bounds for the neuron lab / F-I curves and the
     #: input scale of the scalar-vs-population property test
     current_range: ClassVar[tuple[float, float]] = (0.0, 1.0)
+    #: largest step (ms) the model integrates stably, or None; a run with a
+    #: longer step is refused (``engine.resources.check_step``; models with
+    #: internal substeps are also bounded through ``max_substep``)
+    max_dt: ClassVar[float | None] = None
 
     #: The reference's per-population integration step (SPEC 2.3): ``None``
     #: (the default) follows the run's step; a value is the step, in ms, the
