@@ -203,8 +203,13 @@ def save_network(net: Network, path, include_state: bool = True) -> None:
     os.replace(tmp, name)
 
 
-#: bytes of JSON per stored number (digits, separator) when estimating a save
-_JSON_BYTES_PER_VALUE = 20
+def _json_chars(arr: np.ndarray) -> float:
+    """Estimated JSON characters of ``arr``'s values (with separators), from
+    the repr length of up to 1000 evenly spaced samples."""
+    if arr.size == 0:
+        return 0.0
+    sample = arr.ravel()[:: max(1, arr.size // 1000)]
+    return arr.size * (1 + sum(len(repr(x)) for x in sample.tolist()) / sample.size)
 
 
 def _check_save_size(net: Network, name: str, compress: bool) -> None:
@@ -212,21 +217,29 @@ def _check_save_size(net: Network, name: str, compress: bool) -> None:
     be loaded back (or whose document would not fit the memory budget)."""
     from engine import resources
 
-    values = sum(p.n * len(p.state) for p in net.populations)
-    values += sum(2 * pr.nnz + pr.source.n for pr in net.projections)
-    values += sum(getattr(getattr(s, "values", None), "size", 0) for s in net.stimuli)
-    # smallest likely text: ~6 bytes per value; a document is refused only
-    # when even that is over the limit
-    low = 6 * values
+    chars, values = 0.0, 0
+    for p in net.populations:
+        for arr in p.state.values():  # an upper bound: only changed state is written
+            chars += _json_chars(arr)
+            values += arr.size
+    for pr in net.projections:
+        chars += _json_chars(pr.data) + _json_chars(pr.indices) + _json_chars(pr.indptr)
+        values += 2 * pr.nnz + pr.indptr.size
+    for s in net.stimuli:
+        arr = getattr(s, "values", None)
+        if isinstance(arr, np.ndarray):
+            chars += _json_chars(arr)
+            values += arr.size
     limit = MAX_DECOMPRESSED_BYTES if compress else MAX_FILE_BYTES
-    if low > limit:
+    # the populations' state may be left out (unchanged), so judge by the rest when it alone is too much
+    required = chars - sum(_json_chars(a) for p in net.populations for a in p.state.values())
+    if required > limit:
         hint = "" if compress else "; save it as .json.gz (compressed)"
-        raise ValueError(f"{name}: the network has about {values:.3g} numbers to store (at least "
-                         f"{resources.format_bytes(low)} of JSON), more than the "
-                         f"{resources.format_bytes(limit)} load accepts{hint}")
+        raise ValueError(f"{name}: the network's file would hold about {resources.format_bytes(required)} of "
+                         f"JSON, more than the {resources.format_bytes(limit)} load accepts{hint}")
     try:
-        # Python floats in lists (~32 bytes each), the JSON text, and a rebuilt copy
-        resources.check(f"saving {name}", values * (32 + _JSON_BYTES_PER_VALUE) + resources.network_bytes(net))
+        # Python numbers in lists (~32 bytes each), the JSON text, and a rebuilt copy
+        resources.check(f"saving {name}", values * 32 + chars + resources.network_bytes(net))
     except resources.ResourceError as exc:
         raise ValueError(str(exc)) from None
 

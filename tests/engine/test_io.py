@@ -263,3 +263,21 @@ def test_a_failed_load_changes_nothing(tmp_path):
     with pytest.raises(ValueError, match=r"monitors\[1\]\.population"):
         Network.from_dict(doc)
     assert len(net.populations) == 2 and Network.load(path).to_dict() == net.to_dict()
+
+
+def test_a_network_too_big_even_compressed_is_refused_before_building_the_document(tmp_path, monkeypatch):
+    a = Population("lif", 300, label="a")
+    net = Network(a, Projection(a, a, {"dist": "normal", "mean": 0.0, "std": 1.0}, topology="all_to_all"))
+    monkeypatch.setattr(nio, "MAX_FILE_BYTES", 200_000)
+    monkeypatch.setattr(nio, "MAX_DECOMPRESSED_BYTES", 1_000_000)
+
+    def never(*args, **kwargs):
+        raise AssertionError("the document was built")
+
+    monkeypatch.setattr(nio, "network_to_dict", never)
+    with pytest.raises(ValueError, match=r"big\.json: the network's file would hold about 2\.0 MiB of JSON, "
+                                         r"more than the 195\.3 KiB load accepts; save it as \.json\.gz"):
+        net.save(tmp_path / "big.json")
+    with pytest.raises(ValueError, match=r"more than the 976\.6 KiB load accepts$"):
+        net.save(tmp_path / "big.json.gz")
+    assert not list(tmp_path.iterdir())
