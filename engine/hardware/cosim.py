@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,8 +60,13 @@ class SimulationError(RuntimeError):
 
 
 def find_tool(name: str) -> str:
-    path = shutil.which(name)
+    """Path of an external tool: on PATH, or next to this Python (the
+    ``yowasp-*`` tools are installed into the virtual environment's bin)."""
+    path = shutil.which(name) or shutil.which(name, path=str(Path(sys.executable).parent))
     if path is None:
+        if name.startswith("yowasp-"):
+            raise ToolMissingError(f"{name!r} was not found on PATH or next to {sys.executable}; FPGA synthesis "
+                                   f"and formal proofs need it (pip install {name.replace('-smtbmc', '')})")
         package = {"vvp": "iverilog"}.get(name, name)
         purpose = {"iverilog": "RTL co-simulation needs Icarus Verilog", "vvp": "RTL co-simulation needs Icarus "
                    "Verilog's vvp", "yosys": "synthesis estimates need Yosys",

