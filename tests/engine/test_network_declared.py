@@ -214,3 +214,18 @@ def test_io_reads_and_writes_through_the_declaration():
     assert doc["stimuli"][1]["values"] == [0.0, 1.0, 2.0] and doc["stimuli"][1]["dt"] is None
     again = nio.network_from_dict(doc)
     assert again.to_dict() == doc
+
+
+@pytest.mark.parametrize("backend", ["numpy", "fixed_point", "torch"])
+def test_live_edits_apply_on_every_backend(backend):
+    if backend == "torch":
+        pytest.importorskip("torch")
+    a, b = Population("lif", 50, label="a"), Population("lif", 50, label="b")
+    mon = SpikeMonitor(b)
+    net = Network(a, b, Projection(a, b, 0.0, label="ab"), ConstantCurrent(2.0, target=a, label="drive"), mon)
+    net.run(0.1, dt=1e-3, backend=backend)
+    assert mon.num_spikes == 0  # zero weight: nothing reaches b
+    net.set("ab", "weight", 5.0)
+    net.run(0.1, dt=1e-3, backend=backend)
+    assert mon.num_spikes > 100
+    assert np.all(net.projections[0].data == 5.0)
