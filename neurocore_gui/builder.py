@@ -11,6 +11,7 @@ document by :mod:`neurocore_gui.graph`.  One ``Builder`` per browser session.
 from __future__ import annotations
 
 import copy
+import functools
 import io
 import json
 from pathlib import Path
@@ -32,6 +33,18 @@ ROOT = Path(__file__).resolve().parent.parent
 MAX_FILE_BYTES = 50 * 1024 * 1024
 EXAMPLES_DIR = ROOT / "assets" / "networks"
 DRAG_TYPE = "application/x-neurocore-palette"
+
+
+def _one_render(method):
+    """Send everything ``method`` changes on the page as one patch: a loaded
+    network and the message above the canvas that reports it then show
+    together, so the canvas does not jump down under the user's pointer a
+    moment after the new network is drawn."""
+    @functools.wraps(method)
+    def held(*args, **kwargs):
+        with pn.io.hold():
+            return method(*args, **kwargs)
+    return held
 
 
 #: Canvas node type of a population with a self-projection or a back edge
@@ -898,6 +911,7 @@ class Builder(pn.viewable.Viewer):
         self.store.mark_saved()
         return io.StringIO(text)
 
+    @_one_render
     def _on_upload(self, event) -> None:
         if event.new is None:
             return
@@ -932,6 +946,7 @@ class Builder(pn.viewable.Viewer):
         if self.examples.value:
             self.examples.param.update(value="")
 
+    @_one_render
     def load_example(self, name: str) -> None:
         path = EXAMPLES_DIR / f"{name}.json"
         try:

@@ -182,3 +182,43 @@ def settled_boxes(locators: dict, timeout: float = 20.0, quiet: float = 0.3) -> 
         if time.time() - t0 > timeout:
             raise AssertionError(f"the canvas kept moving: {now}")
         last = now
+
+
+def load_file(page, path, timeout: float = 60.0) -> None:
+    """Load ``path`` through the toolbar's Load JSON and wait for the page's
+    verdict ("Loaded <name>."): the message is shown above the canvas, so
+    boxes measured before it appears are stale once it does."""
+    path = Path(path)
+    page.locator(".nc-load input[type=file]").set_input_files(str(path))
+    page.get_by_text(f"Loaded {path.name}.").first.wait_for(timeout=timeout * 1000)
+
+
+# Each animation frame, the canvas's top on the page and the labels of its
+# nodes (the canvas sits in shadow roots, so the lookup walks them).
+_RECORD_CANVAS_JS = """() => {
+  const deep = (root, sel, acc) => {
+    root.querySelectorAll(sel).forEach((e) => acc.push(e));
+    root.querySelectorAll('*').forEach((e) => { if (e.shadowRoot) deep(e.shadowRoot, sel, acc); });
+    return acc;
+  };
+  const samples = window.__ncCanvasSamples = [];
+  const tick = () => {
+    const canvas = deep(document, '.react-flow', [])[0];
+    if (canvas) {
+      samples.push({t: performance.now(), y: canvas.getBoundingClientRect().y,
+                    nodes: deep(canvas, '.react-flow__node', []).map((n) => n.textContent.split(' ')[0]).sort().join(',')});
+    }
+    if (samples.length < 20000) requestAnimationFrame(tick);
+  };
+  requestAnimationFrame(tick);
+}"""
+
+
+def record_canvas(page) -> None:
+    """Start recording, frame by frame, where the canvas is on the page and
+    what it shows (read back with :func:`canvas_samples`)."""
+    page.evaluate(_RECORD_CANVAS_JS)
+
+
+def canvas_samples(page) -> list[dict]:
+    return page.evaluate("() => window.__ncCanvasSamples || []")
