@@ -12,6 +12,7 @@ ints and NumPy's ``right_shift`` on signed arrays are both arithmetic
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -161,7 +162,10 @@ def min_fraction_nonzero(value: float) -> int:
     a = abs(float(value))
     if a == 0.0:
         return 0
-    return max(0, int(np.ceil(np.log2(0.5 / a) - 1e-12)))
+    ratio = 0.5 / a
+    if not math.isfinite(ratio):  # a subnormal value: more bits than any format has
+        return 1 << 16
+    return max(0, int(np.ceil(np.log2(ratio) - 1e-12)))
 
 
 def min_integer_bits(value: float) -> int:

@@ -154,7 +154,8 @@ def _smallest_format_hint(values) -> str:
 
 def _quantise_param(value: float, q: fx.QFormat, what: str, notes: list, context_values) -> int:
     code = q.quantize(value)
-    raw = math.copysign(math.floor(abs(value) * q.scale + 0.5), value)
+    scaled = abs(value) * q.scale  # may overflow to inf for huge values: then it saturates
+    raw = math.copysign(math.floor(scaled + 0.5) if math.isfinite(scaled) else math.inf, value)
     if value != 0.0 and code == 0:
         notes.append(f"{what} = {value:.6g} rounds to 0 in {q}; smallest Q-format that keeps it: "
                      f"{_smallest_format_hint([value, *context_values])}")

@@ -33,8 +33,8 @@ from hypothesis import strategies as st
 from engine.network import (ConstantCurrent, Network, PoissonInput, Population, Projection, RateMonitor,
                             SpikeMonitor, StateMonitor, StepCurrent, TimedArray)
 
-DOC_EXAMPLES = int(os.environ.get("NEUROCORE_FUZZ_DOCS", 700))
-API_EXAMPLES = int(os.environ.get("NEUROCORE_FUZZ_CALLS", 800))
+DOC_EXAMPLES = int(os.environ.get("NEUROCORE_FUZZ_DOCS", 900))
+API_EXAMPLES = int(os.environ.get("NEUROCORE_FUZZ_CALLS", 1500))
 HANG_S = 10.0
 #: memory budget during the fuzz: memory bombs must be refused, not tried
 FUZZ_BUDGET = 1 << 30
@@ -307,6 +307,21 @@ def _calls():
         "advance": (advance, {"n_steps": 3}),
         "set_state": (set_state, {"values": 0.5}),
     }
+    # every parameter of every model, run on the NumPy backend (and the
+    # fixed-point one for the models it maps)
+    from engine.models import get_model, model_names
+
+    def model_run(model, backend, **params):
+        pop = Population(model, 3, params=params, label="M")
+        Network(pop).run(0.002, dt=0.001, backend=backend)
+
+    for model in model_names():
+        base = {k: v for k, v in get_model(model)().values().items() if k != "dt"}
+        calls[f"{model}.params"] = (lambda model=model, **kw: model_run(model, "numpy", **kw), base)
+    for model in ("LapicqueNeuron", "FixedPointLIFNeuron"):
+        base = {k: v for k, v in get_model(model)().values().items() if k != "dt"}
+        calls[f"{model}.params@fixed_point"] = (lambda model=model, **kw: model_run(model, "fixed_point", **kw),
+                                                base)
     if hasattr(Network, "set"):  # live edits of a built network (not in older engines)
         def live_set(label, name, value):
             net = _base_network()
