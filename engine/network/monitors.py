@@ -9,7 +9,6 @@ recorded value or spike.
 
 from __future__ import annotations
 
-import math
 import numbers
 
 import numpy as np
@@ -130,17 +129,14 @@ class SpikeMonitor(Monitor):
 
     def firing_rates(self, n_steps, dt=0.001) -> np.ndarray:
         """Mean rate per neuron in Hz over ``n_steps`` steps of ``dt`` seconds."""
-        if isinstance(n_steps, (bool, np.bool_)) or not isinstance(n_steps, numbers.Integral) or n_steps <= 0:
-            raise ValueError(f"n_steps must be a positive integer, got {n_steps!r}")
-        if isinstance(dt, bool) or not isinstance(dt, numbers.Real) or not math.isfinite(dt) or dt <= 0:
-            raise ValueError(f"dt must be a positive number of seconds, got {dt!r}")
-        return self.count / (int(n_steps) * float(dt))
+        from engine.validation import positive
+
+        n_steps = integer(n_steps, "n_steps", bounds=(1, None), allow_float=False)
+        return self.count / (n_steps * positive(dt, "dt (s)"))
 
     def isi(self, neuron) -> np.ndarray:
         """Inter-spike intervals of ``neuron`` in steps."""
-        if isinstance(neuron, (bool, np.bool_)) or not isinstance(neuron, numbers.Integral) \
-                or not 0 <= neuron < self.population.n:
-            raise ValueError(f"neuron must be an index in [0, {self.population.n}), got {neuron!r}")
+        neuron = integer(neuron, "neuron", bounds=(0, self.population.n - 1), allow_float=False)
         steps, ids = self.raster_data()
         return np.diff(steps[ids == neuron])
 
