@@ -87,7 +87,8 @@ def us_to_snntorch(T, x):
     from snntorch.import_nir import import_from_nir
 
     cases = [
-        ("LIF (StochasticLIFNeuron, Euler)", dict(first_model="StochasticLIFNeuron", first_params={"tau_mem": 10.0}), 1.0),
+        ("LIF (StochasticLIFNeuron, Euler)",
+         dict(first_model="StochasticLIFNeuron", first_params={"tau_mem": 10.0}), 1.0),
         ("LIF (LapicqueNeuron, exact)", dict(first_model="LapicqueNeuron", first_params={"tau": 10.0}), 5.0),
         ("IF (PerfectIntegratorNeuron, C=1)", dict(first_model="PerfectIntegratorNeuron", first_params={}), 1.0),
         # C = 1e4 makes NIR's r = 1 at snnTorch's dt (its importer asserts r == 1)

@@ -260,11 +260,13 @@ class NIRImport:
     latency: dict = field(default_factory=dict)
     synapse_decay: dict = field(default_factory=dict)
 
-    def drive(self, x, input_name: str | None = None) -> list:
+    def drive(self, x, input_name: str | None = None, network=None) -> list:
         """Add ``TimedArray`` stimuli feeding ``x`` (shape ``(T, n_in)``, one
         row per step) into input ``input_name`` (default: the only one).
         Targets with an exponential synapse get the current filtered by it,
-        as NIR's CubaLIF filters its input.  Returns the stimuli added."""
+        as NIR's CubaLIF filters its input.  ``network`` (default
+        :attr:`network`) is the network to add them to.  Returns the stimuli
+        added."""
         from engine.network import TimedArray
 
         if not self.inputs:
@@ -281,9 +283,10 @@ class NIRImport:
             x = x[:, None]
         if x.ndim != 2 or x.shape[0] == 0 or not np.all(np.isfinite(x)):
             raise ValueError(f"x must be a finite (T, n_in) array, got shape {x.shape}")
+        net = self.network if network is None else network
         added = []
         for edge in self.inputs[input_name]:
-            pop = self.network.population(edge.target)
+            pop = net.population(edge.target)
             cur = x if edge.weight is None else x @ edge.weight.T
             if cur.shape[1] != pop.n:
                 raise ValueError(f"x has {x.shape[1]} columns; input {input_name!r} expects "
@@ -304,35 +307,30 @@ class NIRImport:
             # hold zero after the end (TimedArray holds its last row)
             values = np.vstack([cur, np.zeros((1, pop.n))])
             stim = TimedArray(values, dt=self.dt, target=pop, label=f"nir_{input_name}_{edge.target}")
-            self.network.add(stim)
+            net.add(stim)
             added.append(stim)
         return added
 
     def run(self, x, input_name: str | None = None, backend: str = "numpy") -> dict:
-        """Reset, drive with ``x`` (``T`` steps) and run ``T + max latency``
-        steps; returns ``{population label: uint8 (T, n)}`` spike rasters
+        """On a copy of the network from step 0, drive with ``x`` (``T``
+        steps) and run ``T + max latency`` steps; returns ``{population label: uint8 (T, n)}`` spike rasters
         aligned to the peer's steps (each shifted back by its latency)."""
-        net = self.network
-        stims = self.drive(x, input_name)
-        try:
-            T = stims[0].values.shape[0] - 1
-            extra = max(self.latency.values(), default=0)
-            net.reset()
-            sim = net.simulator(backend, self.dt)
-            chunk = sim.advance(T + extra)
-            out = {}
-            for p in net.populations:
-                steps, ids = chunk.spikes[p.label]
-                raster = np.zeros((T + extra, p.n), dtype=np.uint8)
-                raster[steps - chunk.start_step, ids] = 1
-                lat = self.latency.get(p.label, 0)
-                out[p.label] = raster[lat:lat + T]
-            return out
-        finally:
-            for s in stims:
-                net.stimuli.remove(s)
-            net._version += 1  # recompile without the removed stimuli
-            net.reset()
+        from engine.network import Network
+
+        # a private copy from step 0, so the imported network keeps no input stimuli
+        net = Network.from_dict(self.network.to_dict())
+        stims = self.drive(x, input_name, network=net)
+        T = stims[0].values.shape[0] - 1
+        extra = max(self.latency.values(), default=0)
+        chunk = net.simulator(backend, self.dt).advance(T + extra)
+        out = {}
+        for p in net.populations:
+            steps, ids = chunk.spikes[p.label]
+            raster = np.zeros((T + extra, p.n), dtype=np.uint8)
+            raster[steps - chunk.start_step, ids] = 1
+            lat = self.latency.get(p.label, 0)
+            out[p.label] = raster[lat:lat + T]
+        return out
 
 
 def read_nir(path, dt: float | None = None, **kwargs) -> NIRImport:
