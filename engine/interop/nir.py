@@ -598,7 +598,8 @@ def from_nir(graph, dt: float | None = None, *, discretisation: str = "euler") -
         try:
             proj = Projection.from_csr(s_pop, t_pop, indptr, cols, dense[rows, cols],
                                        weight=stored.get("weight"), delay=delay,
-                                       tau_syn=syn[0] if syn else None, label=label, **keep)
+                                       tau_syn=_same(syn[0], stored.get("tau_syn")) if syn else None,
+                                       label=label, **keep)
         except (TypeError, ValueError) as exc:
             raise NIRUnsupported(f"node {k!r}: {exc}") from None
         new_projs.append((proj, src, tgt))

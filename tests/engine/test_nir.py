@@ -317,3 +317,42 @@ def test_snntorch_recurrent_leaky_to_us_same_spikes():
     ours = imp.run(x)[imp.outputs["output"]]
     assert peer[1].sum() > 10
     np.testing.assert_array_equal(ours, peer[1])
+
+
+def _random_network(seed):
+    rng = np.random.default_rng(seed)
+    models = [("LapicqueNeuron", lambda: {"tau": float(rng.uniform(2, 30)), "resistance": float(rng.uniform(0.5, 2)),
+                                          "v_rest": float(rng.uniform(-0.2, 0.2))}),
+              ("StochasticLIFNeuron", lambda: {"tau_mem": float(rng.uniform(2, 30)),
+                                               "resistance": float(rng.uniform(0.5, 2))}),
+              ("PerfectIntegratorNeuron", lambda: {"capacitance": float(rng.uniform(0.5, 3))})]
+    pops = []
+    for k in range(int(rng.integers(2, 5))):
+        name, params = models[int(rng.integers(0, 3))]
+        pops.append(Population(name, int(rng.integers(1, 7)), params=params(), label=f"p{k}"))
+    net = Network(*pops, seed=int(seed))
+    syn = {}
+    for src in pops:
+        for tgt in pops:
+            if rng.random() < 0.5:
+                continue
+            if tgt.model_name == "PerfectIntegratorNeuron":
+                tau = None
+            else:  # one synapse kind per target (CubaLIF has one current)
+                tau = syn.setdefault(tgt.label, None if rng.random() < 0.5 else float(rng.uniform(1, 10)))
+            net.add(Projection(src, tgt, {"dist": "normal", "mean": 0.5, "std": 0.5},
+                               probability=float(rng.uniform(0.3, 1.0)), delay=int(rng.integers(0, 3)),
+                               tau_syn=tau, seed=int(rng.integers(0, 100))))
+    net.add(ConstantCurrent(float(rng.uniform(0.2, 1.5)), target=pops[0]))
+    return net
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_random_networks_round_trip_losslessly(seed, tmp_path):
+    net = _random_network(seed)
+    path = tmp_path / "r.nir"
+    net.save_nir(path, dt=5e-4)
+    back = read_nir(path)
+    assert back.dt == 5e-4
+    assert back.network.to_dict() == net.to_dict()
+    assert _spikes(back.network, 200, 5e-4) == _spikes(net, 200, 5e-4)

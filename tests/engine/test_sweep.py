@@ -241,3 +241,9 @@ def test_sweepable_parameters_lists_numeric_fields():
     assert isinstance(found["projection:exc->inh.delay"], int)
     assert isinstance(found["population:exc.refractory_period"], int)
     assert not any(k.endswith((".seed", ".dt", ".n")) for k in found)
+
+
+def test_progress_bar_in_the_terminal(capsys):
+    sweep(_integrator(), {"population:pi.capacitance": [1.0, 2.0, 4.0]}, backend="serial", progress=True)
+    err = capsys.readouterr().err
+    assert "3/3 points" in err and "1/3 points" in err
