@@ -5,12 +5,16 @@
 :class:`~engine.backends.base.Chunk`.  Backends register a factory
 ``factory(network, dt) -> Simulator`` with :func:`register_backend`.
 
-* ``"numpy"`` (aliases ``"python"``, ``"auto"``) -- :mod:`.numpy_backend`,
-  always available;
+* ``"numpy"`` (alias ``"python"``) -- :mod:`.numpy_backend`, always available;
+* ``"compiled"`` -- ``engine/backends/compiled.py`` (numba: the whole chunk
+  loop in compiled code);
 * ``"torch"`` -- ``engine/backends/torch_backend.py``;
-* ``"fixed_point"`` -- ``engine/backends/fixed_point.py``.
+* ``"fixed_point"`` -- ``engine/backends/fixed_point.py``;
+* ``"auto"`` -- :func:`auto_backend`: ``"compiled"`` for deterministic
+  networks of at least :data:`AUTO_MIN_NEURONS` neurons when numba works,
+  else ``"numpy"``.
 
-The last two are imported only when asked for (so ``import engine`` never
+The last three are imported only when asked for (so ``import engine`` never
 imports torch); each registers itself on import.  When the import fails,
 :func:`available_backends` lists the backend as unavailable with the reason,
 which the GUI shows next to the disabled choice.
@@ -25,15 +29,20 @@ import importlib
 
 from engine.backends.base import Chunk, Simulator
 
-__all__ = ["register_backend", "compile", "available_backends", "resolve_backend", "Chunk", "Simulator"]
+__all__ = ["register_backend", "compile", "available_backends", "resolve_backend", "auto_backend", "Chunk",
+           "Simulator", "AUTO_MIN_NEURONS"]
 
 _factories: dict = {}
 _available: dict = {}
 _import_errors: dict = {}
 
-ALIASES = {"python": "numpy", "auto": "numpy"}
+ALIASES = {"python": "numpy", "auto": "numpy"}  # "auto" with a network: auto_backend(network)
 #: backends living in their own modules, imported on first use
-_LAZY_MODULES = {"torch": "engine.backends.torch_backend", "fixed_point": "engine.backends.fixed_point"}
+_LAZY_MODULES = {"compiled": "engine.backends.compiled", "torch": "engine.backends.torch_backend",
+                 "fixed_point": "engine.backends.fixed_point"}
+#: below this many neurons "auto" stays on NumPy: a first compile costs seconds
+#: (then it is cached on disk), and small networks gain little from it
+AUTO_MIN_NEURONS = 2000
 
 
 def register_backend(name: str, factory, available=None) -> None:
@@ -83,10 +92,26 @@ def _check(name: str) -> tuple[bool, str]:
     return ok, reason if not ok else ""
 
 
-def resolve_backend(backend: str) -> str:
-    """Canonical backend name (aliases resolved); ``ValueError`` if unknown."""
+def auto_backend(network=None) -> str:
+    """What ``"auto"`` means for ``network``: ``"compiled"`` when numba works,
+    the network has at least :data:`AUTO_MIN_NEURONS` neurons and every
+    population is deterministic and written in the one form (the compiled
+    backend then gives NumPy's spikes, faster); else ``"numpy"``."""
+    if network is None or sum(p.n for p in network.populations) < AUTO_MIN_NEURONS:
+        return "numpy"
+    for pop in network.populations:
+        if type(pop.model).dynamics is None or pop.model.draws_random():
+            return "numpy"
+    return "compiled" if _check("compiled")[0] else "numpy"
+
+
+def resolve_backend(backend: str, network=None) -> str:
+    """Canonical backend name (aliases resolved, ``"auto"`` by
+    :func:`auto_backend` when ``network`` is given); ``ValueError`` if unknown."""
     if not isinstance(backend, str):
         raise TypeError(f"backend must be a string, got {type(backend).__name__}")
+    if backend.lower() == "auto" and network is not None:
+        return auto_backend(network)
     name = ALIASES.get(backend.lower(), backend.lower())
     known = set(_factories) | set(_LAZY_MODULES)
     if name not in known:
@@ -103,7 +128,7 @@ def available_backends() -> dict[str, tuple[bool, str]]:
 
 def compile(network, backend: str = "numpy", dt: float = 0.001) -> Simulator:  # noqa: A001
     """Compile ``network`` for ``backend`` with time step ``dt`` (seconds)."""
-    name = resolve_backend(backend)
+    name = resolve_backend(backend, network)
     ok, reason = _check(name)
     if not ok:
         raise RuntimeError(f"backend {name!r} is not available: {reason}")

@@ -175,7 +175,7 @@ class Network:
         recompiled after objects were added, continuing from the current step)."""
         from engine.backends import compile as compile_network, resolve_backend
 
-        name = resolve_backend(backend)
+        name = resolve_backend(backend, self)  # "auto" depends on the network (engine.backends.auto_backend)
         from engine import resources
 
         for pop in self.populations:
