@@ -33,7 +33,7 @@ __all__ = ["SweepPanel", "axis_values"]
 
 POLL_MS = 250
 NONE = "(none)"
-WHERE = {"local cluster": "local", "scheduler address": "address", "serial (this process)": "serial"}
+WHERE = {"local cluster": "local", "scheduler": "address", "serial": "serial"}
 MEASURE_LABELS = {"rate": "rate (Hz)", "count": "spike count", "cv_isi": "CV of ISI",
                   "agreement": "float vs fixed agreement"}
 

@@ -41,7 +41,7 @@ def test_options_follow_the_store():
 def test_serial_sweep_fills_curve_and_matches_the_engine():
     store = _store()
     panel = SweepPanel(store=store)
-    panel.where.value = "serial (this process)"
+    panel.where.value = "serial"
     panel.x_param.value = "stimulus:drive.amplitude"
     panel.x_start.value, panel.x_stop.value, panel.x_n.value = 0.0625, 0.25, 4
     panel.measure.value, panel.population.value = "count", "pi"
@@ -63,7 +63,7 @@ def test_serial_sweep_fills_curve_and_matches_the_engine():
 def test_two_parameters_make_a_heat_map_and_bad_input_is_refused():
     store = _store()
     panel = SweepPanel(store=store)
-    panel.where.value = "serial (this process)"
+    panel.where.value = "serial"
     panel.x_param.value = "stimulus:drive.amplitude"
     panel.y_param.value = "stimulus:drive.amplitude"
     panel.start()
@@ -85,7 +85,7 @@ def test_two_parameters_make_a_heat_map_and_bad_input_is_refused():
 def test_a_failing_point_shows_the_error_and_keeps_the_page():
     store = _store()
     panel = SweepPanel(store=store)
-    panel.where.value = "serial (this process)"
+    panel.where.value = "serial"
     panel.x_param.value = "population:pi.capacitance"
     panel.x_start.value, panel.x_stop.value, panel.x_n.value = -1.0, 1.0, 3
     panel.start()
