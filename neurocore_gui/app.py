@@ -6,7 +6,7 @@ all JavaScript and CSS is served by the Panel server itself (no CDN).
 import holoviews as hv
 import panel as pn
 
-pn.extension(notifications=False)
+pn.extension("katex", notifications=False)
 hv.extension("bokeh", logo=False)
 
 from neurocore_gui.session import create_app  # noqa: E402

@@ -187,7 +187,9 @@ def fixed_points(model, current, x_range, y_range, *, params=None, pair=None, fr
             except np.linalg.LinAlgError:
                 break
             p = p + dp
-            if abs(dp[0]) < 1e-10 * sx and abs(dp[1]) < 1e-10 * sy:
+            # relative to the box and the point: the flow is a finite difference
+            # with ~1e-12 round-off, so a tiny box must not ask for more
+            if abs(dp[0]) < 1e-9 * max(sx, abs(p[0]), 1.0) and abs(dp[1]) < 1e-9 * max(sy, abs(p[1]), 1.0):
                 conv = True
                 break
         if not conv or not (x0 - 0.05 * sx <= p[0] <= x1 + 0.05 * sx and y0 - 0.05 * sy <= p[1] <= y1 + 0.05 * sy):

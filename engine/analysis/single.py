@@ -98,13 +98,18 @@ _COMPILED: list = []
 def compiled_available() -> bool:
     """Whether the ``"compiled"`` backend exists and says it can run (cached)."""
     if not _COMPILED:
+        # compile a one-neuron network rather than list every backend:
+        # available_backends() imports torch to probe its backend (seconds)
         try:
-            from engine.backends import available_backends
+            from engine.backends import compile as compile_network, resolve_backend
+            from engine.network import Network, Population
 
-            ok = available_backends().get("compiled", (False, ""))[0]
-        except Exception:  # noqa: BLE001 - a broken optional backend means "absent"
+            resolve_backend("compiled")
+            compile_network(Network(Population("LapicqueNeuron", 1, label="probe")), "compiled", 1e-3)
+            ok = True
+        except Exception:  # noqa: BLE001 - absent or broken optional backend: use the kernel
             ok = False
-        _COMPILED.append(bool(ok))
+        _COMPILED.append(ok)
     return _COMPILED[0]
 
 
