@@ -303,6 +303,11 @@ class Simulator:
             mon.record(chunk)
         return chunk
 
+    def live_change_blocker(self, obj, name: str) -> str | None:
+        """Why changing parameter ``name`` of network object ``obj`` cannot
+        apply at the next chunk of this simulator (``None``: it can)."""
+        return None
+
     def state_snapshot(self) -> dict:
         """What a recompiled simulator needs to continue this one (see ``inherit``)."""
         return {"step_count": self.step_count, "dt": self.dt,

@@ -253,6 +253,12 @@ class FixedPointSimulator(Simulator):
 
     backend_name = "fixed_point"
 
+    def live_change_blocker(self, obj, name):
+        # one Q-format for the whole network, fixed when it is compiled
+        if name in ("data_width", "fraction") and hasattr(obj, "model"):
+            return f"the network runs in one Q-format ({self.qformat}), chosen when it is compiled"
+        return None
+
     def __init__(self, network, dt: float, qformat=None, options=None):
         self.qformat = network_qformat(network, qformat)
         self.options = network_options(network, options)

@@ -157,11 +157,27 @@ class Network:
         Changing a projection's weight spec, probability, topology, seed,
         threshold or self-connection flag regenerates its synapses."""
         obj = self.find(label, kind)
+        why = self._blocker(obj, name)
+        if why:
+            raise ValueError(f"{label!r} {name} cannot change while this network runs on the "
+                             f"{self._sim.backend_name} backend: {why}; call network.reset() first")
         with self._lock:
             if isinstance(obj, Population):
                 return obj.set_param(name, value)
             obj.set_param(name, value)
             return obj.get_param(name)
+
+    def live_change_blocker(self, label: str, name: str, *, kind: str | None = None) -> str | None:
+        """Why ``set(label, name, ...)`` would be refused now (a compiled
+        simulator that cannot take the change at its next chunk), else ``None``."""
+        return self._blocker(self.find(label, kind), name)
+
+    def _blocker(self, obj, name):
+        sim = self._sim
+        if sim is None or sim.step_count == 0:
+            return None
+        check = getattr(sim, "live_change_blocker", None)
+        return check(obj, name) if check is not None else None
 
     def population(self, label: str) -> Population:
         for p in self.populations:

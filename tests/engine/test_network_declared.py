@@ -229,3 +229,19 @@ def test_live_edits_apply_on_every_backend(backend):
     net.run(0.1, dt=1e-3, backend=backend)
     assert mon.num_spikes > 100
     assert np.all(net.projections[0].data == 5.0)
+
+
+def test_a_change_the_running_simulator_cannot_take_is_refused_up_front():
+    net = Network(Population("FixedPointLIFNeuron", 5, label="F"))
+    assert net.live_change_blocker("F", "fraction") is None  # nothing compiled yet
+    net.run(0.005, dt=1e-3, backend="fixed_point")
+    assert "one Q-format (Q8.8)" in net.live_change_blocker("F", "fraction")
+    assert net.live_change_blocker("F", "v_threshold") is None
+    with pytest.raises(ValueError, match=r"'F' fraction cannot change while this network runs on the fixed_point "
+                                         r"backend: .*call network.reset\(\) first"):
+        net.set("F", "fraction", 6)
+    assert net.population("F").model.fraction == 8
+    net.set("F", "v_threshold", 200)
+    net.run(0.005, dt=1e-3, backend="fixed_point")  # a live change it can take
+    net.reset()
+    assert net.set("F", "fraction", 6) == 6
