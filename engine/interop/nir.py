@@ -42,7 +42,8 @@ populations with no output   ``Output`` nodes
 =========================== ==========================================================
 
 Refused with :class:`NIRUnsupported` (a ``ValueError`` naming the culprit):
-other neuron models, noise, refractory periods, plasticity, an exponential
+a ``ConvertedSNN`` (reset by subtraction, initial potentials), other neuron
+models, noise, refractory periods, plasticity, an exponential
 synapse into an IF neuron, targets mixing synapse kinds, and on import any
 node type not listed above, per-neuron parameters that differ inside one
 population, and graph shapes we cannot map.  Nothing is approximated
@@ -137,8 +138,10 @@ def to_nir(network, dt: float = 0.001, *, peer_dt: float | None = None):
         from engine.conversion.converter import ConvertedSNN
 
         if isinstance(network, ConvertedSNN):
-            raise NIRUnsupported("ConvertedSNN: its integrate-and-fire layers reset by subtraction, which "
-                                 "NIR's IF node (reset to v_reset) cannot express")
+            extra = ", and signed spikes" if network.signed else ""
+            raise NIRUnsupported("ConvertedSNN: its integrate-and-fire layers reset by subtraction and start "
+                                 f"at v_init * threshold{extra}, which NIR's IF node (reset to v_reset, "
+                                 "no initial state) cannot express")
         raise TypeError(f"to_nir needs a Network, got {type(network).__name__}")
     dt = _positive(dt, "dt")
     peer_dt = dt if peer_dt is None else _positive(peer_dt, "peer_dt")

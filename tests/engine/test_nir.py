@@ -356,3 +356,16 @@ def test_random_networks_round_trip_losslessly(seed, tmp_path):
     assert back.dt == 5e-4
     assert back.network.to_dict() == net.to_dict()
     assert _spikes(back.network, 200, 5e-4) == _spikes(net, 200, 5e-4)
+
+
+def test_converted_snn_is_refused_with_the_reason():
+    torch = pytest.importorskip("torch")
+    from engine.conversion import convert
+
+    torch.manual_seed(0)
+    ann = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU(), torch.nn.Linear(3, 2))
+    snn = convert(ann, calibration_data=torch.rand(16, 4), T=8)
+    with pytest.raises(NIRUnsupported, match="reset by subtraction"):
+        to_nir(snn)
+    with pytest.raises(TypeError, match="Network"):
+        to_nir(ann)
