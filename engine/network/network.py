@@ -66,6 +66,19 @@ class Network:
             if not isinstance(obj, Population):
                 self.add(obj)
 
+    # a copy (copy.deepcopy) gets a lock of its own (a lock cannot be copied)
+    # and no simulator: the old one indexes the original objects by identity,
+    # so the copy compiles afresh, from its copied states, at step 0
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state.pop("_lock", None)
+        state["_sim"] = state["_sim_key"] = None
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._lock = threading.RLock()
+
     # -- building -----------------------------------------------------------------
     def add(self, *objects):
         """Add populations, projections, stimuli or monitors (anything else:

@@ -245,3 +245,15 @@ def test_a_change_the_running_simulator_cannot_take_is_refused_up_front():
     net.run(0.005, dt=1e-3, backend="fixed_point")  # a live change it can take
     net.reset()
     assert net.set("F", "fraction", 6) == 6
+
+
+def test_a_copied_network_runs_on_its_own():
+    import copy
+
+    net = _net()
+    net.run(0.003, dt=1e-3)
+    twin = copy.deepcopy(net)
+    twin.run(0.005, dt=1e-3)
+    assert twin.step_count == 5 and net.step_count == 3  # compiled afresh, from the copied states
+    twin.set("drive", "amplitude", 9.0)
+    assert net.stimuli[0].amplitude == 0.5 and twin.stimuli[0].amplitude == 9.0
