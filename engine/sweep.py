@@ -59,6 +59,8 @@ ENV_SCHEDULER = "NEUROCORE_DASK_SCHEDULER"
 _KINDS = {"population": "populations", "projection": "projections", "stimulus": "stimuli"}
 #: projection fields after which the synapses are regenerated from the spec
 _REGENERATE = {"weight", "probability", "seed", "topology", "weight_threshold", "allow_self_connections"}
+#: how often a distributed sweep looks at its cancel event (s)
+CANCEL_POLL_S = 0.05
 #: refuse sweeps larger than this (a typo in a grid multiplies quickly)
 MAX_POINTS = 100_000
 
@@ -332,11 +334,22 @@ def sweep(network, params: dict, *, n_samples: int | None = None, seed: int = 0,
             if on_start is not None:
                 on_start(dashboard_link(client))
             try:
-                for fut in as_completed(futures):
+                # poll rather than block on the next future, so cancel is
+                # honoured within CANCEL_POLL_S even while a long point runs
+                done = as_completed(futures)
+                while not done.is_empty():
                     if cancel is not None and cancel.is_set():
                         client.cancel(futures)
                         raise SweepCancelled(table())
-                    finished(fut.result())
+                    batch = done.next_batch(block=False)
+                    if not batch:
+                        if cancel is not None:
+                            cancel.wait(CANCEL_POLL_S)
+                        else:
+                            time.sleep(CANCEL_POLL_S)
+                        continue
+                    for fut in batch:
+                        finished(fut.result())
             finally:
                 if cancel is not None and cancel.is_set():
                     client.cancel(futures)

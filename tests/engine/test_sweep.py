@@ -208,6 +208,23 @@ def test_cancel_on_a_cluster(cli_cluster):
     assert 1 <= len(info.value.partial) < 12
 
 
+def test_cancel_does_not_wait_for_a_running_point(cli_cluster):
+    address, _ = cli_cluster
+    stop = threading.Event()
+    timer = threading.Timer(1.0, stop.set)
+    timer.start()
+    t0 = time.monotonic()
+    try:
+        with pytest.raises(SweepCancelled) as info:
+            # two points of ~30 s of simulated time each: far longer than the wait below
+            sweep(_noisy(), {"population:exc.tau_mem": [10.0, 20.0]}, address=address, duration=30.0,
+                  measures=("count",), cancel=stop)
+    finally:
+        timer.cancel()
+    assert time.monotonic() - t0 < 5.0
+    assert len(info.value.partial) == 0
+
+
 def test_sweep_survives_a_killed_worker(cli_cluster):
     address, procs = cli_cluster
     grid = {"population:exc.tau_mem": [8.0, 12.0, 16.0, 20.0], "stimulus:bias.amplitude": [0.02, 0.04, 0.06]}
