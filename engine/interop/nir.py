@@ -56,6 +56,7 @@ synapse to our exact decay with ``tau_syn`` chosen so that
 ``exp(-dt/tau_syn) = 1 - dt/tau_syn_nir`` (the Euler decay);
 ``"exact"`` maps ``LIF`` to ``LapicqueNeuron`` and keeps ``tau_syn``.
 A graph we wrote names its models in node metadata and comes back exactly.
+Nested ``NIRGraph`` nodes (snnTorch's recurrent layers) are inlined first.
 
 Timing.  Our projections deliver a spike one step later (previous-spike
 semantics, ``engine.backends.base``); NIR's ``Linear`` is instantaneous and
@@ -387,6 +388,40 @@ def _same(converted: float, original) -> float:
     return converted
 
 
+def _flatten(nir, graph, depth: int = 0):
+    """The graph with nested ``NIRGraph`` nodes inlined (inner nodes named
+    ``outer.inner``); edges into a subgraph go to what its Input feeds, edges
+    out of it leave from what feeds its Output (snnTorch wraps recurrent
+    layers this way)."""
+    if not any(isinstance(n, nir.NIRGraph) for n in graph.nodes.values()):
+        return graph
+    if depth > 16:
+        raise NIRUnsupported("NIR subgraphs nested more than 16 deep")
+    nodes, edges = {}, []
+    entry, exit_ = {}, {}  # subgraph key -> inner nodes its input feeds / that feed its output
+    for k, node in graph.nodes.items():
+        if not isinstance(node, nir.NIRGraph):
+            nodes[k] = node
+            continue
+        inner = _flatten(nir, node, depth + 1)
+        ins = [ik for ik, n in inner.nodes.items() if isinstance(n, nir.Input)]
+        outs = [ik for ik, n in inner.nodes.items() if isinstance(n, nir.Output)]
+        if len(ins) != 1 or len(outs) != 1:
+            raise NIRUnsupported(f"subgraph {k!r}: needs exactly one Input and one Output node, has "
+                                 f"{len(ins)} and {len(outs)}")
+        for ik, n in inner.nodes.items():
+            if ik not in (ins[0], outs[0]):
+                nodes[f"{k}.{ik}"] = n
+        entry[k] = [f"{k}.{b}" for a, b in inner.edges if a == ins[0]]
+        exit_[k] = [f"{k}.{a}" for a, b in inner.edges if b == outs[0]]
+        edges += [(f"{k}.{a}", f"{k}.{b}") for a, b in inner.edges if a != ins[0] and b != outs[0]]
+    for a, b in graph.edges:
+        for src in exit_.get(a, [a]):
+            for dst in entry.get(b, [b]):
+                edges.append((src, dst))
+    return nir.NIRGraph(nodes=nodes, edges=edges, metadata=graph.metadata, type_check=False)
+
+
 def from_nir(graph, dt: float | None = None, *, discretisation: str = "euler") -> NIRImport:
     """Build a network from a ``nir.NIRGraph``.
 
@@ -404,6 +439,7 @@ def from_nir(graph, dt: float | None = None, *, discretisation: str = "euler") -
     if discretisation not in ("euler", "exact"):
         raise ValueError(f"discretisation must be 'euler' or 'exact', got {discretisation!r}")
     meta = graph.metadata if isinstance(graph.metadata, dict) else {}
+    graph = _flatten(nir, graph)
     nir_dt = dt if dt is not None else _meta_float(meta, "dt")
     if nir_dt is None:
         raise ValueError("dt: the graph does not state its time step (metadata 'dt'); pass dt= in seconds "

@@ -369,3 +369,32 @@ def test_converted_snn_is_refused_with_the_reason():
         to_nir(snn)
     with pytest.raises(TypeError, match="Network"):
         to_nir(ann)
+
+
+def test_nested_subgraphs_are_inlined():
+    n = 3
+    w_in = np.array([[1.2, 0.0], [0.5, 0.9], [0.0, 1.5]])
+    w_rec = np.array([[0.0, 0.4, -0.3], [0.2, 0.0, 0.0], [0.0, -0.5, 0.0]])
+
+    def lif():
+        return nir.LIF(tau=np.full(n, 0.005), r=np.full(n, 5.0), v_leak=np.zeros(n), v_threshold=np.ones(n),
+                       v_reset=np.zeros(n))
+
+    # snnTorch's form of a recurrent layer: a subgraph input -> lif <-> w_rec, lif -> output
+    sub = nir.NIRGraph(nodes={"input": nir.Input(np.array([n])), "lif": lif(), "w_rec": nir.Linear(w_rec),
+                              "output": nir.Output(np.array([n]))},
+                       edges=[("input", "lif"), ("lif", "w_rec"), ("w_rec", "lif"), ("lif", "output")])
+    nested = nir.NIRGraph(nodes={"input": nir.Input(np.array([2])), "fc": nir.Linear(w_in), "rec": sub,
+                                 "output": nir.Output(np.array([n]))},
+                          edges=[("input", "fc"), ("fc", "rec"), ("rec", "output")])
+    flat = nir.NIRGraph(nodes={"input": nir.Input(np.array([2])), "fc": nir.Linear(w_in), "lif": lif(),
+                               "w_rec": nir.Linear(w_rec), "output": nir.Output(np.array([n]))},
+                        edges=[("input", "fc"), ("fc", "lif"), ("lif", "w_rec"), ("w_rec", "lif"),
+                               ("lif", "output")])
+    x = np.random.default_rng(0).uniform(0, 0.4, (100, 2))
+    a, b = from_nir(nested, dt=1e-3), from_nir(flat, dt=1e-3)
+    assert a.outputs == {"output": "rec.lif"}
+    assert len(a.network.projections) == 1 and a.network.projections[0].nnz == 4
+    ra, rb = a.run(x)["rec.lif"], b.run(x)["lif"]
+    assert ra.sum() > 5
+    np.testing.assert_array_equal(ra, rb)
