@@ -31,7 +31,10 @@ __all__ = ["Builder", "EXAMPLES_DIR", "example_names"]
 ROOT = Path(__file__).resolve().parent.parent
 #: the engine's limit on a network file (a saved file must load back)
 MAX_FILE_BYTES = 50 * 1024 * 1024
-EXAMPLES_DIR = ROOT / "assets" / "networks"
+# an installed wheel carries the examples in the package (build_hooks.py); a
+# source checkout or an editable install reads the root assets/ folder
+_PACKAGED_EXAMPLES = Path(__file__).resolve().parent / "assets" / "networks"
+EXAMPLES_DIR = _PACKAGED_EXAMPLES if _PACKAGED_EXAMPLES.is_dir() else ROOT / "assets" / "networks"
 DRAG_TYPE = "application/x-neurocore-palette"
 
 

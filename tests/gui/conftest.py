@@ -222,3 +222,114 @@ def record_canvas(page) -> None:
 
 def canvas_samples(page) -> list[dict]:
     return page.evaluate("() => window.__ncCanvasSamples || []")
+
+
+# -- a Bokeh WebSocket client at the protocol level ----------------------------------
+# (bokeh.client would rebuild every model of the page, the app's own included;
+# these tests only need the messages)
+
+class BokehWS:
+    """One app session over Bokeh's WebSocket protocol: ``await
+    BokehWS.connect(ws_url)``, then ``read()`` / ``send()`` messages."""
+
+    def __init__(self, conn):
+        self.conn = conn
+        self._n = 0
+
+    @classmethod
+    async def connect(cls, ws_url: str, headers: dict | None = None, timeout: float = 60.0):
+        from bokeh.util.token import generate_jwt_token, generate_session_id
+        from tornado.httpclient import HTTPRequest
+        from tornado.websocket import websocket_connect
+
+        token = generate_jwt_token(generate_session_id())  # a new session, as a fresh page gets
+        conn = await websocket_connect(HTTPRequest(ws_url, headers=headers or {}, request_timeout=timeout),
+                                       subprotocols=["bokeh", token], max_message_size=256 * 2**20)
+        ws = cls(conn)
+        header, *_ = await ws.read()
+        assert header["msgtype"] == "ACK", header
+        return ws
+
+    async def read(self):
+        """(header, metadata, content JSON text, [(buffer header, payload)])."""
+        import json
+
+        first = await self.conn.read_message()
+        if first is None:
+            raise ConnectionError("the server closed the WebSocket")
+        header = json.loads(first)
+        metadata = json.loads(await self.conn.read_message())
+        content = await self.conn.read_message()
+        buffers = [(await self.conn.read_message(), await self.conn.read_message())
+                   for _ in range(header.get("num_buffers", 0))]
+        return header, metadata, content, buffers
+
+    async def send(self, msgtype: str, content: dict | None = None) -> None:
+        import json
+
+        self._n += 1
+        await self.conn.write_message(json.dumps({"msgid": f"t{self._n}", "msgtype": msgtype}))
+        await self.conn.write_message("{}")
+        await self.conn.write_message(json.dumps(content or {}))
+
+    async def pull_document(self) -> dict:
+        import json
+
+        await self.send("PULL-DOC-REQ")
+        while True:
+            header, _meta, content, _bufs = await self.read()
+            if header["msgtype"] == "PULL-DOC-REPLY":
+                return json.loads(content)
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def find_dicts(obj, pred) -> list[dict]:
+    """Every dict inside ``obj`` (a decoded JSON document) for which ``pred`` holds."""
+    found, stack = [], [obj]
+    while stack:
+        o = stack.pop()
+        if isinstance(o, dict):
+            if pred(o):
+                found.append(o)
+            stack.extend(o.values())
+        elif isinstance(o, list):
+            stack.extend(o)
+    return found
+
+
+def examples_menu(doc: dict) -> list[str]:
+    """The options of the page's Examples menu in a pulled document."""
+    menus = find_dicts(doc, lambda d: d.get("label") == "Examples" and "options" in d)
+    assert len(menus) == 1, f"{len(menus)} Examples menus in the document"
+    return [o for o in menus[0]["options"] if o]
+
+
+def start_command(cmd: list[str], cwd, env=None, timeout: float = 90.0, name: str = "neurocore"):
+    """Start a ``neurocore`` server command; (proc, base URL, log) once it
+    answers on /liveness.  The command prints the URL it serves."""
+    log_path = ARTIFACTS / f"{name}_{os.getpid()}_{time.time_ns()}.log"
+    log = open(log_path, "w+")
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env or dict(os.environ, PYTHONUNBUFFERED="1"),
+                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    t0 = time.time()
+    base = None
+    while True:
+        if proc.poll() is not None:
+            log.seek(0)
+            raise RuntimeError(f"{cmd[0]} exited with {proc.returncode}: {log.read()[-3000:]}")
+        if base is None:
+            log.seek(0)
+            m = re.search(r"NeuroCore at (http://[\d.]+:\d+)/app", log.read())
+            base = m.group(1) if m else None
+        if base is not None:
+            try:
+                with urllib.request.urlopen(f"{base}/liveness", timeout=2):
+                    return proc, base, log
+            except Exception:  # noqa: BLE001 - not up yet
+                pass
+        if time.time() - t0 > timeout:
+            stop_server(proc, log)
+            raise RuntimeError(f"{cmd} did not come up in {timeout} s")
+        time.sleep(0.2)
