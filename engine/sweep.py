@@ -195,6 +195,7 @@ def run_point(doc: dict, keys, values, index: int, seed: int, duration: float, d
         _apply(doc, key, value)
     s = point_seed(seed, index)
     doc["seed"] = s
+    doc["monitors"] = []  # measures come from the simulator's chunk; traces would only cost memory
     for j, st in enumerate(doc.get("stimuli", [])):
         if st.get("type") == "PoissonInput":
             st["seed"] = point_seed(s, j)
