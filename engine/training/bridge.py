@@ -145,6 +145,9 @@ class TorchNetwork(nn.Module):
             if n_src * n_tgt > MAX_DENSE_WEIGHTS:
                 raise ValueError(f"{where}: a dense {n_src}x{n_tgt} weight matrix exceeds "
                                  f"{MAX_DENSE_WEIGHTS} entries")
+            from engine.resources import check  # before allocating: matrix, mask, tensors, gradient
+
+            check(f"{where}: dense {n_src}x{n_tgt} weights", 8 * n_src * n_tgt * 5)
             rows = np.repeat(np.arange(n_src), np.diff(proj.indptr))
             dense = np.zeros((n_src, n_tgt))
             dense[rows, proj.indices] = proj.data

@@ -100,3 +100,13 @@ def test_a_network_that_fits_is_untouched(budget):
     net.run(0.01, dt=1e-3)
     assert resources.network_bytes(net) == pytest.approx(8 * 200 * (2 + 3) + net.projections[0].nnz * 16 + 201 * 8)
     assert np.isfinite(a.voltages).all()
+
+
+def test_dense_weights_of_the_torch_bridge_are_budgeted(budget):
+    pytest.importorskip("torch")
+    a = Population("lif", 3000, label="a")
+    net = Network(a, Projection(a, a, 0.1, probability=0.001, seed=1, label="sparse"))
+    budget(100 << 20)
+    with pytest.raises(resources.ResourceError, match=r"projection 'sparse': dense 3000x3000 weights needs "
+                                                      r"about 343\.3 MiB, more than the memory budget of 100\.0 MiB"):
+        net.to_torch()
