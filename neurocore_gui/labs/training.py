@@ -368,8 +368,9 @@ class TrainingLab(pn.viewable.Viewer):
         self._sg_pipe = hv.streams.Pipe(data=None)
         self.sg_plot = pn.pane.HoloViews(hv.DynamicMap(self._sg_view, streams=[self._sg_pipe]),
                                          sizing_mode="stretch_width", min_height=320)
-        self.sg_all_plot = pn.pane.HoloViews(hv.DynamicMap(self._sg_all_view, streams=[self._sg_pipe]),
-                                             sizing_mode="stretch_width", min_height=320, visible=False)
+        # a hidden pane gets its figure only once shown: a hidden pane holding a
+        # DynamicMap from the start leaves the page's loading overlay up
+        self.sg_all_plot = pn.pane.HoloViews(None, sizing_mode="stretch_width", min_height=320, visible=False)
         self.sg_name.param.watch(self._sg_name_changed, "value")
         self.sg_shape.param.watch(lambda e: self.update_surrogates(), "value_throttled")
         self.sg_all.param.watch(self._sg_all_changed, "value")
@@ -468,6 +469,8 @@ class TrainingLab(pn.viewable.Viewer):
     def _sg_all_changed(self, event):
         self.sg_all_plot.visible = bool(event.new)
         self.update_surrogates()
+        if event.new and self.sg_all_plot.object is None:
+            self.sg_all_plot.object = hv.DynamicMap(self._sg_all_view, streams=[self._sg_pipe])
 
     _XD = hv.Dimension("x", label="x = v − threshold")
 

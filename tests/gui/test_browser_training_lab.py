@@ -49,6 +49,9 @@ def page(nc_browser, lab_url):
     log = PageLog(page)
     page.goto(lab_url)
     page.get_by_text("Surrogate gradients").first.wait_for(timeout=90_000)
+    # the page's loading overlay takes clicks until the session is fully up
+    wait_for(lambda: page.locator("canvas").count() >= 2, timeout=90, what="first figures drawn")
+    wait_for(lambda: page.locator("#loader:visible").count() == 0, timeout=90, what="the loading overlay to go")
     yield page, log
     ctx.close()
 
@@ -70,6 +73,9 @@ def test_surrogate_choice_changes_the_figure(page):
     wait_for(lambda: _figure_png(page) != before, timeout=30, what="the surrogate figure to change")
     info = page.get_by_text(re.compile("Max \\|custom_op")).first.inner_text()
     assert "legacy_autograd: 0." in info or re.search(r"gradient: 0\b", info), info
+    n_figures = page.locator(".bk-Figure").count()
+    page.get_by_label("overlay all six").check()
+    wait_for(lambda: page.locator(".bk-Figure").count() > n_figures, timeout=30, what="the all-six figure")
     page.screenshot(path=str(ARTIFACTS / "training_lab_surrogates.png"), full_page=True)
     assert page.get_by_text("Traceback").count() == 0
     log.assert_clean()
