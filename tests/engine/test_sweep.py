@@ -264,3 +264,11 @@ def test_progress_bar_in_the_terminal(capsys):
     sweep(_integrator(), {"population:pi.capacitance": [1.0, 2.0, 4.0]}, backend="serial", progress=True)
     err = capsys.readouterr().err
     assert "3/3 points" in err and "1/3 points" in err
+
+
+def test_engine_modules_load_dask_pandas_and_nir_only_when_used():
+    code = ("import sys, engine, engine.sweep, engine.interop.nir; "
+            "print(sorted(m for m in ('dask', 'distributed', 'pandas', 'nir', 'panel') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
