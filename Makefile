@@ -32,8 +32,10 @@ $(APT_STAMP): | $(BIN)/python
 
 debs: $(APT_STAMP)
 
+# this machine only (127.0.0.1); `make serve SERVE_ARGS=--network` serves other
+# machines too (docs/server.md)
 serve: install
-	BOKEH_RESOURCES=server $(BIN)/panel serve neurocore_gui/app.py --port $(PORT) --show
+	BOKEH_RESOURCES=server $(BIN)/neurocore --port $(PORT) --show $(SERVE_ARGS)
 
 # Two passes: everything but the browser tests on two workers, then the
 # browser tests alone (each starts a server and Chromium; on two cores they
