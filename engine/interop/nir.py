@@ -206,6 +206,10 @@ def _neuron_node(nir, pop, tau_syn, scale, peer_dt):
     if m.refractory_period:
         raise NIRUnsupported(f"population {pop.label!r}: refractory_period={m.refractory_period} "
                              f"cannot be expressed in NIR (no refractory period)")
+    own_dt = getattr(m, "dt", None)  # the reference's per-population step (ms), None = the run's
+    if own_dt is not None and not math.isclose(float(own_dt), peer_dt / scale * 1e3, rel_tol=1e-9):
+        raise NIRUnsupported(f"population {pop.label!r}: integrates with its own dt={own_dt:g} ms, not the "
+                             f"exported step {peer_dt / scale * 1e3:g} ms; a NIR graph has one step")
     meta = {"label": pop.label, "neurocore_model": name}
     if name == "PerfectIntegratorNeuron":
         if tau_syn is not None:

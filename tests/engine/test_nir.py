@@ -99,6 +99,13 @@ def test_nodes_follow_nir_conventions():
     g.infer_types()  # NIR's own type check accepts the graph
 
 
+def test_population_dt_equal_to_the_step_round_trips():
+    net = Network(Population("LapicqueNeuron", 2, params={"dt": 1.0, "tau": 4.0}, label="a"),
+                  ConstantCurrent(1.5))
+    back = from_nir(to_nir(net, dt=1e-3)).network
+    assert back.to_dict() == net.to_dict() and back.populations[0].model.dt == 1.0
+
+
 def test_peer_dt_rescales_time():
     a = Population("StochasticLIFNeuron", 2, params={"tau_mem": 20.0}, label="a")
     g = to_nir(Network(a), dt=1e-3, peer_dt=1e-4)
@@ -111,6 +118,7 @@ def test_peer_dt_rescales_time():
     (lambda: Network(Population("AdExNeuron", 2)), "AdExNeuron"),
     (lambda: Network(Population("StochasticLIFNeuron", 2, params={"noise_std": 0.1})), "noise_std"),
     (lambda: Network(Population("LapicqueNeuron", 2, params={"refractory_period": 2})), "refractory_period"),
+    (lambda: Network(Population("LapicqueNeuron", 2, params={"dt": 0.5})), "own dt=0.5 ms"),
 ])
 def test_export_refuses_what_nir_cannot_express(build, match):
     with pytest.raises(NIRUnsupported, match=match):
