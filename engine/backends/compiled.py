@@ -160,9 +160,8 @@ class CompiledSimulator(Simulator):
         self.step_count = saved
 
     # -- the chunk ----------------------------------------------------------------------
-    def advance(self, n_steps: int) -> Chunk:
-        if isinstance(n_steps, bool) or not isinstance(n_steps, (int, np.integer)) or n_steps < 0:
-            raise ValueError(f"n_steps must be a non-negative integer, got {n_steps!r}")
+    def _advance(self, n_steps: int) -> Chunk:
+        # called by Simulator.advance: n_steps validated, memory budget checked, network lock held
         chunk = self._run(int(n_steps))
         for mon in self.monitors:
             mon.record(chunk)

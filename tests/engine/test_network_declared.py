@@ -216,10 +216,12 @@ def test_io_reads_and_writes_through_the_declaration():
     assert again.to_dict() == doc
 
 
-@pytest.mark.parametrize("backend", ["numpy", "fixed_point", "torch"])
+@pytest.mark.parametrize("backend", ["numpy", "compiled", "fixed_point", "torch"])
 def test_live_edits_apply_on_every_backend(backend):
     if backend == "torch":
         pytest.importorskip("torch")
+    if backend == "compiled":
+        pytest.importorskip("numba")
     a, b = Population("lif", 50, label="a"), Population("lif", 50, label="b")
     mon = SpikeMonitor(b)
     net = Network(a, b, Projection(a, b, 0.0, label="ab"), ConstantCurrent(2.0, target=a, label="drive"), mon)
