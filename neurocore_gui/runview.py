@@ -116,7 +116,7 @@ def live_set(network, change: dict) -> None:
     setter = getattr(network, "set", None)
     if setter is not None and label is not None:
         try:
-            setter(label, name, value)
+            setter(label, name, value, kind=what)
         except (KeyError, NotImplementedError) as exc:
             raise NotLive(str(exc)) from None
         return
@@ -154,6 +154,7 @@ class RunView(pn.viewable.Viewer):
         self.runner: Runner | None = None
         self.live = None
         self._live_failed: str | None = None  # set by the worker when a live change failed
+        self._live_applied = None  # (step, name) of the last live change the worker made
         self._compiled_version = None
         self._stale = False
         self._cb = None
@@ -391,7 +392,14 @@ class RunView(pn.viewable.Viewer):
     @staticmethod
     def _can_set_live(network, change: dict) -> bool:
         if hasattr(network, "set"):
-            return change.get("label") is not None
+            if change.get("label") is None:
+                return False
+            blocker = getattr(network, "live_change_blocker", None)  # e.g. a fixed-point Q-format
+            try:
+                return blocker is None or blocker(change["label"], change["name"],
+                                                  kind=change.get("what")) is None
+            except ValueError:  # the running network has no such object: rebuild
+                return False
         if change.get("what") != "population":
             return False
         model = network.population(change["label"]).model
@@ -407,6 +415,9 @@ class RunView(pn.viewable.Viewer):
             live_set(live.network, change)
         except Exception as exc:  # noqa: BLE001 - shown in the page
             self._live_failed = f"{change.get('name')}: {exc}"
+            return
+        # if the very next chunk fails, it was this change: rebuild with it
+        self._live_applied = (self.runner.steps_done, change.get("name"))
 
     def _restart(self, why: str) -> None:
         """Rebuild the simulator from the store; keep running if it ran."""
@@ -498,6 +509,7 @@ class RunView(pn.viewable.Viewer):
         if self.runner is not None:
             self.runner.reset()
         self.live = None
+        self._live_applied = None
         self.store.run_state = "idle"
         self._stale = False
         self._dirty = False
@@ -572,6 +584,12 @@ class RunView(pn.viewable.Viewer):
         if self._live_failed:
             why, self._live_failed = self._live_failed, None
             self._restart(f"the running simulation refused {why}")
+            return
+        if r.state == "error" and self._live_applied is not None \
+                and self._live_applied[0] == r.steps_done:
+            name, self._live_applied = self._live_applied[1], None
+            r.state = "running"  # what _restart resumes
+            self._restart(f"the running simulation could not take the new {name} ({r.error})")
             return
         chunks = r.drain()
         if chunks:

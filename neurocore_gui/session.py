@@ -10,6 +10,11 @@ from __future__ import annotations
 import panel as pn
 import panel_material_ui as pmui
 
+import importlib
+import importlib.util
+import inspect
+
+from neurocore_gui.browser_copy import BrowserCopy
 from neurocore_gui.builder import Builder, example_names
 from neurocore_gui.runview import RunView
 from neurocore_gui.store import SessionStore
@@ -17,6 +22,31 @@ from neurocore_gui.store import SessionStore
 __all__ = ["create_app", "App"]
 
 DEFAULT_EXAMPLE = "two_population_ei"
+
+#: Tabs after "Build & run": (title, module under neurocore_gui.labs).  Each
+#: lab module defines one ``pn.viewable.Viewer`` whose name ends in ``Lab``
+#: and takes ``store=``; a lab whose module is not there yet is left out.
+LABS = [("Neuron lab", "neuron"), ("Training", "training"), ("Hardware", "hardware"),
+        ("Sweep", "sweep")]
+
+
+def _lab_exists(module: str) -> bool:
+    """Whether the lab's module is there (without importing it: a lab's
+    imports, torch among them, wait until its tab is opened)."""
+    try:
+        return importlib.util.find_spec(f"neurocore_gui.labs.{module}") is not None
+    except ImportError:
+        return False
+
+
+def _lab_class(module: str):
+    if not _lab_exists(module):
+        return None
+    mod = importlib.import_module(f"neurocore_gui.labs.{module}")
+    found = [obj for name, obj in vars(mod).items()
+             if inspect.isclass(obj) and name.endswith("Lab") and obj.__module__ == mod.__name__
+             and issubclass(obj, pn.viewable.Viewer)]
+    return found[0] if found else None
 
 CSS = """
 .nc-canvas { border: 1px solid #ddd; border-radius: 6px; }
@@ -41,20 +71,29 @@ class App(pn.viewable.Viewer):
         elif example:
             self.builder.notify("Examples are not available yet (assets/networks is empty); "
                                 "build a network from the palette.", "warning")
+        # the network survives a reload: a copy in the browser, restored on open
+        self.browser_copy = BrowserCopy(self.store, self._restore_copy)
         tabs = [("Build & run", self._main())]
-        try:
-            from neurocore_gui.neuron_lab import NeuronLab
-            self.lab = NeuronLab()
-            tabs.append(("Neuron lab", self.lab))
-        except ImportError:
-            self.lab = None
-        # dynamic: the Neuron lab's widgets and figures are sent to the browser
-        # only when its tab is opened, not with the first page
-        self.tabs = pmui.Tabs(*tabs, sizing_mode="stretch_width", dynamic=True)
+        #: lab title -> the lab, made when its tab is first opened
+        self.labs: dict = {}
+        self._lab_slots: dict[str, tuple[str, pn.Column]] = {}
+        for title, module in LABS:
+            if not _lab_exists(module) and module != "neuron":
+                continue
+            slot = pn.Column(sizing_mode="stretch_width", margin=0)
+            self._lab_slots[title] = (module, slot)
+            tabs.append((title, slot))
+        self._tab_titles = [t for t, _ in tabs]
+        # Labs are built and sent to the browser only when their tab is first
+        # opened (a fast first page), and then stay: with ``dynamic`` tabs the
+        # hidden canvas was unrendered, and a change sent to it meanwhile
+        # failed in the page ("reading 'top_panel'")
+        self.tabs = pmui.Tabs(*tabs, sizing_mode="stretch_width", dynamic=False)
+        self.tabs.param.watch(self._on_tab, "active")
         self.page = pmui.Page(
             title="NeuroCore",
             sidebar=[self.run.controls(), pmui.Divider(), self.builder.sidebar(), pmui.Divider(),
-                     self.run.selection_controls()],
+                     self.run.selection_controls(), self.browser_copy],
             main=[self.tabs],
             sidebar_width=330,
         )
@@ -69,10 +108,57 @@ class App(pn.viewable.Viewer):
             sizing_mode="stretch_width")
         return pn.Column(top, self.run, sizing_mode="stretch_width")
 
+    @property
+    def lab(self):
+        """The Neuron lab, once opened."""
+        return self.labs.get("Neuron lab")
+
+    def _on_tab(self, event) -> None:
+        title = self._tab_titles[event.new]
+        self.open_lab(title)
+
+    def open_lab(self, title: str):
+        """The lab of tab ``title``, built on first use."""
+        if title in self.labs or title not in self._lab_slots:
+            return self.labs.get(title)
+        module, slot = self._lab_slots[title]
+        try:
+            lab = self._make_lab(module)
+        except Exception as exc:  # noqa: BLE001 - one broken lab must not take the page down
+            lab = pmui.Alert(object=f"The {title} could not start: {type(exc).__name__}: {exc}",
+                             severity="error", sizing_mode="stretch_width")
+        self.labs[title] = lab
+        slot.objects = [lab]
+        return lab
+
+    def _make_lab(self, module: str):
+        cls = _lab_class(module)
+        if cls is None and module == "neuron":
+            from neurocore_gui.neuron_lab import NeuronLab as cls  # until labs/neuron.py exists
+        if cls is None:
+            return None
+        try:
+            return cls(store=self.store)
+        except TypeError:  # a lab that does not work on the session's network
+            return cls()
+
+    def _restore_copy(self, text: str) -> None:
+        try:
+            self.builder.load_document(text, name="browser copy")
+        except Exception as exc:  # noqa: BLE001 - a stale or foreign copy: say so, keep the example
+            self.builder.notify(f"The network kept in this browser could not be loaded ({exc}); "
+                                "showing the example instead.", "warning")
+            return
+        self.builder._forget_example()
+        self.store.dirty = True  # restored, not saved to a file
+        self.builder.notify("Restored the network you were building (kept in this browser). "
+                            "New starts an empty one.", "info")
+
     def close(self) -> None:
         self.run.close()
-        if self.lab is not None and hasattr(self.lab, "close"):
-            self.lab.close()
+        for lab in self.labs.values():
+            if hasattr(lab, "close"):
+                lab.close()
 
     def __panel__(self):
         return self.page

@@ -182,10 +182,11 @@ def choose_backend(page, label):
     wait_for(lambda: box.inner_text().strip() == label, what=f"backend {label}")
 
 
-def test_fixed_point_backend_runs_and_refuses_cuba_with_a_message(open_page):
+def test_fixed_point_backend_runs_and_refuses_an_unmapped_model_with_a_message(open_page):
     """Both optional backends are selectable; the fixed-point backend runs the
-    example and refuses CUBA (no exact fixed-point form) with the engine's
-    message in the page, keeping the network."""
+    example and refuses the half-centre oscillator (adaptive-threshold IF has
+    no fixed-point form) with the engine's message in the page, keeping the
+    network."""
     from tests.gui.conftest import ROOT
 
     page, log = open_page()
@@ -201,13 +202,15 @@ def test_fixed_point_backend_runs_and_refuses_cuba_with_a_message(open_page):
     page.get_by_role("button", name="Pause").click()
     page.get_by_role("button", name="Reset").click()
     wait_for(lambda: sim_state(page) == (0.0, "idle"), what="reset")
-    page.locator(".nc-load input[type=file]").set_input_files(str(ROOT / "assets" / "networks" / "cuba.json"))
-    wait_for(lambda: page.locator(".react-flow__node").count() == 2, what="CUBA on the canvas")
+    path = ROOT / "assets" / "networks" / "half_centre_oscillator.json"
+    n_nodes = len(json.loads(path.read_text())["populations"]) + len(json.loads(path.read_text())["stimuli"])
+    page.locator(".nc-load input[type=file]").set_input_files(str(path))
+    wait_for(lambda: page.locator(".react-flow__node").count() == n_nodes, what="the oscillator on the canvas")
     page.get_by_role("button", name="Start").click()
-    page.get_by_text(re.compile(r"Cannot compile the network: NotImplementedError: .*no exact "
+    page.get_by_text(re.compile(r"Cannot compile the network: NotImplementedError: .*has no "
                                 r"fixed-point form")).first.wait_for(timeout=60_000)
     assert sim_state(page)[1] == "idle"
-    assert page.locator(".react-flow__node").count() == 2
+    assert page.locator(".react-flow__node").count() == n_nodes
     page.screenshot(path=str(ARTIFACTS / "06_fixed_point_refusal.png"))
     log.assert_clean()
 

@@ -325,7 +325,7 @@ def test_run_view_runs_an_example_on_other_backends(app, backend):
 
 def test_unsupported_model_on_fixed_point_shows_a_clear_message(app):
     rv = app.run
-    app.builder.load_example("cuba")
+    app.builder.load_example("half_centre_oscillator")  # adaptive-threshold IF: no fixed-point form
     rv.backend_select.value = "fixed_point"
     rv.start()
     assert rv.message.visible and rv.message.severity == "error"
