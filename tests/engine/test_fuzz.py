@@ -33,8 +33,8 @@ from hypothesis import strategies as st
 from engine.network import (ConstantCurrent, Network, PoissonInput, Population, Projection, RateMonitor,
                             SpikeMonitor, StateMonitor, StepCurrent, TimedArray)
 
-DOC_EXAMPLES = int(os.environ.get("NEUROCORE_FUZZ_DOCS", 900))
-API_EXAMPLES = int(os.environ.get("NEUROCORE_FUZZ_CALLS", 1500))
+DOC_EXAMPLES = int(os.environ.get("NEUROCORE_FUZZ_DOCS", 800))
+API_EXAMPLES = int(os.environ.get("NEUROCORE_FUZZ_CALLS", 1200))
 HANG_S = 10.0
 #: memory budget during the fuzz: memory bombs must be refused, not tried
 FUZZ_BUDGET = 1 << 30
@@ -382,10 +382,19 @@ def fuzz_budget():
     resources.set_memory_budget(None)
 
 
+def _peak_rss() -> int:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: KiB
+
+
 def test_fuzz_documents():
     stats = Stats()
+    before = _peak_rss()
     fuzz_documents(stats)
     print(stats.summary())
+    # no case allocated more than the budget (the process's peak grew by less)
+    assert _peak_rss() - before < FUZZ_BUDGET
     assert stats.counts["tried"] >= 0.8 * DOC_EXAMPLES
     assert stats.counts["crash"] == 0 and stats.counts["hang"] == 0, stats.summary()
     assert stats.counts["unclear"] == 0, stats.summary()
@@ -394,8 +403,10 @@ def test_fuzz_documents():
 
 def test_fuzz_api_calls():
     stats = Stats()
+    before = _peak_rss()
     fuzz_api(stats)
     print(stats.summary())
+    assert _peak_rss() - before < FUZZ_BUDGET
     assert stats.counts["tried"] >= API_EXAMPLES * 0.9
     assert stats.counts["crash"] == 0 and stats.counts["hang"] == 0, stats.summary()
     assert stats.counts["unclear"] == 0, stats.summary()
