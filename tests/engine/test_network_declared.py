@@ -259,3 +259,16 @@ def test_a_copied_network_runs_on_its_own():
     assert twin.step_count == 5 and net.step_count == 3  # compiled afresh, from the copied states
     twin.set("drive", "amplitude", 9.0)
     assert net.stimuli[0].amplitude == 0.5 and twin.stimuli[0].amplitude == 9.0
+
+
+EXAMPLES = sorted((__import__("pathlib").Path(__file__).parents[2] / "assets" / "networks").glob("*.json"))
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_example_networks_follow_the_run_dt(path):
+    # the app's dt field at 0.1 ms: no stimulus keeps a 1 ms step of its own
+    net = Network.load(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        net.run(0.002, dt=1e-4)
+    assert net.step_count == 20
