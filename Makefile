@@ -8,7 +8,7 @@ APT_STAMP := .venv/.apt-installed
 DEBS    := iverilog verilator yosys z3 chromium
 PORT    ?= 5006
 
-.PHONY: serve test install debs bench clean
+.PHONY: serve test install debs bench clean mutation
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -47,5 +47,15 @@ test: install debs
 bench: install
 	for f in bench/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
 
+# mutation testing (docs/mutation.md): slow, not part of `make test`;
+# MUTATION_MODULES=fixedpoint picks modules, MUTATION_BUDGET seconds per module
+DEV_STAMP := $(VENV)/.installed-dev
+$(DEV_STAMP): pyproject.toml | $(STAMP)
+	$(BIN)/pip install -e '.[test,hardware,dev]'
+	touch $@
+
+mutation: $(DEV_STAMP)
+	nice -n 15 $(BIN)/python tools/mutation.py $(MUTATION_MODULES)
+
 clean:
-	rm -rf $(VENV) build *.egg-info tests/artifacts hdl/build
+	rm -rf $(VENV) build *.egg-info tests/artifacts hdl/build mutants

@@ -1,0 +1,378 @@
+"""Exact integer codes of engine.fixedpoint and of the fixed_point backend's
+quantisation.  These codes feed the Verilog export and the RTL co-simulation,
+so every value here is worked out by hand from the documented rule
+(round half away from zero, saturate or wrap to W bits), not recomputed with
+the code under test."""
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+from engine import fixedpoint as fx
+from engine.backends.fixed_point import (FixedPointSimulator, QuantisationWarning, map_population,
+                                         quantise_weights, resolve_qformat)
+from engine.fixedpoint import QFormat
+from engine.network import ConstantCurrent, Network, Population, Projection, StateMonitor
+
+Q88 = QFormat(16, 8)
+
+
+# -- QFormat ------------------------------------------------------------------------------------
+
+def test_qformat_properties():
+    q = QFormat(12, 4)
+    assert (q.scale, q.min_int, q.max_int, q.resolution, str(q)) == (16, -2048, 2047, 0.0625, "Q8.4")
+    assert QFormat() == QFormat(16, 8)
+    assert str(QFormat(8, 0)) == "Q8.0"
+
+
+@pytest.mark.parametrize("x, code", [
+    (0.5 / 256, 1), (-0.5 / 256, -1),        # exact ties go away from zero
+    (1.5 / 256, 2), (-1.5 / 256, -2),
+    (2.5 / 256, 3), (-2.5 / 256, -3),        # not to even
+    (0.49 / 256, 0), (-0.49 / 256, 0),
+    (0.51 / 256, 1), (-0.51 / 256, -1),
+    (1.0, 256), (-1.0, -256), (0.0, 0), (-0.0, 0),
+    (-0.25, -64), (127.99609375, 32767), (-128.0, -32768),
+])
+def test_quantize_rounds_half_away_from_zero(x, code):
+    got = Q88.quantize(x)
+    assert type(got) is int and got == code
+
+
+def test_quantize_saturates_or_wraps_out_of_range():
+    q = QFormat(8, 4)  # codes -128 .. 127
+    assert q.quantize(8.0) == 127 and q.quantize(-8.0) == -128 and q.quantize(-8.03125) == -128
+    assert q.quantize(1e6) == 127 and q.quantize(-1e6) == -128
+    # without saturation the register wraps: 8.0 -> code 128 -> -128; 8.0625 -> 129 -> -127
+    assert q.quantize(8.0, saturate=False) == -128
+    assert q.quantize(8.0625, saturate=False) == -127
+    assert q.quantize(-8.0625, saturate=False) == 127
+    assert q.quantize(7.9375, saturate=False) == 127
+
+
+def test_quantize_arrays_keep_shape_and_int64():
+    got = Q88.quantize(np.array([[0.5 / 256, -1.5 / 256], [200.0, -200.0]]))
+    assert got.dtype == np.int64 and got.shape == (2, 2)
+    assert got.tolist() == [[1, -2], [32767, -32768]]
+    wrapped = QFormat(8, 0).quantize(np.array([127.0, 128.0, -129.0, 255.5]), saturate=False)
+    assert wrapped.tolist() == [127, -128, 127, 0]  # 255.5 -> 256 -> 0
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf, [0.0, math.nan]])
+def test_quantize_refuses_non_finite(bad):
+    with pytest.raises(ValueError, match="non-finite"):
+        Q88.quantize(bad)
+
+
+def test_to_float_divides_by_scale():
+    assert Q88.to_float(-64) == -0.25
+    assert Q88.to_float(np.array([256, 1])).tolist() == [1.0, 1 / 256]
+
+
+# -- widths, wrap, shifts -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("w, f", [(1, 0), (32, 31), (32, 0), (2, 1), (np.int64(16), np.int32(8))])
+def test_check_width_accepts_limits(w, f):
+    fx.check_width(w, f)
+
+
+@pytest.mark.parametrize("w, f, match", [
+    (0, 0, r"data_width must be in \[1, 32\], got 0"),
+    (33, 0, r"data_width must be in \[1, 32\], got 33"),
+    (16, 16, r"fraction must be in \[0, data_width\) = \[0, 16\), got 16"),
+    (16, -1, r"fraction must be in .* got -1"),
+    (True, 0, "data_width must be an integer"),
+    (16.0, 8, "data_width must be an integer"),
+    (16, False, "fraction must be an integer"),
+    (16, 8.0, "fraction must be an integer"),
+])
+def test_check_width_names_the_parameter(w, f, match):
+    with pytest.raises(ValueError, match=match):
+        fx.check_width(w, f)
+    if not isinstance(w, bool) and w == 33:
+        with pytest.raises(ValueError, match=r"^width must be in"):
+            fx.check_width(w, f, name="width")
+
+
+def test_qformat_validates():
+    with pytest.raises(ValueError, match="fraction"):
+        QFormat(8, 8)
+
+
+@pytest.mark.parametrize("x, bits, out", [
+    (127, 8, 127), (128, 8, -128), (-128, 8, -128), (-129, 8, 127), (255, 8, -1), (256, 8, 0),
+    (1, 1, -1), (0, 1, 0), (2**31, 32, -2**31), (-1, 16, -1), (40000, 16, 40000 - 65536),
+])
+def test_wrap_is_twos_complement(x, bits, out):
+    assert fx.wrap(x, bits) == out and type(fx.wrap(x, bits)) is int
+    assert fx.wrap(np.int32(x) if abs(x) < 2**31 else np.int64(x), bits) == out
+    arr = fx.wrap(np.array([x, x]), bits)
+    assert arr.dtype == np.int64 and arr.tolist() == [out, out]
+
+
+def test_wrap_to_64_bits_leaves_int64_alone():
+    x = np.array([-2**63, 2**63 - 1, 5], dtype=np.int64)
+    assert fx.wrap(x, 64).tolist() == x.tolist()
+    assert fx.wrap([3, -3], 2).tolist() == [-1, 1]
+
+
+def test_asr_floors():
+    assert [fx.asr(v, 2) for v in (7, -7, -8, -1, 0)] == [1, -2, -2, -1, 0]
+    assert fx.asr(np.array([7, -7, -1]), 1).tolist() == [3, -4, -1]
+    assert fx.asr(np.int16(-5), 1) == -3
+
+
+def test_int_range_and_fits():
+    assert fx.int_range(8) == (-128, 127) and fx.int_range(1) == (-1, 0)
+    assert fx.fits(127, 8) and fx.fits(-128, 8) and not fx.fits(128, 8) and not fx.fits(-129, 8)
+    assert fx.fits([0, 127, -128], 8) and not fx.fits([0, 128], 8)
+    assert fx.fits([], 8) is True
+
+
+def test_check_fits_names_the_value():
+    fx.check_fits(np.array([-128, 127]), 8, "w")
+    fx.check_fits(2**40, 48, "big")
+    fx.check_fits(np.array([2**70], dtype=object), 72, "huge")  # Python ints beyond int64
+    with pytest.raises(ValueError, match=r"^w=128 does not fit a signed 8-bit register \[-128, 127\]$"):
+        fx.check_fits([0, 128], 8, "w")
+    with pytest.raises(ValueError, match=r"^w=-129 does not fit"):
+        fx.check_fits([-129, 500], 8, "w")
+    with pytest.raises(ValueError, match="^leak must be an integer code"):
+        fx.check_fits(1.5, 8, "leak")
+    with pytest.raises(ValueError, match="^flag must be an integer code"):
+        fx.check_fits(True, 8, "flag")
+    with pytest.raises(ValueError, match="^o must be an integer code"):
+        fx.check_fits(np.array([1, "a"], dtype=object), 8, "o")
+    with pytest.raises(ValueError, match="^o must be an integer code"):
+        fx.check_fits(np.array([True], dtype=object), 8, "o")
+    fx.check_fits(np.array([], dtype=np.int64), 8, "empty")
+
+
+def test_work_dtype_is_the_narrowest_exact_one():
+    assert fx.work_dtype(16, 8) is np.int32
+    assert fx.work_dtype(24, 8) is np.int32       # W + F == 32
+    assert fx.work_dtype(20, 13) is np.int64      # W + F == 33
+    assert fx.work_dtype(32, 31) is np.int64
+    with pytest.raises(ValueError, match="data_width"):
+        fx.work_dtype(40, 8)
+
+
+def test_wrap_inplace():
+    a = np.array([127, 128, -129, 300, -1], dtype=np.int32)
+    out = fx.wrap_inplace(a, 8)
+    assert out is a and a.tolist() == [127, -128, 127, 44, -1]
+    b = np.array([2**31 - 1, -2**31], dtype=np.int32)
+    assert fx.wrap_inplace(b, 32).tolist() == [2**31 - 1, -2**31]  # full word: untouched
+    c = np.array([5, 6, 7, 8], dtype=np.int64)
+    assert fx.wrap_inplace(c, 3).tolist() == [-3, -2, -1, 0]
+
+
+# -- format search ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("value, frac", [
+    (0.0, 0), (0.5, 0), (-0.5, 0), (1.0, 0), (3.0, 0), (0.25, 1), (0.3, 1), (-0.3, 1), (0.2, 2),
+    (0.125, 2), (1 / 1024, 9), (1e-6, 19), (5e-324, 1 << 16),
+])
+def test_min_fraction_nonzero(value, frac):
+    assert fx.min_fraction_nonzero(value) == frac
+    if 0 < frac < 64:  # the rule it promises: nonzero at frac, zero at frac - 1
+        assert QFormat(frac + 2, frac).quantize(abs(value)) >= 1
+        assert QFormat(frac + 1, frac - 1).quantize(abs(value)) == 0
+
+
+@pytest.mark.parametrize("value, bits", [
+    (0.0, 1), (0.5, 1), (0.99, 1), (1.0, 2), (1.5, 2), (-1.9, 2), (2.0, 3), (-3.0, 3), (4.0, 4),
+    (127.9, 8), (128.0, 9), (1e30, 64),
+])
+def test_min_integer_bits(value, bits):
+    assert fx.min_integer_bits(value) == bits
+
+
+def test_smallest_qformat():
+    assert fx.smallest_qformat([]) == QFormat(2, 0)
+    assert fx.smallest_qformat([0.0, 0.0]) == QFormat(2, 0)
+    assert fx.smallest_qformat([0.5]) == QFormat(1, 0)
+    assert fx.smallest_qformat([0.25, -3.0]) == QFormat(4, 1)
+    assert fx.smallest_qformat(np.array([[1.0, 0.0], [0.125, 2.5]])) == QFormat(5, 2)
+    assert fx.smallest_qformat([1e-6]) == QFormat(20, 19)
+    assert fx.smallest_qformat([1e-6], max_width=20) == QFormat(20, 19)
+    assert fx.smallest_qformat([1e-6], max_width=19) is None
+    assert fx.smallest_qformat([1e-9, 1e3]) is None  # 30 fraction + 11 integer bits > 32
+
+
+# -- datapath options and rounding --------------------------------------------------------------
+
+def test_check_options_names_the_option():
+    fx.check_options()
+    fx.check_options("v_reset", np.bool_(True), "nearest")
+    with pytest.raises(ValueError, match=r"^refractory_hold must be one of \('v_rest', 'v_reset'\), got 'x'$"):
+        fx.check_options(refractory_hold="x")
+    with pytest.raises(ValueError, match="^saturate must be True or False, got 1$"):
+        fx.check_options(saturate=1)
+    with pytest.raises(ValueError, match=r"^rounding must be one of \('floor', 'nearest'\), got 'up'$"):
+        fx.check_options(rounding="up")
+
+
+def test_round_bias_and_shift_product():
+    assert fx.round_bias(4) == 0 and fx.round_bias(4, "floor") == 0
+    assert fx.round_bias(4, "nearest") == 8 and fx.round_bias(1, "nearest") == 1
+    assert fx.round_bias(0, "nearest") == 0
+    # products / 4: floor vs round half up (ties towards +inf)
+    floor = [fx.shift_product(p, 2) for p in (7, 6, 5, -5, -6, -7)]
+    near = [fx.shift_product(p, 2, "nearest") for p in (7, 6, 5, -5, -6, -7)]
+    assert floor == [1, 1, 1, -2, -2, -2]
+    assert near == [2, 2, 1, -1, -1, -2]
+    assert fx.shift_product(np.array([6, -6]), 2, "nearest").tolist() == [2, -1]
+    assert fx.shift_product(5, 0, "nearest") == 5
+
+
+def test_saturate_to_and_fit_sum():
+    assert [fx.saturate_to(v, 8) for v in (200, -200, 5, 127, -128)] == [127, -128, 5, 127, -128]
+    assert type(fx.saturate_to(np.int64(300), 8)) is int
+    arr = fx.saturate_to(np.array([300, -300, 1]), 8)
+    assert arr.dtype == np.int64 and arr.tolist() == [127, -128, 1]
+    assert fx.fit_sum(200, 8) == -56 and fx.fit_sum(200, 8, saturate=True) == 127
+    assert fx.fit_sum(np.array([-200]), 8).tolist() == [56]
+
+
+# -- the fixed_point backend's quantisation ----------------------------------------------------
+
+def test_resolve_qformat_spellings():
+    assert resolve_qformat("Q8.8") == QFormat(16, 8)
+    assert resolve_qformat((12, 4)) == QFormat(12, 4)
+    assert resolve_qformat(QFormat(8, 2)) == QFormat(8, 2)
+    with pytest.raises(ValueError, match="qformat"):
+        resolve_qformat("8.8")
+
+
+def lapicque(**params):
+    base = {"tau": 20.0, "resistance": 1.0, "v_rest": 0.0, "v_reset": 0.0, "v_threshold": 1.0}
+    return Population("LapicqueNeuron", 2, params={**base, **params}, label="L")
+
+
+def test_lapicque_codes_round_ties_away_from_zero():
+    # ties in Q8.8: -64.5/256 -> -65, 96.5/256 -> 97, 0.5/256 -> 1
+    pop = lapicque(v_rest=-64.5 / 256, v_reset=96.5 / 256, v_threshold=0.5 / 256)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        m = map_population(pop, Q88, dt_ms=1.0)
+    assert (m.config["v_rest"], m.config["v_reset"], m.config["v_threshold"]) == (-65, 97, 1)
+    # 1 - exp(-1/20) = 0.048770575...: * 256 = 12.485 -> 12; gain the same with R = 1
+    assert (m.leak_k, m.gain_k) == (12, 12)
+    assert m.config["refractory_hold"] == "v_reset"  # v_reset != v_rest
+    assert (m.config["data_width"], m.config["fraction"]) == (16, 8)
+    assert m.kind == "lapicque" and not m.native
+
+
+def test_lapicque_equal_reset_codes_hold_v_rest():
+    # different floats, same code (-0.25 and -0.2505 both -> -64): no REFRACTORY_HOLD
+    m = map_population(lapicque(v_rest=-0.25, v_reset=-0.2505), Q88, dt_ms=1.0)
+    assert (m.config["v_rest"], m.config["v_reset"]) == (-64, -64)
+    assert m.config["refractory_hold"] == "v_rest"
+
+
+def test_stochastic_lif_codes():
+    pop = Population("StochasticLIFNeuron", 1, params={"tau_mem": 8.0, "resistance": 0.75, "v_rest": -0.5,
+                                                       "v_threshold": 2.0, "refractory_period": 2})
+    m = map_population(pop, Q88, dt_ms=0.25)
+    # leak dt/tau = 1/32 -> 8, gain R*dt = 0.1875 -> 48
+    assert (m.leak_k, m.gain_k, m.config["v_rest"], m.config["v_threshold"]) == (8, 48, -128, 512)
+    assert m.config["refractory_hold"] == "v_rest" and m.config["refractory_period"] == 2
+    noisy = Population("StochasticLIFNeuron", 1, params={"noise_std": 0.1}, label="noisy")
+    with pytest.raises(NotImplementedError, match="'noisy'.*noise_std=0.1"):
+        map_population(noisy, Q88, dt_ms=1.0)
+
+
+def test_parameter_that_rounds_to_zero_or_saturates_warns_with_a_format():
+    with pytest.warns(QuantisationWarning) as rec:
+        m = map_population(lapicque(v_threshold=0.001, v_reset=200.0), Q88, dt_ms=1.0)
+    text = [str(w.message) for w in rec]
+    assert m.config["v_threshold"] == 0 and m.config["v_reset"] == 32767
+    assert any(t.startswith("population 'L': v_threshold = 0.001 rounds to 0 in Q8.8") for t in text)
+    assert any("v_reset = 200 saturates to 127.996 in Q8.8" in t and "Q9." in t for t in text)
+    assert len(text) == 2
+    # exactly the largest code: no warning; one code more: saturates
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        map_population(lapicque(v_reset=32767 / 256), Q88, dt_ms=1.0)
+    with pytest.warns(QuantisationWarning, match="v_reset = 127.998 saturates to 127.996"):
+        map_population(lapicque(v_reset=32767.5 / 256), Q88, dt_ms=1.0)
+    with pytest.warns(QuantisationWarning, match="saturates to -128 in Q8.8"):
+        map_population(lapicque(v_rest=-32768.5 / 256), Q88, dt_ms=1.0)
+
+
+def _mapping(kind="lapicque"):
+    return map_population(lapicque() if kind == "lapicque" else
+                          Population("FixedPointLIFNeuron", 2, label="F"), Q88, dt_ms=1.0)
+
+
+def test_float_weight_codes_are_pinned():
+    a, b = lapicque(), lapicque()
+    w = np.array([[0.5 / 256, -0.5 / 256], [-2.5 / 256, 0.25]])
+    proj = Projection(a, b, weight=w)
+    codes = quantise_weights(proj, _mapping())
+    assert codes.dtype == np.int64
+    assert sorted(codes.tolist()) == sorted([1, -1, -3, 64])
+    big = Projection(a, b, weight=np.array([[200.0, -200.0], [0.001, 1.0]]), label="p")
+    with pytest.warns(QuantisationWarning) as rec:
+        codes = quantise_weights(big, _mapping())
+    assert sorted(codes.tolist()) == sorted([32767, -32768, 0, 256])
+    text = " ".join(str(w.message) for w in rec)
+    assert "projection 'p': 1 of 4 weights (e.g. 0.001) round to 0 in Q8.8" in text
+    assert "projection 'p': 2 weights saturate in Q8.8" in text
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        quantise_weights(big, _mapping(), warn=False)
+
+
+def test_native_weight_codes_round_to_nearest_integer_and_saturate():
+    a = Population("FixedPointLIFNeuron", 2, label="F")
+    m = _mapping("native")
+    codes = quantise_weights(Projection(a, a, weight=np.array([[1.4, -1.6], [2.5, 3.5]])), m, warn=False)
+    assert sorted(codes.tolist()) == sorted([1, -2, 2, 4])  # np.rint: ties to even
+    with pytest.warns(QuantisationWarning, match="integer weights outside the 16-bit range saturate"):
+        codes = quantise_weights(Projection(a, a, weight=np.array([[40000.0, -40000.0], [5.0, 1.0]])), m)
+    assert sorted(codes.tolist()) == sorted([32767, -32768, 5, 1])
+
+
+def test_input_codes_of_float_and_native_populations():
+    lap = lapicque()
+    nat = Population("FixedPointLIFNeuron", 2, label="F")
+    sim = FixedPointSimulator(Network(lap, nat), 0.001)
+    I, n_sat = sim.input_codes(0, np.array([0.5 / 256, -2.5 / 256]), np.array([0, 0]))
+    assert I.dtype == np.int64 and I.tolist() == [1, -3] and n_sat == 0
+    # the stimulus saturates first, then the sum with the weight codes saturates again
+    I, n_sat = sim.input_codes(0, np.array([200.0, 1.0]), np.array([-10, 32700]))
+    assert I.tolist() == [32757, 32767] and n_sat == 2
+    I, n_sat = sim.input_codes(0, np.array([-200.0, -127.0]), np.array([0, -1000]))
+    assert I.tolist() == [-32768, -32768] and n_sat == 2
+    I, n_sat = sim.input_codes(1, np.array([2.5, -1.5]), np.array([3, 0]))
+    assert I.tolist() == [5, -2] and n_sat == 0  # native: codes already, np.rint
+    I, n_sat = sim.input_codes(1, np.array([32767.0, -32768.0]), np.array([0, 0]))
+    assert I.tolist() == [32767, -32768] and n_sat == 0
+
+
+def test_lapicque_run_matches_a_hand_loop_on_pinned_codes():
+    """A constant current through the float-mapped Lapicque neuron: the integer
+    membrane trace must equal the RTL update written out with the codes above."""
+    pop = Population("LapicqueNeuron", 1, label="L", params={"tau": 20.0, "v_threshold": 0.5,
+                                                              "v_reset": -0.125, "refractory_period": 1})
+    mon = StateMonitor(pop, ["v"])
+    net = Network(pop, ConstantCurrent(0.75, target=pop), mon)
+    net.run(0.03, dt=0.001, backend="fixed_point")
+    leak = gain = 12
+    thr, v_reset, I = 128, -32, 192
+    v, hold, trace = 0, 0, []
+    for _ in range(30):
+        if hold:
+            hold, v = hold - 1, v_reset
+        else:
+            v = v + ((0 - v) * leak >> 8) + (I * gain >> 8)
+            if v >= thr:
+                v, hold = v_reset, 1
+        trace.append(v)
+    assert (np.asarray(mon.traces["v"])[:, 0] * 256).round().astype(int).tolist() == trace
+    assert trace.count(v_reset) >= 2  # it spiked more than once

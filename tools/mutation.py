@@ -1,0 +1,253 @@
+"""Mutation testing of NeuroCore's core modules, one module at a time.
+
+    python tools/mutation.py                      # every module, default budget
+    python tools/mutation.py fixedpoint network   # named modules only
+    python tools/mutation.py --budget 600 --list  # budget per module; list modules
+
+Each module runs in its own scratch copy of the project under
+``mutants/<module>/`` with a generated ``[tool.mutmut]`` section (mutmut 3 reads
+its configuration only from ``pyproject.toml`` in the working directory, so a
+per-module file and test subset needs a per-module directory).  The project's
+own ``[tool.mutmut]`` section supplies the shared settings.  mutmut keeps each
+mutant's verdict in that directory, so a second run with the same sources
+continues where the budget stopped the first; ``--fresh`` starts over.
+
+A mutant counts as killed when a test fails (or it times out); "no tests" means
+no test in the module's subset executes the mutated function.  The score is
+killed / (killed + survived + no tests + suspicious); mutants not reached
+within the budget are reported separately and left out of the score.  Mutants
+that cannot change behaviour are listed in ``EQUIVALENT`` with the reason and
+also left out of the score.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK = ROOT / "mutants"
+
+
+@dataclass(frozen=True)
+class Module:
+    sources: tuple[str, ...]  # files (or folder globs) mutated
+    tests: tuple[str, ...]  # the pytest subset that should kill them
+    copy: tuple[str, ...] = ()  # extra project paths the tests read
+
+
+E = "tests/engine/"
+MODULES: dict[str, Module] = {
+    "fixedpoint": Module(
+        ("engine/fixedpoint.py",),
+        (E + "test_pinned_fixedpoint.py", E + "test_fixed_point_lif.py", E + "test_fixed_point_options.py"),
+    ),
+    "fixed_point_backend": Module(
+        ("engine/backends/fixed_point.py",),
+        (E + "test_pinned_fixedpoint.py", E + "test_fixed_point_backend.py", E + "test_fixed_point_options.py"),
+    ),
+    "backends": Module(
+        ("engine/backends/base.py", "engine/backends/numpy_backend.py", "engine/backends/__init__.py"),
+        (E + "test_backends_numpy.py", E + "test_backend_contract.py", E + "test_pinned_delays.py",
+         E + "test_pinned_kernels.py"),
+    ),
+    "network": Module(
+        ("engine/network/*",),
+        (E + "test_network.py", E + "test_network_projection.py", E + "test_network_declared.py",
+         E + "test_io.py", E + "test_pinned_delays.py"),
+    ),
+    "models": Module(
+        ("engine/models/*",),
+        (E + "test_models_contract.py", E + "test_models_if.py", E + "test_models_conductance.py",
+         E + "test_pinned_kernels.py", E + "test_pinned_conductance.py"),
+    ),
+    "training": Module(
+        ("engine/training/cells.py", "engine/training/surrogate.py"),
+        (E + "test_cells.py", E + "test_surrogate.py", E + "test_pinned_cells.py"),
+    ),
+    "conversion": Module(("engine/conversion/*",), (E + "test_conversion.py",)),
+    "hardware": Module(
+        ("engine/hardware/export.py", "engine/hardware/report.py"),
+        ("tests/hdl/test_cosim.py",),
+        copy=("hdl",),
+    ),
+    "viewmodel": Module(
+        ("neurocore_gui/graph.py", "neurocore_gui/store.py"),
+        ("tests/gui/test_viewmodel.py", "tests/gui/test_store.py", "tests/gui/test_pinned_documents.py"),
+        copy=("assets",),
+    ),
+}
+
+# Mutants that cannot change observable behaviour, by mutmut name, with why.
+EQUIVALENT: dict[str, str] = {}
+
+STATUS_RE = re.compile(r"^\s+(\S+): (.+)$")
+KILLED = {"killed", "timeout", "caught by type check", "segfault"}
+
+
+def project_mutmut_config() -> dict:
+    with open(ROOT / "pyproject.toml", "rb") as f:
+        return tomllib.load(f).get("tool", {}).get("mutmut", {})
+
+
+def toml_value(v) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, str):
+        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return "[" + ", ".join(toml_value(x) for x in v) + "]"
+
+
+def prepare(name: str, mod: Module, fresh: bool) -> Path:
+    """Scratch copy of what mutmut and the tests need, with this module's config."""
+    d = WORK / name
+    if fresh and d.exists():
+        shutil.rmtree(d)
+    d.mkdir(parents=True, exist_ok=True)
+    top_dirs = sorted({s.split("/")[0] for s in mod.sources} | {"engine", "tests"} | set(mod.copy))
+    ignore = shutil.ignore_patterns("__pycache__", "artifacts", "build", "*.vcd", "sim_build")
+    for top in top_dirs:
+        # copied afresh each run: mutmut re-mutates a source whose mtime changed
+        # and keeps the verdicts of functions whose text did not
+        src, dst = ROOT / top, d / top
+        if dst.exists():
+            shutil.rmtree(dst)
+        shutil.copytree(src, dst, ignore=ignore, copy_function=shutil.copy2)
+    cfg = dict(project_mutmut_config())
+    sources_dirs = sorted({s.split("/")[0] for s in mod.sources})
+    cfg["source_paths"] = sources_dirs
+    cfg["only_mutate"] = list(mod.sources)
+    # a test file not written yet is left out (so the tool also measures "before")
+    cfg["pytest_add_cli_args_test_selection"] = [t for t in mod.tests if (ROOT / t).exists()]
+    cfg["also_copy"] = sorted(set(mod.copy) | (set(top_dirs) - set(sources_dirs) - {"tests"}))
+    text = (ROOT / "pyproject.toml").read_text()
+    text = re.sub(r"(?ms)^\[tool\.mutmut\].*?(?=^\[|\Z)", "", text)
+    text += "\n[tool.mutmut]\n" + "".join(f"{k} = {toml_value(v)}\n" for k, v in cfg.items())
+    (d / "pyproject.toml").write_text(text)
+    return d
+
+
+def mutmut(d: Path, *args: str, timeout: float | None = None) -> tuple[int, str]:
+    exe = Path(sys.executable).with_name("mutmut")
+    cmd = [str(exe) if exe.exists() else "mutmut", *args]
+    proc = subprocess.Popen(cmd, cwd=d, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        # SIGINT lets mutmut stop its workers and keep the verdicts so far
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            out, _ = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            out, _ = proc.communicate()
+        out += "\n[budget reached]\n"
+    return proc.returncode, out
+
+
+def results(d: Path) -> dict[str, str]:
+    _, out = mutmut(d, "results", "--all", "true", timeout=300)
+    return {m.group(1): m.group(2).strip() for line in out.splitlines() if (m := STATUS_RE.match(line))}
+
+
+@dataclass
+class Score:
+    name: str
+    status: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def counts(self):
+        c = {"killed": 0, "survived": 0, "no tests": 0, "other": 0, "not checked": 0, "equivalent": 0}
+        for m, s in self.status.items():
+            if m in EQUIVALENT:
+                c["equivalent"] += 1
+            elif s in KILLED:
+                c["killed"] += 1
+            elif s in ("survived", "no tests", "not checked"):
+                c[s] += 1
+            else:
+                c["other"] += 1
+        return c
+
+    def score(self) -> float | None:
+        c = self.counts()
+        judged = c["killed"] + c["survived"] + c["no tests"] + c["other"]
+        return None if judged == 0 else 100.0 * c["killed"] / judged
+
+
+def run_module(name: str, budget: float, fresh: bool, workers: int) -> Score:
+    mod = MODULES[name]
+    d = prepare(name, mod, fresh)
+    t0 = time.monotonic()
+    rc, out = mutmut(d, "run", "--max-children", str(workers), timeout=budget)
+    sc = Score(name, results(d), time.monotonic() - t0)
+    if not sc.status:
+        print(out[-3000:], file=sys.stderr)
+    return sc
+
+
+def report(scores: list[Score], show_survivors: bool = True) -> str:
+    lines = [f"{'module':22} {'score':>7} {'killed':>7} {'surv.':>6} {'no test':>7} {'other':>6} "
+             f"{'unrun':>6} {'equiv.':>6} {'secs':>6}"]
+    for s in scores:
+        c, pct = s.counts(), s.score()
+        lines.append(f"{s.name:22} {('%.1f%%' % pct) if pct is not None else '-':>7} {c['killed']:7} "
+                     f"{c['survived']:6} {c['no tests']:7} {c['other']:6} {c['not checked']:6} "
+                     f"{c['equivalent']:6} {s.seconds:6.0f}")
+    if show_survivors:
+        for s in scores:
+            left = sorted(m for m, st in s.status.items()
+                          if m not in EQUIVALENT and st not in KILLED and st != "not checked")
+            if left:
+                lines.append(f"\n{s.name}: {len(left)} not killed (mutmut show NAME in mutants/{s.name}/)")
+                lines += [f"  {m}: {s.status[m]}" for m in left]
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("modules", nargs="*", help="modules to run (default: all)")
+    ap.add_argument("--budget", type=float, default=float(os.environ.get("MUTATION_BUDGET", 300)),
+                    help="seconds per module (default 300, env MUTATION_BUDGET)")
+    ap.add_argument("--workers", type=int, default=1, help="parallel mutant workers (default 1)")
+    ap.add_argument("--fresh", action="store_true", help="forget earlier verdicts")
+    ap.add_argument("--report-only", action="store_true", help="print the stored verdicts, run nothing")
+    ap.add_argument("--list", action="store_true", help="list the modules and their test subsets")
+    a = ap.parse_args(argv)
+    if a.list:
+        for n, m in MODULES.items():
+            print(f"{n}: {', '.join(m.sources)}\n    tests: {' '.join(m.tests)}")
+        return 0
+    names = a.modules or list(MODULES)
+    unknown = [n for n in names if n not in MODULES]
+    if unknown:
+        raise ValueError(f"modules: unknown {unknown}; choose from {list(MODULES)}")
+    if a.budget <= 0:
+        raise ValueError(f"budget must be positive, got {a.budget}")
+    scores = []
+    for n in names:
+        if a.report_only:
+            d = WORK / n
+            scores.append(Score(n, results(d) if (d / "mutants").exists() else {}))
+        else:
+            print(f"== {n} (budget {a.budget:.0f} s)", flush=True)
+            scores.append(run_module(n, a.budget, a.fresh, a.workers))
+            print(report([scores[-1]], show_survivors=False), flush=True)
+    print()
+    print(report(scores))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
