@@ -424,7 +424,9 @@ class TrainingLab(pn.viewable.Viewer):
         self.cv_show = pmui.Select(label="Digits of", options=[], width=200, visible=False)
         self.cv_T = pmui.DiscreteSlider(label="T", options=[4, 8, 16, 32, 64, 128], value=16, width=300,
                                         visible=False)
-        self.digits_pane = pn.pane.HoloViews(None, sizing_mode="stretch_width", min_height=200, visible=False)
+        # one small figure pair per digit (a HoloViews Layout of fixed-size
+        # figures collapsed in a pane that is first hidden, then shown)
+        self.digits_pane = pn.FlexBox(visible=False, sizing_mode="stretch_width")
         self.cv_run.on_click(lambda e: self.start_conversion())
         self.cv_cancel.on_click(lambda e: self.cancel_conversion())
         self.cv_percentile.param.watch(lambda e: self.show_conversion(), "value")
@@ -481,7 +483,8 @@ class TrainingLab(pn.viewable.Viewer):
             color="black", line_width=2, interpolation="steps-mid", title="forward: H(x), fires where x > 0",
             height=300, responsive=True, ylim=(-0.1, 1.1), tools=["hover"])
         grad = hv.Curve((data["x"], data["grad"]), self._XD, "dH/dx").opts(
-            color="#d62728", line_width=3, title=f"surrogate gradient of {data['name']}", height=300,
+            color="#d62728", line_width=3, line_join="round", title=f"surrogate gradient of {data['name']}",
+            height=300,
             responsive=True, tools=["hover"], framewise=True)
         return (fwd + grad).opts(shared_axes=False)
 
@@ -742,6 +745,7 @@ class TrainingLab(pn.viewable.Viewer):
         self.cv_plot.object = hv.Overlay(layers).opts(
             title=f"ANN → SNN accuracy vs T (percentile {float(self.cv_percentile.value):g}; dashed: ANN)",
             logx=True, xticks=[(t, str(t)) for t in curves[0].Ts], height=320, responsive=True,
+            xlim=(0.85 * min(curves[0].Ts), 1.15 * max(curves[0].Ts)),
             legend_position="bottom_right")
         Ts = list(curves[0].Ts)
         head = "| model | ANN | " + " | ".join(f"T={t}" for t in Ts) + " |\n|---|---|" + "---|" * len(Ts) + "\n"
@@ -764,7 +768,7 @@ class TrainingLab(pn.viewable.Viewer):
             return
         k = curve.Ts.index(T)
         panels = []
-        for j in range(min(4, len(curve.sample_index))):
+        for j in range(len(curve.sample_index)):
             img = hv.Image(curve.sample_images[j][::-1], bounds=(0, 0, 8, 8)).opts(
                 cmap="gray_r", xaxis=None, yaxis=None, width=110, height=110,
                 title=f"digit {int(curve.sample_labels[j])}")
@@ -773,9 +777,9 @@ class TrainingLab(pn.viewable.Viewer):
                            hv.Dimension("spikes", label="output spikes")).opts(
                 width=230, height=150, color="#1f77b4", ylim=(0, max(1.0, float(curve.sample_counts[-1, j].max()))),
                 title=f"T = {T}: votes {int(counts.argmax())}")
-            panels += [img, bars]
+            panels.append(pn.Row(pn.pane.HoloViews(img), pn.pane.HoloViews(bars)))
         self.digits_pane.visible = True
-        self.digits_pane.object = hv.Layout(panels).cols(4).opts(shared_axes=False)
+        self.digits_pane.objects = panels
 
     # -- polling (page thread) ------------------------------------------------------------------------
     def _ensure_polling(self):

@@ -118,6 +118,10 @@ def test_conversion_draws_the_accuracy_curve(page):
         return any(kind == "Scatter" and cols.get("T") == 6 for kind, cols in page.evaluate(_SOURCES_JS))
 
     wait_for(six_point_scatter, timeout=60, what="the accuracy curve's six points")
+    # the sample digits with their output spike counts per class (image + bars each)
+    page.get_by_text("Digits of").first.wait_for(timeout=30_000)
+    wait_for(lambda: any(kind == "VBar" and cols.get("class") == 10 for kind, cols in page.evaluate(_SOURCES_JS)),
+             timeout=60, what="the digits' spike-count bars")
     row = page.locator("tr", has_text="MLP ReLU").first.inner_text()
     values = [float(v) for v in re.findall(r"\d+\.\d", row)]
     assert len(values) == 7 and all(0 <= v <= 100 for v in values), row  # ANN + six T
