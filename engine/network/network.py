@@ -204,8 +204,11 @@ class Network:
         recompiled after objects were added, continuing from the current step)."""
         from engine.backends import compile as compile_network, resolve_backend
 
-        name = resolve_backend(backend, self)  # "auto" depends on the network (engine.backends.auto_backend)
         from engine import resources
+        from engine.validation import positive
+
+        dt = positive(dt, "dt (s)")
+        name = resolve_backend(backend, self)  # "auto" depends on the network (engine.backends.auto_backend)
 
         for pop in self.populations:
             resources.check_step(pop, float(dt) * 1e3)

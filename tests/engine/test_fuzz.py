@@ -305,6 +305,8 @@ def _calls():
         "RateMonitor": (monitor(RateMonitor), {"bin_ms": 5.0}),
         "Network.run": (run, {"duration": 0.003, "dt": 0.001}),
         "advance": (advance, {"n_steps": 3}),
+        "Network.simulator": (lambda **kw: Network(Population("lif", 4)).simulator(**kw).advance(2),
+                              {"backend": "numpy", "dt": 0.001}),
         "set_state": (set_state, {"values": 0.5}),
     }
     # every parameter of every model, run on the NumPy backend (and the
