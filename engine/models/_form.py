@@ -106,12 +106,13 @@ def _plan(self, dt):
             return cache[1]
     model = d["_model"] if view else self
     cls = type(model)
-    p = Constants(form_constants(model, model.values(), dt))
-    std = cls.step_noise(p, dt)
-    plan = (p, cls.form_state(), cls.dynamics, std if cls.noise_kind == "uniform_int" else float(std), cls.draws,
-            cls.checks_current, bool(cls.integer))
     if cls.dynamics is None:
         raise NotImplementedError(f"model {cls.registry_name()} has no dynamics form and no step of its own")
+    p = Constants(form_constants(model, model.values(), dt))
+    std = cls.step_noise(p, dt)
+    plan = (p, cls.form_state(), cls.dynamics, std if cls.noise_kind == "uniform_int" else float(std),
+            cls.draws,
+            cls.checks_current, bool(cls.integer))
     if view:
         d["_form_cache"] = (dt, plan)
     return plan
@@ -166,10 +167,12 @@ def _int_noise(bound, rng, shape):
 
 
 # -- re-binding a form to another array namespace (torch) ---------------------------------------
-def rebind(func, namespace, memo=None):
+def rebind(func, namespace, memo=None, swap=None):
     """A copy of ``func`` whose global ``np`` is ``namespace``; module-level
-    helper functions of ``engine.models`` it calls are re-bound the same way."""
+    helper functions of ``engine.models`` it calls are re-bound the same way,
+    or replaced by ``swap[helper]`` when given."""
     memo = {} if memo is None else memo
+    swap = swap or {}
     key = id(func)
     if key in memo:
         return memo[key]
@@ -180,8 +183,10 @@ def rebind(func, namespace, memo=None):
         value = glb.get(name)
         if value is np:
             glb[name] = namespace
+        elif isinstance(value, types.FunctionType) and value in swap:
+            glb[name] = swap[value]
         elif isinstance(value, types.FunctionType) and value.__module__.startswith("engine.models"):
-            glb[name] = rebind(value, namespace, memo)
+            glb[name] = rebind(value, namespace, memo, swap)
         elif isinstance(value, np.ndarray):
             glb[name] = namespace.asarray(value)
     return new

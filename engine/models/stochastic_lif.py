@@ -10,25 +10,6 @@ from engine.models._form import hold, refractory_count, spike_reset
 from engine.models.base import Count, NeuronModel, Real, register
 
 
-def gaussian_noise(rng, std: float, active: np.ndarray) -> np.ndarray | float:
-    """``N(0, std)`` for the ``active`` neurons, 0 elsewhere.
-
-    Draws only for active neurons, in index order, so a population of one
-    consumes its generator exactly like the reference scalar neuron (which
-    returns early, drawing nothing, while refractory).  ``rng`` needs only a
-    ``normal(loc, scale, size)`` method.
-    """
-    if std == 0.0:
-        return 0.0
-    if rng is None:
-        raise ValueError("noise_std > 0 needs a random generator (rng); the population owns one")
-    noise = np.zeros(active.shape, dtype=np.float64)
-    idx = np.flatnonzero(active)
-    if idx.size:
-        noise[idx] = rng.normal(0.0, std, size=idx.size)
-    return noise
-
-
 def lif_euler(p, I, noise, dt, threshold, v, refractory):
     """One Euler(-Maruyama) step of the reference LIF with ``threshold`` (a
     parameter or the homeostatic state): ``(spikes, v, refractory)``."""
