@@ -190,7 +190,7 @@ def check_network(net, extra: float = 0, what: str = "the network") -> None:
 
 def check_chunk(sim, n_steps: int) -> None:
     """Before a simulator's ``advance(n_steps)`` allocates its buffers."""
-    check(f"advance({n_steps}) ({n_steps} steps of {len(sim.populations)} population(s) and their monitors)",
+    check(f"advance(n_steps={n_steps}) ({n_steps} steps of {len(sim.populations)} population(s) and their monitors)",
           chunk_bytes(sim.populations, sim.monitors, n_steps))
 
 

@@ -70,7 +70,7 @@ def test_runs_and_chunks_refused_before_allocating(budget):
     for backend in backends:
         sim = Network(Population("lif", 10)).simulator(backend, 1e-3)
         t0 = time.perf_counter()
-        with pytest.raises(resources.ResourceError, match=r"advance\(1000000000000\)"):
+        with pytest.raises(resources.ResourceError, match=r"advance\(n_steps=1000000000000\)"):
             sim.advance(10 ** 12)
         assert time.perf_counter() - t0 < 1.0
 
