@@ -23,7 +23,7 @@ from panel_reactflow import NodeType, ReactFlow
 
 from engine.models import get_model
 from neurocore_gui import catalog, graph
-from neurocore_gui.editors import FieldEditor, model_fields, validate_model_value
+from neurocore_gui.editors import FieldEditor, declared_fields, model_fields, validate_model_value
 from neurocore_gui.store import SessionStore
 
 __all__ = ["Builder", "EXAMPLES_DIR", "example_names"]
@@ -605,7 +605,7 @@ class Builder(pn.viewable.Viewer):
             self.notify(f"{src['data']['label']} now drives {tgt['data']['label']}.", "info")
         else:
             new = {"id": edge["id"], "source": src["id"], "target": tgt["id"],
-                   "data": graph.projection_data(allow_self_connections=False)}
+                   "data": graph.projection_data()}
             self.notify(f"Projection {src['data']['label']} → {tgt['data']['label']} added; "
                         "select it to edit weight, probability, delay...", "success")
         self._set_edges(others + [new])
@@ -647,6 +647,23 @@ class Builder(pn.viewable.Viewer):
     # -- selection / editors -------------------------------------------------------------------
     def _on_selection(self, event) -> None:
         self._show_editor()
+        self.store.selection = self._selected_object()
+
+    def _selected_object(self) -> dict:
+        """The selection as the store keeps it: ``{'kind', 'label'}`` (a
+        projection by ``index`` when it has no label), or ``{}``."""
+        kind, item_id = self.selected()
+        if kind == "node":
+            node = next((n for n in self.nodes if n["id"] == item_id), None)
+            if node is not None:
+                return {"kind": node["type"], "label": node["data"].get("label")}
+        elif kind == "edge":
+            by_id = {n["id"]: n for n in self.nodes}
+            edge = next((e for e in self.edges if e["id"] == item_id), None)
+            if edge is not None and graph.edge_kind(edge, by_id) == "projection":
+                return {"kind": "projection", "label": edge["data"].get("label"),
+                        "index": self._projection_index(item_id)}
+        return {}
 
     def selected(self) -> tuple[str | None, str | None]:
         sel = self.flow.selection or {}
@@ -816,38 +833,12 @@ class Builder(pn.viewable.Viewer):
                     pn.pane.Markdown("A stimulus adds its current to the target population. "
                                      "Select the stimulus node to edit its parameters.")]
         data = edge["data"]
-        from engine.network.projection import TOPOLOGIES
-        w = data.get("weight")
-        fields = [
-            {"name": "weight", "kind": "float" if not isinstance(w, dict) else "str",
-             "value": w if not isinstance(w, dict) else json.dumps(w), "bounds": None,
-             "unit": "current per spike", "doc": "negative = inhibitory; or a distribution spec as JSON",
-             "options": None},
-            {"name": "probability", "kind": "float", "value": data.get("probability", 1.0), "bounds": (0, 1),
-             "unit": "", "doc": "connection probability (random topology)", "options": None},
-            {"name": "delay", "kind": "int", "value": int(data.get("delay", 0) or 0), "bounds": (0, None),
-             "unit": "steps", "doc": "extra delay on top of the one-step latency", "options": None},
-            {"name": "tau_syn", "kind": "float", "value": data.get("tau_syn"), "bounds": (0, None),
-             "unit": "ms", "doc": "exponential synapse; empty = instantaneous", "options": None},
-            {"name": "topology", "kind": "select", "value": data.get("topology", "random"), "bounds": None,
-             "unit": "", "doc": "", "options": list(TOPOLOGIES)},
-            {"name": "seed", "kind": "int", "value": int(data.get("seed", 42)), "bounds": (0, None),
-             "unit": "", "doc": "connectivity seed", "options": None},
-            {"name": "weight_threshold", "kind": "float", "value": data.get("weight_threshold", 0.0),
-             "bounds": (0, None), "unit": "", "doc": "prune |w| below this", "options": None},
-            {"name": "allow_self_connections", "kind": "bool",
-             "value": bool(data.get("allow_self_connections", True)), "bounds": None, "unit": "",
-             "doc": "i → i synapses when source is target", "options": None},
-        ]
+        # one field per parameter the engine declares for a projection
+        fields = [f for f in declared_fields("Projection", data)]
 
         def validate(name, value):
             from engine.network.population import Population
             from engine.network.projection import Projection
-            if name == "weight" and isinstance(value, str):
-                try:
-                    value = json.loads(value)
-                except json.JSONDecodeError as exc:
-                    raise ValueError(f"weight: not a number or JSON spec ({exc})") from None
             if name == "tau_syn" and value in (None, 0, 0.0):
                 value = None
             trial = {k: v for k, v in data.items() if k not in ("label", "csr", "plasticity")}

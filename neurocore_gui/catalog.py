@@ -2,18 +2,16 @@
 
 Neuron models come from the model registry (grouped by ``category``);
 stimulus sources are the stimulus classes of :mod:`engine.network.stimuli`,
-their editable arguments read from the constructor signature and validated
-by constructing the class.
+their editable arguments read from the engine's declarations
+(:mod:`engine.network.declare`) and validated by constructing the class.
 """
 
 from __future__ import annotations
 
-import inspect
-
 from engine.models import get_model, model_names
 
 __all__ = ["model_groups", "stimulus_kinds", "stimulus_defaults", "stimulus_fields",
-           "validate_stimulus", "STIM_UNITS"]
+           "validate_stimulus"]
 
 CATEGORY_ORDER = ["reference", "integrate-and-fire", "conductance-based", "oscillator", "map",
                   "rate", "hardware"]
@@ -59,49 +57,32 @@ _START = {
     "TimedArray": {"values": [0.0] * 100 + [1.5] * 400 + [0.5] * 300},
 }
 
-#: units shown next to stimulus arguments (documented in engine.network.stimuli)
-STIM_UNITS = {"onset": "steps", "offset": "steps", "rate_hz": "Hz", "dt": "s", "n": "neurons",
-              "amplitude": "current", "weight": "current", "seed": "", "values": "current per step"}
+def stimulus_defaults(kind: str, dt: float | None = None) -> dict:
+    """Arguments of a new stimulus placed from the palette: the engine's
+    declared defaults, with a usable demo's values on top.  ``dt`` is left to
+    the simulator (a stimulus takes the run's step), so it is not written."""
+    from engine.network.declare import declarations
 
-
-def _signature(kind: str) -> list[inspect.Parameter]:
-    sig = inspect.signature(stimulus_class(kind).__init__)
-    return [p for p in sig.parameters.values()
-            if p.name not in ("self", "target", "label") and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
-
-
-def stimulus_defaults(kind: str, dt: float = 0.001) -> dict:
     out = {}
     start = _START.get(kind, {})
-    for p in _signature(kind):
-        if p.name in start:
-            out[p.name] = start[p.name]
-        elif p.name == "dt":
-            out[p.name] = dt
-        elif p.default is not inspect.Parameter.empty:
-            out[p.name] = p.default
-        else:
-            out[p.name] = 0.0
+    for name, p in declarations(stimulus_class(kind)).items():
+        if name == "dt":
+            continue
+        out[name] = start.get(name, p.default)
     return out
 
 
 def stimulus_fields(kind: str, values: dict) -> list[dict]:
-    cls = stimulus_class(kind)
-    doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
-    fields = []
-    for p in _signature(kind):
-        v = values.get(p.name, p.default if p.default is not inspect.Parameter.empty else 0.0)
-        if isinstance(v, bool):
-            kind_ = "bool"
-        elif isinstance(v, int):
-            kind_ = "int"
-        elif isinstance(v, (list, tuple)):
-            kind_, v = "str", ", ".join(f"{x:g}" if isinstance(x, (int, float)) else str(x) for x in v)
-        else:
-            kind_ = "float"
-        fields.append({"name": p.name, "kind": kind_, "value": v, "bounds": None,
-                       "unit": STIM_UNITS.get(p.name, ""), "doc": doc if p.name == "amplitude" else "",
-                       "options": None})
+    """Editor fields of a stimulus, one per declared parameter (the
+    declaration gives default, bounds, unit and doc)."""
+    from neurocore_gui.editors import declared_fields
+
+    fields = declared_fields(stimulus_class(kind).__name__, values)
+    for f in fields:
+        if f["name"] == "values" and isinstance(f["value"], (list, tuple)):
+            # a current per step: comma-separated numbers read better than JSON
+            f["kind"] = "str"
+            f["value"] = ", ".join(f"{x:g}" if isinstance(x, (int, float)) else str(x) for x in f["value"])
     return fields
 
 

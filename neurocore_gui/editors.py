@@ -10,6 +10,7 @@ valid value.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from typing import Any, Callable
@@ -58,7 +59,18 @@ def field_from_param(p: param.Parameter, value) -> dict:
         "unit": getattr(p, "unit", "") or "",
         "doc": p.doc or "",
         "options": options,
+        "allow_none": bool(getattr(p, "allow_None", False)),
     }
+
+
+def declared_fields(kind: str, values: dict) -> list[dict]:
+    """Editor fields of a network object kind (``"Projection"``, a stimulus
+    class name) from the engine's declarations: adding a parameter there
+    adds its field here."""
+    from engine.network.declare import declarations
+
+    return [field_from_param(p, values.get(name, p.default))
+            for name, p in declarations(kind).items()]
 
 
 def model_fields(model_name: str, values: dict | None = None) -> list[dict]:
@@ -80,6 +92,18 @@ def validate_model_value(model_name: str, name: str, value, others: dict | None 
     except Exception as exc:  # param raises ValueError mostly; normalise the rest
         raise ValueError(f"{name}: {exc}") from exc
     return getattr(inst, name)
+
+
+def parse_json_field(name: str, text):
+    """The value of a JSON text field ('' = None)."""
+    if not isinstance(text, str):
+        return text
+    if not text.strip():
+        return None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{name}: not a number or JSON value ({exc.msg})") from None
 
 
 def _label(f: dict) -> str:
@@ -124,6 +148,8 @@ class FieldEditor(pn.viewable.Viewer):
         self._on_change = on_change
         self.widgets: dict[str, Any] = {}
         self.errors: dict[str, str] = {}
+        self._kinds = {f["name"]: f["kind"] for f in fields}
+        self._allow_none = {f["name"]: f.get("allow_none", False) for f in fields}
         items = []
         for f in fields:
             w = self._make_widget(f)
@@ -159,13 +185,17 @@ class FieldEditor(pn.viewable.Viewer):
             return pmui.Select(value=v, options=f["options"], **common)
         if kind == "str":
             return pmui.TextInput(value="" if v is None else str(v), **common)
+        if kind == "json":  # a structured value (weight spec, list): edited as JSON text
+            return pmui.TextInput(value="" if v is None else json.dumps(v), **common)
         return None
 
     def _changed(self, name: str, event) -> None:
         w = self.widgets[name]
         value = event.new
         try:
-            if value is None:
+            if self._kinds.get(name) == "json":
+                value = parse_json_field(name, value)
+            if value is None and not self._allow_none.get(name):
                 raise ValueError(f"{name}: a value is required")
             if isinstance(value, float) and not math.isfinite(value):
                 raise ValueError(f"{name} must be finite, got {value!r}")
@@ -189,7 +219,10 @@ class FieldEditor(pn.viewable.Viewer):
         for other in [n for n in self.errors if n != changed]:
             w = self.widgets[other]
             try:
-                value = self._validate(other, w.value)
+                value = w.value
+                if self._kinds.get(other) == "json":
+                    value = parse_json_field(other, value)
+                value = self._validate(other, value)
             except (ValueError, TypeError) as exc:
                 self.errors[other] = str(exc)
                 w.helper_text = f"Refused: {exc}"

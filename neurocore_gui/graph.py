@@ -70,8 +70,12 @@ def stimulus_params(data: dict) -> dict:
 
 
 def projection_data(**kw) -> dict:
-    d = {"label": None, "weight": 0.5, "probability": 0.1, "delay": 0, "topology": "random", "seed": 42,
-         "weight_threshold": 0.0, "allow_self_connections": False, "tau_syn": None, "plasticity": None}
+    """Canvas data of a new projection: the engine's declared defaults
+    (``engine.network.declare``), then ``kw``."""
+    from engine.network.declare import declarations
+
+    d = {"label": None}
+    d.update({name: copy.deepcopy(p.default) for name, p in declarations("Projection").items()})
     d.update(kw)
     return d
 

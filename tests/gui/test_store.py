@@ -85,6 +85,8 @@ def test_canvas_and_store_are_one_network(app):
     b.add_population("LapicqueNeuron", 7)
     assert [p["n"] for p in store.document["populations"]][-1] == 7
     assert store.document == b.document()
+    b.flow.selection = {"nodes": [b.nodes[0]["id"]], "edges": []}
+    assert store.selection == {"kind": "population", "label": b.nodes[0]["data"]["label"]}
     lab_doc = _example("cuba")
     store.replace(lab_doc)
     assert sorted(n["data"]["label"] for n in b.nodes) == sorted(p["label"] for p in lab_doc["populations"])
@@ -217,9 +219,11 @@ def test_help_texts_show_no_markup():
     from neurocore_gui import catalog
     from neurocore_gui.editors import _helper, model_fields
 
+    # a docstring's reST, as class docstrings (the old stimulus help) have it
+    assert _helper({"doc": "``amplitude`` during steps ``onset <= t < offset``; :math:`I` *per step*",
+                    "bounds": None}) == "amplitude during steps onset <= t < offset; I per step"
     docs = [f for m in model_names() for f in model_fields(m)]
     docs += [f for k in catalog.stimulus_kinds() for f in catalog.stimulus_fields(k, {})]
-    assert any("``" in f["doc"] for f in docs)  # the engine's docs do use markup
     for f in docs:
         text = _helper(f)
         assert "``" not in text and ":math:" not in text, (f["name"], text)
@@ -255,3 +259,51 @@ def test_save_writes_only_what_load_accepts(app):
     b.load_document(text, name="saved.json")
     assert [p["label"] for p in b.store.document["populations"]] == ["E", "I"]
     assert all(math.isfinite(n["position"]["x"]) for n in b.nodes)
+
+
+# -- argument lists from the engine's declarations ------------------------------------------------
+def test_new_projections_take_the_engines_defaults():
+    from engine.network.declare import declarations
+    from neurocore_gui import graph
+
+    data = graph.projection_data()
+    for name, p in declarations("Projection").items():
+        assert data[name] == p.default, name
+    assert data["probability"] == 1.0 and data["allow_self_connections"] is True
+
+
+def test_a_declared_parameter_reaches_editor_palette_and_script(app, monkeypatch):
+    """The GUI lists a projection's and a stimulus's arguments from
+    ``engine.network.declare.declarations``: one more declaration there (here
+    patched in) is a field in the editor, a default of a new object and an
+    argument of the generated script, with no GUI change."""
+    import param
+
+    from engine.network import declare
+    from neurocore_gui import catalog, graph
+    from neurocore_gui.codegen import network_to_python
+
+    class Extra(param.Parameterized):
+        jitter = param.Number(0.25, bounds=(0, 1), doc="test-only parameter")
+
+    real = declare.declarations
+
+    def patched(kind):
+        found = real(kind)
+        if getattr(kind, "__name__", kind) in ("Projection", "PoissonInput"):
+            found["jitter"] = Extra.param["jitter"]
+        return found
+
+    monkeypatch.setattr(declare, "declarations", patched)
+    assert graph.projection_data()["jitter"] == 0.25
+    assert catalog.stimulus_defaults("PoissonInput")["jitter"] == 0.25
+    field = next(f for f in catalog.stimulus_fields("PoissonInput", {}) if f["name"] == "jitter")
+    assert field["bounds"] == (0, 1) and field["kind"] == "float" and field["doc"] == "test-only parameter"
+    b = app.builder
+    by_id = {n["id"]: n for n in b.nodes}
+    edge = next(e for e in b.edges if graph.edge_kind(e, by_id) == "projection")
+    b.flow.selection = {"nodes": [], "edges": [edge["id"]]}
+    assert "jitter" in b.field_editor.widgets
+    net = b.network_dict()
+    net["projections"][0]["jitter"] = 0.5
+    assert "jitter=0.5" in network_to_python(net)
