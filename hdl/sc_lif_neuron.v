@@ -109,6 +109,39 @@ module sc_lif_neuron #(
             spike_out <= 1'b0;
         end
     end
+
+`ifdef FORMAL
+`ifndef LIF_MITER
+    // Properties proved by SymbiYosys (hdl/formal/, tests/hdl/test_formal.py).
+    // The reset is asynchronous; sby's async2sync makes it act within the cycle.
+    reg f_past_valid = 1'b0;
+    always @(posedge clk) f_past_valid <= 1'b1;
+    initial assume (!rst_n);   // the registers have no initial value: start from reset
+
+    always @* begin
+        assert (counter <= REFR_C);                         // never beyond the period
+        if (!rst_n) assert (v_out == REST_C && !spike_out && counter == {CW{1'b0}});
+    end
+
+    always @(posedge clk) begin
+        if (f_past_valid && $past(rst_n) && rst_n) begin
+            if ($past(counter) != {CW{1'b0}}) begin      // refractory: count down, hold, no spike
+                assert (counter == $past(counter) - 1'b1);
+                assert (v_out == HOLD_C);
+                assert (!spike_out);
+            end
+            // a spike only from v_next >= V_THRESHOLD outside refractoriness ...
+            if (spike_out) assert ($past(counter) == {CW{1'b0}} && $past(v_next) >= $signed(THRESH_C));
+            // ... and then always, with the reset value and a loaded counter
+            // (written from the specification, not from the `fire` wire)
+            if ($past(counter) == {CW{1'b0}} && $past(v_next >= $signed(THRESH_C)))
+                assert (spike_out && v_out == RESET_C && counter == REFR_C);
+            if ($past(counter) == {CW{1'b0}} && !$past(v_next >= $signed(THRESH_C)))
+                assert (!spike_out && v_out == $past(v_next));
+        end
+    end
+`endif
+`endif
 endmodule
 
 `default_nettype wire

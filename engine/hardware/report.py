@@ -114,11 +114,13 @@ def _raster(chunk, pops, n_steps):
 
 
 def compare_float_fixed(network, duration=None, dt: float = 0.001, qformat=None, *, n_steps=None,
-                        float_backend: str = "numpy", options: dict | None = None) -> ComparisonReport:
+                        float_backend: str = "numpy", options: dict | None = None,
+                        return_chunks: bool = False):
     """Run ``network`` in float and in fixed point and compare (see module docstring).
 
     Give ``duration`` (s) or ``n_steps``.  Quantisation warnings are collected
-    into the report (and still emitted)."""
+    into the report (and still emitted).  With ``return_chunks`` the result is
+    ``(report, float_chunk, fixed_chunk)`` (spikes and monitor traces of both runs)."""
     from engine.backends import compile as compile_network
     from engine.backends.fixed_point import FixedPointSimulator, QuantisationWarning
 
@@ -157,4 +159,6 @@ def compare_float_fixed(network, duration=None, dt: float = 0.001, qformat=None,
             p.label, p.n, agreement=1.0 - diff.mean(axis=0), rate_float_hz=a.sum(axis=0) / seconds,
             rate_fixed_hz=b.sum(axis=0) / seconds, first_divergence=first.astype(np.int64),
             input_saturated=stats[p.label]["input_saturated"], v_wrapped=stats[p.label]["v_wrapped"])
+    if return_chunks:
+        return report, chunk_f, chunk_x
     return report

@@ -43,7 +43,8 @@ from engine import fixedpoint as fx
 
 __all__ = ["ParameterMapping", "population_mapping", "leak_to_tau", "tau_to_leak", "gain_to_resistance",
            "resistance_to_gain", "volts_to_code", "code_to_volts", "sweep_fraction", "network_magnitude",
-           "SweepRow", "SweepResult", "bitwidth_sweep", "hardware_warnings", "export_zip", "Cancelled"]
+           "SweepRow", "SweepResult", "bitwidth_sweep", "hardware_warnings", "export_zip", "Cancelled",
+           "LabComparison", "lab_compare"]
 
 
 class Cancelled(RuntimeError):
@@ -265,6 +266,48 @@ def bitwidth_sweep(network, widths=range(4, 33), *, n_steps: int = 1000, dt: flo
         if progress is not None:
             progress(i + 1, len(widths))
     return SweepResult(rows, tol, float(min_agreement))
+
+
+# -- side by side, for the lab ---------------------------------------------------------------
+
+@dataclass
+class LabComparison:
+    report: object              # engine.hardware.report.ComparisonReport
+    population: str
+    neurons: list               # recorded neuron indices of ``population``
+    v_float: np.ndarray         # (n_steps, len(neurons)), the float model's units
+    v_fixed: np.ndarray         # the same in fixed point (code / 2**F)
+    spikes_float: dict          # label -> (steps, ids)
+    spikes_fixed: dict
+    warnings: list
+    seconds: float
+
+
+def lab_compare(network, population: str, neurons=(0,), *, n_steps: int = 1000, dt: float = 0.001,
+                qformat=None, options: dict | None = None) -> LabComparison:
+    """Float and fixed point on the same input: the report, both rasters and the
+    membrane of ``neurons`` of ``population`` in both runs."""
+    from engine.backends.fixed_point import QuantisationWarning
+    from engine.hardware.report import compare_float_fixed
+    from engine.network import StateMonitor
+
+    t0 = time.perf_counter()
+    pop = network.population(population)
+    idx = sorted({int(i) for i in neurons})
+    if not idx or idx[0] < 0 or idx[-1] >= pop.n:
+        raise ValueError(f"neurons must be indices in [0, {pop.n}) of population {population!r}, got {list(neurons)}")
+    label = "__hardware_lab_v"
+    mon = StateMonitor(pop, [pop.model.voltage_variable], record=idx, label=label)
+    network.add(mon)  # the monitor stays: callers pass a network built for this comparison
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", QuantisationWarning)
+        rep, cf, cx = compare_float_fixed(network, n_steps=n_steps, dt=dt, qformat=qformat, options=options,
+                                          return_chunks=True)
+    var = pop.model.voltage_variable
+    vf = np.asarray(cf.traces[label][var], dtype=np.float64)
+    vx = np.asarray(cx.traces[label][var], dtype=np.float64)
+    return LabComparison(rep, population, idx, vf, vx, dict(cf.spikes), dict(cx.spikes), hardware_warnings(rep),
+                         time.perf_counter() - t0)
 
 
 # -- warnings --------------------------------------------------------------------------------
