@@ -23,11 +23,11 @@ __all__ = ["create_app", "App"]
 
 DEFAULT_EXAMPLE = "two_population_ei"
 
-#: Tabs after "Build & run": (title, module under neurocore_gui.labs).  Each
-#: lab module defines one ``pn.viewable.Viewer`` whose name ends in ``Lab``
-#: and takes ``store=``; a lab whose module is not there yet is left out.
-LABS = [("Neuron lab", "neuron"), ("Training", "training"), ("Hardware", "hardware"),
-        ("Sweep", "sweep")]
+#: Tabs after "Build & run": (title, module under neurocore_gui.labs, class).
+#: Each lab is a ``pn.viewable.Viewer`` taking ``store=``; a lab whose module
+#: is not there yet is left out.
+LABS = [("Neuron lab", "neuron", "NeuronLab"), ("Training", "training", "TrainingLab"),
+        ("Hardware", "hardware", "HardwareLab"), ("Sweep", "sweep", "SweepPanel")]
 
 
 def _lab_exists(module: str) -> bool:
@@ -39,14 +39,13 @@ def _lab_exists(module: str) -> bool:
         return False
 
 
-def _lab_class(module: str):
+def _lab_class(module: str, name: str):
     if not _lab_exists(module):
         return None
-    mod = importlib.import_module(f"neurocore_gui.labs.{module}")
-    found = [obj for name, obj in vars(mod).items()
-             if inspect.isclass(obj) and name.endswith("Lab") and obj.__module__ == mod.__name__
-             and issubclass(obj, pn.viewable.Viewer)]
-    return found[0] if found else None
+    cls = getattr(importlib.import_module(f"neurocore_gui.labs.{module}"), name, None)
+    if not (inspect.isclass(cls) and issubclass(cls, pn.viewable.Viewer)):
+        raise ImportError(f"neurocore_gui.labs.{module} has no lab class {name}")
+    return cls
 
 CSS = """
 .nc-canvas { border: 1px solid #ddd; border-radius: 6px; }
@@ -76,12 +75,12 @@ class App(pn.viewable.Viewer):
         tabs = [("Build & run", self._main())]
         #: lab title -> the lab, made when its tab is first opened
         self.labs: dict = {}
-        self._lab_slots: dict[str, tuple[str, pn.Column]] = {}
-        for title, module in LABS:
+        self._lab_slots: dict[str, tuple[str, str, pn.Column]] = {}
+        for title, module, cls_name in LABS:
             if not _lab_exists(module) and module != "neuron":
                 continue
             slot = pn.Column(sizing_mode="stretch_width", margin=0)
-            self._lab_slots[title] = (module, slot)
+            self._lab_slots[title] = (module, cls_name, slot)
             tabs.append((title, slot))
         self._tab_titles = [t for t, _ in tabs]
         # Labs are built and sent to the browser only when their tab is first
@@ -121,9 +120,9 @@ class App(pn.viewable.Viewer):
         """The lab of tab ``title``, built on first use."""
         if title in self.labs or title not in self._lab_slots:
             return self.labs.get(title)
-        module, slot = self._lab_slots[title]
+        module, cls_name, slot = self._lab_slots[title]
         try:
-            lab = self._make_lab(module)
+            lab = self._make_lab(module, cls_name)
         except Exception as exc:  # noqa: BLE001 - one broken lab must not take the page down
             lab = pmui.Alert(object=f"The {title} could not start: {type(exc).__name__}: {exc}",
                              severity="error", sizing_mode="stretch_width")
@@ -131,8 +130,8 @@ class App(pn.viewable.Viewer):
         slot.objects = [lab]
         return lab
 
-    def _make_lab(self, module: str):
-        cls = _lab_class(module)
+    def _make_lab(self, module: str, cls_name: str):
+        cls = _lab_class(module, cls_name)
         if cls is None and module == "neuron":
             from neurocore_gui.neuron_lab import NeuronLab as cls  # until labs/neuron.py exists
         if cls is None:

@@ -307,3 +307,19 @@ def test_a_declared_parameter_reaches_editor_palette_and_script(app, monkeypatch
     net = b.network_dict()
     net["projections"][0]["jitter"] = 0.5
     assert "jitter=0.5" in network_to_python(net)
+
+
+def test_labs_are_tabs_over_the_session_store(app):
+    """Every lab whose module exists is a tab, built on first opening with
+    the session's store (a lab that fails to start shows why in its tab)."""
+    from neurocore_gui.session import LABS, _lab_exists
+
+    present = [(t, cls) for t, module, cls in LABS if _lab_exists(module) or module == "neuron"]
+    assert app._tab_titles == ["Build & run"] + [t for t, _ in present]
+    assert app.labs == {}  # nothing built with the first page
+    for i, (title, cls) in enumerate(present, start=1):
+        app.tabs.active = i
+        lab = app.labs[title]
+        assert type(lab).__name__ == cls, getattr(lab, "object", lab)
+        if hasattr(lab, "store"):
+            assert lab.store is app.store
