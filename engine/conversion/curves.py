@@ -7,14 +7,15 @@ usable without the GUI:
   (:mod:`engine.conversion.experiment`'s models, split and noise-aware training);
 * :func:`conversion_curve` -- convert it (percentile threshold balancing) and
   measure SNN accuracy on the 360 test images for each T (Poisson input, one
-  fixed seed), plus the output spike counts per class of a few test digits at
-  every T (how the evidence builds up);
+  fixed seed; one run of the longest T read at every T,
+  ``ConvertedSNN.classify_over_T``), plus the output spike counts per class
+  of a few test digits at every T (how the evidence builds up in that run);
 * :class:`ConversionCache` -- one per session: trained ANNs keyed by their
   configuration, curves by (ANN configuration, percentile, Ts), so asking for
   a configuration again is instant.
 
 ``progress(fraction, message)`` reports; ``should_stop()`` returning true
-raises :class:`Cancelled` at the next epoch or T.  Training the ANN draws
+raises :class:`Cancelled` at the next epoch, or before the SNN run.  Training the ANN draws
 dropout masks from torch's global generator (seeded and restored by
 ``experiment.train``), so ANN trainings of different sessions take turns on a
 process-wide lock: each gets the same model it would get alone.
@@ -160,15 +161,15 @@ def conversion_curve(trained: TrainedAnn, *, percentile: float = 99.9, Ts=T_VALU
     xt = _shape(model, xte)
     # the same few digits every time: one per class among the first test images
     picks = [int(np.flatnonzero(yte.numpy() == c)[0]) for c in range(10)][:max(0, int(n_samples))]
-    acc, counts = {}, []
-    for i, T in enumerate(Ts):
-        _check(should_stop)
-        pred = snn.classify(xt, encoding="poisson", seed=seed, T=T)
-        acc[T] = 100.0 * float((pred == yte).float().mean())
-        if picks:
-            counts.append(snn.run(xt[picks], encoding="poisson", seed=seed, T=T).numpy())
-        if progress is not None:
-            progress((i + 1) / len(Ts), f"T = {T}: SNN {acc[T]:.1f} %")
+    _check(should_stop)
+    if progress is not None:
+        progress(0.1, f"running the SNN for T = {', '.join(map(str, Ts))} (one run of {Ts[-1]} steps)")
+    # one run of the longest T read at every T: the curve costs max(Ts) steps, not sum(Ts)
+    preds, all_counts = snn.classify_over_T(xt, Ts, encoding="poisson", seed=seed)
+    acc = {T: 100.0 * float((preds[T] == yte).float().mean()) for T in Ts}
+    counts = [all_counts[T][picks].numpy() for T in Ts] if picks else []
+    if progress is not None:
+        progress(1.0, "SNN accuracy: " + ", ".join(f"T={T}: {acc[T]:.1f} %" for T in Ts))
     return Curve(trained.config, float(percentile), Ts, trained.ann_acc, acc, picks,
                  xte[picks].numpy().reshape(-1, 8, 8), yte[picks].numpy(),
                  np.asarray(counts).reshape(len(Ts), len(picks), -1), convert_s,

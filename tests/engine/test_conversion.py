@@ -390,7 +390,7 @@ def test_conversion_curve_cache_progress_and_cancel():
     seen = []
     curve = cache.get_curve(cfg, 99.9, progress=lambda f, msg: seen.append(f))
     fracs = [f for f in seen]
-    assert fracs == sorted(fracs) and fracs[-1] == 1.0 and len(fracs) >= 4 + 6
+    assert fracs == sorted(fracs) and fracs[-1] == 1.0 and len(fracs) >= 4 + 2  # epochs, SNN run
     assert curve.Ts == (4, 8, 16, 32, 64, 128) and set(curve.snn_acc) == set(curve.Ts)
     assert curve.n_test == 360
     # a real conversion: ANN well above chance, the SNN approaches it as T grows
@@ -426,3 +426,22 @@ def test_ann_config_checks(kw, match):
 
     with pytest.raises(ValueError, match=match):
         AnnConfig(**kw)
+
+
+def test_classify_over_T_reads_one_run_at_every_T():
+    from engine.conversion.curves import AnnConfig, digits_data, train_ann
+    from engine.conversion.experiment import _shape
+
+    xtr, _, xte, yte = digits_data()
+    tr = train_ann(AnnConfig("mlp", "relu", epochs=2))
+    snn = convert(tr.model, _shape(tr.model, xtr), T=64)
+    x = xte[:120]
+    Ts = (4, 16, 64)
+    for enc in ("constant", "poisson"):
+        preds, counts = snn.classify_over_T(x, Ts, encoding=enc, seed=5)
+        for T in Ts:  # a batch this small runs in one chunk: the same spikes as a T-step run
+            assert torch.equal(preds[T], snn.classify(x, encoding=enc, seed=5, T=T))
+            assert torch.equal(counts[T], snn.run(x, encoding=enc, seed=5, T=T))
+        assert torch.all(counts[64] >= counts[16]) and torch.all(counts[16] >= counts[4])
+    with pytest.raises(ValueError, match="T must"):
+        snn.classify_over_T(x, (0, 4))
