@@ -360,14 +360,24 @@ class FixedPointSimulator(Simulator):
         codes, as the RTL layer forms it; also returns how many saturated."""
         q, m = self.qformat, self.mappings[k]
         lo, hi = q.min_int, q.max_int
-        if m.native:
-            s = np.rint(stim)
+        # np.minimum/np.maximum instead of np.clip: this runs every step on
+        # small arrays, where clip's Python-level overhead dominates
+        if not stim.any():
+            total = np.array(proj_codes, dtype=np.float64)   # no stimulus this step: code 0
+            n_sat = 0
         else:
-            s = np.sign(stim) * np.floor(np.abs(stim) * q.scale + 0.5)
-        n_sat = int(np.count_nonzero((s < lo) | (s > hi)))
-        total = np.clip(s, lo, hi) + proj_codes
-        n_sat += int(np.count_nonzero((total < lo) | (total > hi)))
-        return np.clip(total, lo, hi).astype(np.int64), n_sat
+            if m.native:
+                s = np.rint(stim)
+            else:
+                s = np.sign(stim) * np.floor(np.abs(stim) * q.scale + 0.5)
+            n_sat = int(np.count_nonzero(s < lo) + np.count_nonzero(s > hi))
+            total = np.minimum(np.maximum(s, lo, out=s), hi, out=s)
+            total += proj_codes
+        n_over = np.count_nonzero(total < lo) + np.count_nonzero(total > hi)
+        if n_over:
+            n_sat += int(n_over)
+            np.minimum(np.maximum(total, lo, out=total), hi, out=total)
+        return total.astype(np.int64), n_sat
 
     def _step_populations(self):
         out = []
@@ -399,10 +409,14 @@ class FixedPointSimulator(Simulator):
         """One step of a synaptic-current register group; returns how many saturated."""
         q = self.qformat
         st = g["state"]
-        nxt = ((st * g["k"]) >> q.fraction) + g["arrivals"].astype(np.int64)
+        nxt = st * g["k"]
+        np.right_shift(nxt, q.fraction, out=nxt)
+        nxt += g["arrivals"].astype(np.int64)
         g["arrivals"].fill(0.0)
-        n_sat = int(np.count_nonzero((nxt < q.min_int) | (nxt > q.max_int)))
-        np.clip(nxt, q.min_int, q.max_int, out=st)
+        n_sat = int(np.count_nonzero(nxt < q.min_int) + np.count_nonzero(nxt > q.max_int))
+        if n_sat:
+            np.minimum(np.maximum(nxt, q.min_int, out=nxt), q.max_int, out=nxt)
+        st[...] = nxt
         return n_sat
 
     def state_snapshot(self) -> dict:
