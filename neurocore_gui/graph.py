@@ -103,7 +103,10 @@ def unique_label(base: str, taken) -> str:
 
 def _edge_label(data: dict) -> str:
     w = data.get("weight")
-    if isinstance(w, dict):
+    csr = (data.get("csr") or {}).get("data") if isinstance(data.get("csr"), dict) else None
+    if csr:  # explicit synapses (e.g. trained weights): their mean is what runs
+        w = f"{sum(csr) / len(csr):.3g} (mean of {len(csr)})"
+    elif isinstance(w, dict):
         w = w.get("dist", "dist")
     elif isinstance(w, (int, float)):
         w = f"{w:g}"

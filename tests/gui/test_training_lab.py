@@ -262,3 +262,23 @@ def test_generated_script_keeps_the_surrogate_choice():
     specs = ns["net"].to_torch().surrogate_specs
     assert specs[0] == ("fast_sigmoid", "legacy_autograd", {"slope": 9.0})
     assert specs[2] == ("triangular", "legacy_autograd", {"width": 0.5})
+
+
+def test_canvas_edges_show_the_written_back_weights(lab):
+    from neurocore_gui import graph
+
+    def labels():
+        net, layout = graph.from_document(lab.store.document)
+        return [e["label"] for e in graph.network_to_canvas(net, layout)[1]]
+
+    lab.propose_network()
+    before = labels()
+    assert before == ["w=uniform, p=0.8", "w=uniform"]
+    lab.epochs.value = 2
+    lab.start_training()
+    lab.wait(60)
+    assert lab.write_back()
+    after = labels()
+    means = [float(np.mean(lab.store.document["projections"][k]["csr"]["data"])) for k in (0, 1)]
+    assert after[0].startswith(f"w={means[0]:.3g} (mean of ") and after[0].endswith(", p=0.8")
+    assert after[1] == f"w={means[1]:.3g} (mean of 40)"
