@@ -282,3 +282,14 @@ def test_canvas_edges_show_the_written_back_weights(lab):
     means = [float(np.mean(lab.store.document["projections"][k]["csr"]["data"])) for k in (0, 1)]
     assert after[0].startswith(f"w={means[0]:.3g} (mean of ") and after[0].endswith(", p=0.8")
     assert after[1] == f"w={means[1]:.3g} (mean of 40)"
+
+
+def test_the_canvas_round_trip_keeps_the_surrogate_choice():
+    from neurocore_gui import graph
+
+    doc = proposed_network("two_pattern")
+    doc["populations"][2]["surrogate"] = {"name": "triangular", "params": {"width": 0.5}}
+    nodes, edges, meta = graph.network_to_canvas(*graph.from_document(doc))
+    back = graph.to_document(nodes, edges, meta)
+    assert back["training"] == doc["training"]
+    assert back["populations"][2]["surrogate"] == {"name": "triangular", "params": {"width": 0.5}}
