@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from engine.analysis.protocols import AnalysisInputError, n_steps, number
-from engine.analysis.single import is_graded, make_model, rearm_level
+from engine.analysis.single import (compiled_available, detect_spikes, is_graded, make_model, rearm_level,
+                                    spike_threshold)
 
 __all__ = ["FICurve", "Cancelled", "fi_curve", "rheobase", "population_rates", "CLASS_RATIO"]
 
@@ -63,6 +64,13 @@ def population_rates(model, currents, duration_ms: float, *, params: dict | None
     n = n_steps(duration_ms, dt)
     skip = int(round((0.5 * n * dt if transient_ms is None else number(transient_ms, "transient_ms", minimum=0))
                      / dt))
+    if compiled_available() and not m.draws_random():
+        try:
+            return _rates_compiled(m, cur, n, skip, progress, cancel, progress_span)
+        except Cancelled:
+            raise
+        except Exception:  # noqa: BLE001 - a model the compiled backend cannot take: the kernel loop
+            pass
     state = m.initial_state(cur.size)
     view, step = m.view(), type(m).step
     rng = np.random.default_rng(0)
@@ -94,6 +102,55 @@ def population_rates(model, currents, duration_ms: float, *, params: dict | None
     ok = (count >= 2) & (last > first)
     rates[ok] = (count[ok] - 1) / ((last[ok] - first[ok]) * dt * 1e-3)
     return rates
+
+
+def _rate_from_steps(steps_per_neuron, skip: int, dt: float) -> np.ndarray:
+    rates = np.zeros(len(steps_per_neuron))
+    for j, st in enumerate(steps_per_neuron):
+        st = st[st >= skip]
+        if st.size >= 2 and st[-1] > st[0]:
+            rates[j] = (st.size - 1) / ((st[-1] - st[0]) * dt * 1e-3)
+    return rates
+
+
+def _rates_compiled(m, cur, n, skip, progress, cancel, span):
+    """:func:`population_rates` on the ``"compiled"`` backend, in chunks (for
+    progress and cancel); graded models record v to apply the same
+    hysteresis as :func:`~engine.analysis.single.detect_spikes`."""
+    from engine.backends import compile as compile_network
+    from engine.network import Network, Population, StateMonitor, TimedArray
+
+    cls = type(m)
+    dt = cls.default_dt
+    pop = Population(cls, cur.size, m.values(), label="fi")
+    objs = [pop, TimedArray(cur[None, :], dt=dt * 1e-3, target=pop)]
+    graded = is_graded(cls)
+    if graded:
+        objs.append(StateMonitor(pop, [cls.voltage_variable], label="v"))
+    sim = compile_network(Network(*objs), "compiled", dt * 1e-3)
+    chunk = max(1, n // 20)
+    steps, ids, vs = [], [], []
+    done = 0
+    while done < n:
+        if _is_cancelled(cancel):
+            raise Cancelled()
+        k = min(chunk, n - done)
+        ch = sim.advance(k)
+        s, i = ch.spikes.get("fi", (np.zeros(0, np.int64), np.zeros(0, np.int64)))
+        steps.append(np.asarray(s, dtype=np.int64))
+        ids.append(np.asarray(i, dtype=np.int64))
+        if graded:
+            vs.append(np.asarray(ch.traces["v"][cls.voltage_variable], dtype=np.float64))
+        done += k
+        if progress is not None:
+            progress(span[0] + (span[1] - span[0]) * done / n)
+    steps, ids = np.concatenate(steps), np.concatenate(ids)
+    per = [np.sort(steps[ids == j]) for j in range(cur.size)]
+    if graded:
+        v = np.concatenate(vs)
+        thr = float(getattr(m, spike_threshold(cls)))
+        per = [detect_spikes(v[:, j], thr, rearm_level(m), candidates=per[j]) for j in range(cur.size)]
+    return _rate_from_steps(per, skip, dt)
 
 
 def _classify(rh: float, onset: float, currents, rates) -> str:

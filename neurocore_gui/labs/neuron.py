@@ -88,6 +88,7 @@ def compute_run(req: dict) -> dict:
     """Everything one update shows (pure; runs in a worker thread)."""
     t0 = time.perf_counter()
     name, params = req["model"], req["params"]
+    res_start = t0
     cls = get_model(name)
     dt = cls.default_dt
     if req.get("preset"):
@@ -121,6 +122,7 @@ def compute_run(req: dict) -> dict:
         except ValueError as exc:  # e.g. the kernel fires over the whole box
             res["phase_note"] = str(exc)
     res["t_total"] = time.perf_counter() - t0
+    res["t_start"] = res_start
     return res
 
 
@@ -479,7 +481,8 @@ class NeuronLab(pn.viewable.Viewer):
     # -- figures ------------------------------------------------------------------------------
     def _build_figures(self, cls) -> None:
         vv = cls.voltage_variable
-        names = [vv] + [k for k in cls.state_variables if k != vv]
+        # step counters (refractory...) are bookkeeping, not dynamics: not drawn
+        names = [vv] + [k for k in plane_candidates(cls) if k != vv]
         self.trace_src = {k: ColumnDataSource({"t": [], "y": []}) for k in names}
         self.spike_src = ColumnDataSource({"t": [], "y": []})
         self.cur_src = ColumnDataSource({"t": [], "y": []})
@@ -573,10 +576,14 @@ class NeuronLab(pn.viewable.Viewer):
         self._show_phase(res)
         t_end = time.perf_counter()
         self.last_timing = {"simulate_ms": 1e3 * res["t_sim"], "analysis_ms": 1e3 * (res["t_total"] - res["t_sim"]),
-                            "draw_ms": 1e3 * (t_end - t_draw), "total_ms": 1e3 * (t_end - t_change)}
+                            "draw_ms": 1e3 * (t_end - t_draw), "total_ms": 1e3 * (t_end - t_change),
+                            "queued_ms": 1e3 * max(0.0, res["t_start"] - t_change),
+                            "handover_ms": 1e3 * max(0.0, t_draw - res["t_start"] - res["t_total"])}
         lt = self.last_timing
-        self.status.object = (f"updated in **{lt['total_ms']:.0f} ms** (neuron {lt['simulate_ms']:.0f} ms, "
-                              f"phase plane {lt['analysis_ms']:.0f} ms, figures {lt['draw_ms']:.0f} ms; "
+        self.status.object = (f"**{n} spike{'s' if n != 1 else ''}**{rate} · "
+                              f"updated in **{lt['total_ms']:.0f} ms** (neuron {lt['simulate_ms']:.0f} ms, "
+                              f"phase plane {lt['analysis_ms']:.0f} ms, figures {lt['draw_ms']:.0f} ms, "
+                              f"waiting {lt['queued_ms'] + lt['handover_ms']:.0f} ms; "
                               f"engine: {res['engine']})")
 
     def _show_phase(self, res: dict) -> None:
@@ -669,10 +676,12 @@ class NeuronLab(pn.viewable.Viewer):
     def _add_clicked(self, tx, ty) -> None:
         self.clicked = (self.clicked + [(tx.tolist(), ty.tolist())])[-8:]
         self.click_src.data = {"xs": [c[0] for c in self.clicked], "ys": [c[1] for c in self.clicked]}
+        self.clear_btn.label = f"Clear clicked trajectories ({len(self.clicked)})"
 
     def _clear_clicked(self, *_):
         self.clicked = []
         self.click_src.data = {"xs": [], "ys": []}
+        self.clear_btn.label = "Clear clicked trajectories"
 
     # -- F-I curve ----------------------------------------------------------------------------------
     def fi_request(self) -> dict:

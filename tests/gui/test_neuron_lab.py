@@ -123,6 +123,27 @@ def test_fi_curve_marks_rheobase_and_names_the_class(lab):
     assert len(lab.fi_src.data["i"]) == 21
 
 
+def test_fi_cancel_stops_a_running_curve(lab):
+    from engine.analysis import Cancelled
+
+    lab.set_model("FitzHughNagumoNeuron")
+    lab._fi_stop.clear()
+    seen = []
+
+    def stop_soon(frac):
+        seen.append(frac)
+        if len(seen) == 3:
+            lab._fi_stop.set()     # what the Cancel button does
+
+    lab._fi_progress = stop_soon
+    try:
+        with pytest.raises(Cancelled):
+            lab.compute_fi()
+    finally:
+        del lab._fi_progress
+    assert len(seen) == 3 and seen[-1] < 1.0
+
+
 def test_store_open_population_and_send_to_canvas():
     store = SessionStore()
     doc = store.network_dict()
