@@ -64,10 +64,29 @@ class _Collector:
         key = id(func)
         if key in self.names:
             return self.names[key]
-        mod = func.__module__
-        name = new_name or f"{_short(mod)}__{func.__name__}"
+        name = new_name or f"{_short(func.__module__)}__{func.__name__}"
         self.names[key] = name
-        src = _function_source(func)
+        self._emit(func, _function_source(func), name)
+        return name
+
+    def specialised(self, helper, rhs) -> str:
+        """``helper`` (whose first parameter is a function ``rhs``) with that
+        argument bound to ``rhs``: a direct call numba inlines, where a
+        function passed as a value stays an indirect call per RK4 stage."""
+        key = (id(helper), id(rhs))
+        if key in self.names:
+            return self.names[key]
+        name = f"{_short(helper.__module__)}__{helper.__name__}__{_short(rhs.__module__)}__{rhs.__name__}"
+        self.names[key] = name
+        target = self.function(rhs)
+        src = _function_source(helper)
+        src = re.sub(rf"def {re.escape(helper.__name__)}\(rhs,\s*", f"def {helper.__name__}(", src, count=1)
+        src = re.sub(r"(?<![\w.])rhs\(", f"{target}(", src)
+        self._emit(helper, src, name)
+        return name
+
+    def _emit(self, func, src, name) -> None:
+        mod = func.__module__
         renames = {func.__name__: name}
         for ref in func.__code__.co_names:
             if ref not in func.__globals__:
@@ -78,6 +97,15 @@ class _Collector:
                     raise NotImplementedError(f"{mod}.{func.__name__}: module {ref!r} is not usable in compiled code")
                 continue
             if isinstance(value, types.FunctionType) and value.__module__.startswith("engine.models"):
+                if value.__code__.co_varnames[:1] == ("rhs",):
+                    # calls ``helper(fn, ...)`` with a module-level fn: bind it
+                    def bind(m, helper=value):
+                        fn = func.__globals__.get(m.group(1))
+                        if not isinstance(fn, types.FunctionType):
+                            raise NotImplementedError(f"{mod}.{func.__name__}: {ref}() needs a module-level function")
+                        return self.specialised(helper, fn) + "("
+                    src = re.sub(rf"(?<![\w.]){re.escape(ref)}\(\s*(\w+)\s*,\s*", bind, src)
+                    continue
                 renames[ref] = self.function(value)
             elif isinstance(value, (bool, int, float)) and not isinstance(value, np.ndarray):
                 new = f"{_short(mod)}__{ref}"
@@ -91,7 +119,6 @@ class _Collector:
         # inlined into the chunk loop, except functions taking *args (numba's inliner cannot)
         inline = "never" if func.__code__.co_flags & inspect.CO_VARARGS else "always"
         self.blocks.append(f"@nb.njit(cache=True, error_model='numpy', inline='{inline}')\n{src}")
-        return name
 
 
 def model_source(collector: _Collector, cls, k: int) -> tuple[str, str | None]:
