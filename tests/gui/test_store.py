@@ -323,3 +323,15 @@ def test_labs_are_tabs_over_the_session_store(app):
         assert type(lab).__name__ == cls, getattr(lab, "object", lab)
         if hasattr(lab, "store"):
             assert lab.store is app.store
+
+
+def test_a_network_too_big_to_load_back_is_not_saved(app, monkeypatch):
+    import neurocore_gui.builder as builder_mod
+
+    b = app.builder
+    size = len(json.dumps(app.store.document, indent=1).encode())
+    monkeypatch.setattr(builder_mod, "MAX_FILE_BYTES", size - 1)  # as if the file were over 50 MB
+    assert b._save_file().getvalue() == ""
+    assert b.message.severity == "error" and "MB" in b.message.object
+    monkeypatch.setattr(builder_mod, "MAX_FILE_BYTES", size + 1)
+    assert json.loads(b._save_file().getvalue()) == app.store.document
