@@ -19,11 +19,14 @@ The inverse of a code is the float that maps exactly onto it, so
 by at most half an LSB of the quantity the code stands for.
 
 Bit-width sweep rule: for a total width ``W`` the integer part (sign
-included) gets the bits needed to hold the largest magnitude the network must
-represent without saturating -- its potentials (rest, reset, threshold) and
-its largest weight and stimulus level -- and the fraction gets the rest,
-``F = max(0, W - integer_bits)``; below ``integer_bits`` the format has no
-fraction and large values saturate (the sweep shows what that costs).
+included) gets the bits needed to hold the largest magnitude ``M`` the
+network must represent -- its potentials (rest, reset, threshold) and its
+largest weight and stimulus level -- plus one guard bit, so the membrane sum
+can overshoot ``M`` by as much again without wrapping (CUBA sits at -60 with
+inhibition pushing below: without the guard bit its sums wrap round ±64).
+The fraction gets the rest, ``F = max(0, W - integer_bits)``; below
+``integer_bits`` the format has no fraction and large values saturate (the
+sweep shows what that costs).
 """
 
 from __future__ import annotations
@@ -179,7 +182,7 @@ def network_magnitude(network) -> float:
 
 def sweep_fraction(width: int, magnitude: float) -> int:
     """Fraction bits for a total ``width`` (see the module docstring)."""
-    return max(0, int(width) - fx.min_integer_bits(magnitude))
+    return max(0, int(width) - fx.min_integer_bits(magnitude) - 1)
 
 
 @dataclass

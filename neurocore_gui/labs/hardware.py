@@ -446,7 +446,8 @@ class HardwareLab(pn.viewable.Viewer):
         s = res.smallest
         self.sweep_status.object = (f"**Smallest format within rate error {res.tolerance:g}: "
                                     f"{s.qformat if s else 'none'}** (fraction rule: integer bits hold the "
-                                    f"largest potential, weight or stimulus; the rest is fraction)\n\n"
+                                    f"largest potential, weight or stimulus plus one guard bit; the rest is "
+                                    f"fraction)\n\n"
                                     + "\n".join(rows))
         w = [r.data_width for r in res.rows]
         agree = hv.Curve((w, [r.agreement for r in res.rows]), "total bits W", "value", label="agreement")

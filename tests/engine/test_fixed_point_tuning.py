@@ -70,7 +70,9 @@ def test_sweep_rule_and_smallest_format():
     net = Network(a, b, Projection(a, b, weight={"dist": "uniform", "low": 0.0, "high": 1.5}, seed=1),
                   TimedArray(stim, target=a))
     assert tuning.network_magnitude(net) == pytest.approx(3.0, abs=0.01)
-    assert tuning.sweep_fraction(16, 3.0) == 13 and tuning.sweep_fraction(2, 3.0) == 0
+    # 3.0 needs 3 integer bits (sign included), plus the guard bit
+    assert tuning.sweep_fraction(16, 3.0) == 12 and tuning.sweep_fraction(4, 3.0) == 0
+    assert tuning.sweep_fraction(16, 60.0) == 8  # CUBA: Q8.8
     seen = []
     res = tuning.bitwidth_sweep(net, widths=[4, 6, 8, 12, 16, 24], n_steps=300, tolerance=0.05,
                                 progress=lambda d, t: seen.append((d, t)))
