@@ -31,7 +31,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(app: str = "neurocore_gui/app.py", timeout: float = 60.0):
+def start_server(app: str = "neurocore_gui/app.py", timeout: float = 60.0, request_timeout: float = 5.0):
     port = free_port()
     env = dict(os.environ, PYTHONUNBUFFERED="1")  # default resources: what `make serve` gets
     log = open(ARTIFACTS / f"serve_{port}.log", "w")
@@ -50,7 +50,7 @@ def start_server(app: str = "neurocore_gui/app.py", timeout: float = 60.0):
                 break
         except Exception:  # noqa: BLE001 - not up yet
             try:
-                with urllib.request.urlopen(url, timeout=5):
+                with urllib.request.urlopen(url, timeout=request_timeout):
                     break
             except Exception:  # noqa: BLE001
                 pass

@@ -35,7 +35,9 @@ _SOURCES_JS = """() => {
 def lab_url():
     require_tool("chromium")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    proc, url, log = start_server("tests/gui/training_lab/app.py")
+    # each page request builds a lab: on a loaded machine one takes longer than
+    # the default 5 s, and retries would pile up sessions
+    proc, url, log = start_server("tests/gui/training_lab/app.py", timeout=300, request_timeout=120)
     try:
         yield url
     finally:

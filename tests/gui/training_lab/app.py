@@ -11,5 +11,5 @@ from neurocore_gui.labs.training import TrainingLab  # noqa: E402
 from neurocore_gui.store import SessionStore  # noqa: E402
 
 lab = TrainingLab(store=SessionStore())
-pn.state.on_session_destroyed(lambda ctx: lab.close())
+pn.state.on_session_destroyed(lambda ctx, lab=lab: lab.close())  # bound now: the script's globals go
 pn.Column(lab, sizing_mode="stretch_width").servable(title="NeuroCore training lab")
