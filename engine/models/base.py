@@ -6,9 +6,12 @@ A model is a :class:`param.Parameterized` subclass of :class:`NeuronModel`:
   ``label``/``doc``), validated on construction and on every assignment, and
   read by the GUI to build editors;
 * its **state** is a dict of per-neuron arrays built by :meth:`initial_state`;
-* its **kernel** :meth:`step` advances ``n`` neurons by one step, in place,
-  and returns the model's output (0/1 spikes, or a graded rate for rate
-  models);
+* its **dynamics** -- update, threshold, reset, refractoriness -- are one
+  pure elementwise function, :attr:`dynamics` (rules in
+  :mod:`engine.models._form`); :meth:`step` evaluates it with NumPy on ``n``
+  neurons in place, the torch backend re-binds it to torch and the compiled
+  backend compiles its source per neuron, so no backend has a kernel of its
+  own;
 * its **equations** live in the class docstring and its literature
   **reference** in :attr:`reference`.
 
