@@ -58,8 +58,18 @@ def test_every_parameter_is_documented_with_bounds_or_unit(name):
     info = registry[name]().describe()
     assert info["reference"], f"{name} has no literature reference"
     assert info["equations"], f"{name} has no equations docstring"
+    # scale-free constants of models in arbitrary units: neither unit nor bounds
+    dimensionless = {("SCIzhikevichNeuron", "b"), ("StochasticDendriticNeuron", "threshold")}
     for pname, p in info["parameters"].items():
         assert p["doc"], f"{name}.{pname} has no doc"
+        if p["type"] in ("Real", "Integer") and (name, pname) not in dimensionless:
+            # integer codes of the fixed-point model say "(code)" in their doc instead of a unit
+            assert p["unit"] or p["bounds"] is not None or "(code)" in p["doc"], \
+                f"{name}.{pname} has neither a unit nor bounds"
+        if p["bounds"] is not None:
+            lo, hi = p["bounds"]
+            assert (lo is None or p["default"] >= lo) and (hi is None or p["default"] <= hi), \
+                f"{name}.{pname} default {p['default']} is outside its bounds {p['bounds']}"
 
 
 def test_view_refresh_picks_up_parameter_changes():

@@ -129,8 +129,22 @@ def test_izhikevich2007_presets_construct_and_default_is_rs():
     assert set(presets) == {"RS", "IB", "CH", "FS"}
     rs = neurons.Izhikevich2007Neuron()
     assert {k: getattr(rs, k) for k in presets["RS"]} == presets["RS"]
+    # Izhikevich (2007), Dynamical Systems in Neuroscience, sec. 8.2
+    assert presets["RS"] == dict(C=100.0, k=0.7, vr=-60.0, vt=-40.0, vpeak=35.0, a=0.03, b=-2.0, c=-50.0, d=100.0)
+    assert presets["IB"] == dict(C=150.0, k=1.2, vr=-75.0, vt=-45.0, vpeak=50.0, a=0.01, b=5.0, c=-56.0, d=130.0)
+    assert presets["CH"] == dict(C=50.0, k=1.5, vr=-60.0, vt=-40.0, vpeak=25.0, a=0.03, b=1.0, c=-40.0, d=150.0)
     for p in presets.values():
-        neurons.Izhikevich2007Neuron(**p)
+        model = registry["Izhikevich2007Neuron"](**p)
+        # from rest (v = vr, u = 0) one Euler step only sees the input: dv = dt*I/C, du = 0
+        state = model.initial_state(2)
+        model.step(state, np.array([0.0, 100.0]), 0.5)
+        assert state["v"].tolist() == [p["vr"], p["vr"] + 0.5 * 100.0 / p["C"]]
+        assert state["u"].tolist() == [0.0, 0.0]
+        # at vpeak it fires: v -> c, u -> u + dt*a*(b*(v - vr) - u) + d
+        state = {"v": np.array([p["vpeak"]]), "u": np.array([0.0])}
+        assert model.step(state, np.array([0.0]), 0.5).tolist() == [True]
+        assert state["v"].tolist() == [p["c"]]
+        assert state["u"][0] == pytest.approx(0.5 * p["a"] * p["b"] * (p["vpeak"] - p["vr"]) + p["d"], rel=1e-12)
 
 
 def test_izhikevich2007_rs_adapts_fs_does_not():

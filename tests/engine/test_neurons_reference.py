@@ -383,8 +383,13 @@ def test_fixed_point_lif_is_re_exported():
     from engine.models import fixed_point_lif
 
     assert neurons.FixedPointLIFNeuron is fixed_point_lif.FixedPointLIFNeuron
-    spike, v = neurons.FixedPointLIFNeuron().step(leak_k=240, gain_k=16, I_t=100)
-    assert spike in (0, 1) and isinstance(v, int)
+    n = neurons.FixedPointLIFNeuron()  # Q8.8, v_rest 0, threshold 256
+    spike, v = n.step(leak_k=240, gain_k=16, I_t=100)
+    # v = 0 + ((0 - 0)*240 >> 8) + (100*16 >> 8) = 6, below the threshold
+    assert (spike, v) == (0, 6) and type(v) is int
+    # next: 6 + ((0 - 6)*240 >> 8) + 6 = 6 - 6 + 6 (floor of -5.625 is -6) = 6
+    assert n.step(leak_k=240, gain_k=16, I_t=100) == (0, 6)
+    assert n.step(leak_k=0, gain_k=256, I_t=250) == (1, 0)  # 6 + 250 >= 256: fires, resets to 0
 
 
 class ToyRate(NeuronModel):

@@ -3,6 +3,7 @@ parameter changes at the next chunk, reset, errors, session isolation."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import numpy as np
@@ -153,14 +154,26 @@ def test_reset_recompiles_and_restarts_at_zero():
 
 
 def test_stale_chunks_are_dropped_after_reset():
-    r = Runner(_Made(), DT, chunk_steps=10, adaptive=False)
+    made = _Made()
+    r = Runner(made, DT, chunk_steps=10, adaptive=False)
     try:
         r.start()
-        time.sleep(0.1)
+        old = _collect(r, 10)
+        old_gen = r.generation
         r.reset()
+        # a chunk the old worker finished after the reset emptied the queue
+        # (start_step 999 cannot come from the new run)
+        stale = dataclasses.replace(old[0], start_step=999)
+        r.queue.put((old_gen, stale))
         r.step(10)
         chunks = _collect(r, 10)
-        assert chunks[0].start_step == 0
+        assert [(c.start_step, c.n_steps) for c in chunks] == [(0, 10)]
+        assert r.generation == old_gen + 1 and made.count == 2  # recompiled from the network
+        # the new chunk is the fresh network's first 10 steps, spike for spike
+        fresh = compile_network(_lif_network(), "numpy", DT).advance(10)
+        assert {k: [a.tolist() for a in v] for k, v in chunks[0].spikes.items()} == \
+            {k: [a.tolist() for a in v] for k, v in fresh.spikes.items()}
+        assert r.drain() == []
     finally:
         r.stop()
 
