@@ -51,6 +51,16 @@ def cache_dir() -> str:
     root = os.environ.get("NEUROCORE_CACHE_DIR") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "neurocore")
     path = os.path.join(root, "compiled")
+    try:
+        os.makedirs(path, exist_ok=True)
+        if os.access(path, os.W_OK):
+            return path
+    except OSError:
+        pass
+    # a read-only home (some CI runners, containers): a per-user temporary folder
+    import tempfile
+
+    path = os.path.join(tempfile.gettempdir(), f"neurocore-compiled-{os.getuid() if hasattr(os, 'getuid') else 0}")
     os.makedirs(path, exist_ok=True)
     return path
 
