@@ -87,7 +87,22 @@ MODULES: dict[str, Module] = {
 }
 
 # Mutants that cannot change observable behaviour, by mutmut name, with why.
-EQUIVALENT: dict[str, str] = {}
+# (mutmut numbers the mutants of a function in a fixed order, so a name stays
+# valid until that function's text changes; a stale entry only goes unused.)
+_FP = "engine.fixedpoint."
+EQUIVALENT: dict[str, str] = {
+    _FP + "xǁQFormatǁquantize__mutmut_35":
+        "codes.astype(None) hands wrap() a float array of whole numbers; wrap converts it to int64 itself",
+    _FP + "xǁQFormatǁto_float__mutmut_3":
+        "dtype=None: true division of integer codes by the scale yields float64 anyway",
+    _FP + "xǁQFormatǁto_float__mutmut_5": "as to_float__mutmut_3 (dtype argument dropped)",
+    _FP + "x_wrap_inplace__mutmut_4":
+        "bits <= word: for bits == word the shift is 0, which leaves the array as it is",
+    _FP + "x_shift_product__mutmut_1":
+        "default rounding 'XXfloorXX': round_bias treats every value but 'nearest' as floor "
+        "(callers validate the option with check_options first)",
+    _FP + "x_shift_product__mutmut_2": "as shift_product__mutmut_1 ('FLOOR')",
+}
 
 STATUS_RE = re.compile(r"^\s+(\S+): (.+)$")
 KILLED = {"killed", "timeout", "caught by type check", "segfault"}
@@ -186,11 +201,17 @@ class Score:
         return None if judged == 0 else 100.0 * c["killed"] / judged
 
 
-def run_module(name: str, budget: float, fresh: bool, workers: int) -> Score:
+def run_module(name: str, budget: float, fresh: bool, workers: int, rerun: bool = False) -> Score:
     mod = MODULES[name]
     d = prepare(name, mod, fresh)
+    names = []
+    if rerun and (d / "mutants").exists():
+        # mutmut keeps a verdict until the function's text changes; after new
+        # tests, name the survivors to have them tried again
+        names = sorted(m for m, st in results(d).items()
+                       if st in ("survived", "no tests") and m not in EQUIVALENT)
     t0 = time.monotonic()
-    rc, out = mutmut(d, "run", "--max-children", str(workers), timeout=budget)
+    rc, out = mutmut(d, "run", "--max-children", str(workers), *names, timeout=budget)
     sc = Score(name, results(d), time.monotonic() - t0)
     if not sc.status:
         print(out[-3000:], file=sys.stderr)
@@ -222,6 +243,8 @@ def main(argv=None) -> int:
                     help="seconds per module (default 300, env MUTATION_BUDGET)")
     ap.add_argument("--workers", type=int, default=1, help="parallel mutant workers (default 1)")
     ap.add_argument("--fresh", action="store_true", help="forget earlier verdicts")
+    ap.add_argument("--rerun-survivors", action="store_true",
+                    help="try the stored survivors again (after adding tests)")
     ap.add_argument("--report-only", action="store_true", help="print the stored verdicts, run nothing")
     ap.add_argument("--list", action="store_true", help="list the modules and their test subsets")
     a = ap.parse_args(argv)
@@ -242,7 +265,7 @@ def main(argv=None) -> int:
             scores.append(Score(n, results(d) if (d / "mutants").exists() else {}))
         else:
             print(f"== {n} (budget {a.budget:.0f} s)", flush=True)
-            scores.append(run_module(n, a.budget, a.fresh, a.workers))
+            scores.append(run_module(n, a.budget, a.fresh, a.workers, a.rerun_survivors))
             print(report([scores[-1]], show_survivors=False), flush=True)
     print()
     print(report(scores))

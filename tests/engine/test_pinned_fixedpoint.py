@@ -63,8 +63,16 @@ def test_quantize_arrays_keep_shape_and_int64():
 
 @pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf, [0.0, math.nan]])
 def test_quantize_refuses_non_finite(bad):
-    with pytest.raises(ValueError, match="non-finite"):
+    with pytest.raises(ValueError, match="^cannot quantise non-finite values$"):
         Q88.quantize(bad)
+
+
+def test_quantize_large_integers_saturate_instead_of_overflowing():
+    # integer input is converted to float first: 2**62 * 256 would wrap in int64
+    assert Q88.quantize(2**62) == 32767 and Q88.quantize(-(2**62)) == -32768
+    assert Q88.quantize(np.array([2**62, 3], dtype=np.int64)).tolist() == [32767, 768]
+    assert Q88.quantize(2**70) == 32767  # beyond int64 too
+    assert Q88.quantize([1, -2]).tolist() == [256, -512]
 
 
 def test_to_float_divides_by_scale():
@@ -123,6 +131,8 @@ def test_asr_floors():
     assert [fx.asr(v, 2) for v in (7, -7, -8, -1, 0)] == [1, -2, -2, -1, 0]
     assert fx.asr(np.array([7, -7, -1]), 1).tolist() == [3, -4, -1]
     assert fx.asr(np.int16(-5), 1) == -3
+    assert type(fx.asr(7, 2)) is int and type(fx.asr(np.int64(7), 2)) is int
+    assert fx.asr([7, -7], 1).tolist() == [3, -4]  # a list is an array, not an int
 
 
 def test_int_range_and_fits():
@@ -234,6 +244,9 @@ def test_saturate_to_and_fit_sum():
     assert type(fx.saturate_to(np.int64(300), 8)) is int
     arr = fx.saturate_to(np.array([300, -300, 1]), 8)
     assert arr.dtype == np.int64 and arr.tolist() == [127, -128, 1]
+    assert fx.saturate_to([300, -300], 8).tolist() == [127, -128]
+    arr = fx.saturate_to(np.array([300.7, -2.0, 5.9]), 8)  # codes are integers: truncated, then clipped
+    assert arr.dtype == np.int64 and arr.tolist() == [127, -2, 5]
     assert fx.fit_sum(200, 8) == -56 and fx.fit_sum(200, 8, saturate=True) == 127
     assert fx.fit_sum(np.array([-200]), 8).tolist() == [56]
 
