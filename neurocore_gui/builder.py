@@ -516,11 +516,19 @@ class Builder(pn.viewable.Viewer):
         if source not in by_id or target not in by_id:
             raise ValueError(f"unknown node {source!r} or {target!r}")
         eid = self._edge_id()
+        data.setdefault("label", self._projection_label(by_id[source], by_id[target]))
         self._set_edges(self.edges + [{"id": eid, "source": source, "target": target,
                                        "data": graph.projection_data(**data)}])
         self._record()
         self._notify("structure")
         return eid
+
+    def _projection_label(self, src: dict, tgt: dict) -> str:
+        """A unique label for a new projection: the running network finds an
+        object by label for a live change (``Network.set``), so a labelled
+        projection's weight changes at the next chunk instead of restarting."""
+        taken = [e["data"].get("label") for e in self.edges if e.get("data")]
+        return graph.unique_label(f"{src['data']['label']}->{tgt['data']['label']}", taken)
 
     def _edge_id(self) -> str:
         taken = {e["id"] for e in self.edges}
@@ -605,7 +613,7 @@ class Builder(pn.viewable.Viewer):
             self.notify(f"{src['data']['label']} now drives {tgt['data']['label']}.", "info")
         else:
             new = {"id": edge["id"], "source": src["id"], "target": tgt["id"],
-                   "data": graph.projection_data()}
+                   "data": graph.projection_data(label=self._projection_label(src, tgt))}
             self.notify(f"Projection {src['data']['label']} → {tgt['data']['label']} added; "
                         "select it to edit weight, probability, delay...", "success")
         self._set_edges(others + [new])

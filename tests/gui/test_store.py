@@ -335,3 +335,25 @@ def test_a_network_too_big_to_load_back_is_not_saved(app, monkeypatch):
     assert b.message.severity == "error" and "MB" in b.message.object
     monkeypatch.setattr(builder_mod, "MAX_FILE_BYTES", size + 1)
     assert json.loads(b._save_file().getvalue()) == app.store.document
+
+
+def test_a_weight_drawn_on_the_canvas_changes_live(app):
+    """A projection drawn on the canvas gets a label, so the running network
+    takes a new weight at the next chunk (no restart)."""
+    rv, b = app.run, app.builder
+    b.clear()
+    a = b.add_population("LapicqueNeuron", 20)
+    c = b.add_population("LapicqueNeuron", 20)
+    b.add_stimulus("ConstantCurrent")
+    b._on_edge_added({"edge": {"id": "e9", "source": a, "target": c}})
+    proj = app.store.document["projections"][0]
+    assert proj["label"] == "LN->LN_1"
+    rv.speed.value = "as fast as possible"
+    rv.start()
+    _tick_until(rv, lambda: rv.runner.steps_done > 50, what="a running network")
+    steps = rv.runner.steps_done
+    b.flow.selection = {"nodes": [], "edges": ["e9"]}
+    b.field_editor.widgets["weight"].value = "2.5"
+    _tick_until(rv, lambda: rv.live.network.find("LN->LN_1", "projection").weight_spec == 2.5,
+                what="the new weight in the running network")
+    assert "restarted" not in rv.info.object and rv.runner.steps_done >= steps
