@@ -84,11 +84,14 @@ def flow(model, current, x, y, *, params: dict | None = None, pair=None, frozen:
     """``(fx, fy, valid)``: the flow at the points ``(x[i], y[i])`` (any equal
     shapes), with ``valid`` False where the kernel fired or gave non-finite
     values."""
-    m = model if not isinstance(model, (str, type)) else make_model(model, params)
+    if isinstance(model, (str, type)):
+        m = make_model(model, params)
+        note = phase_plane_note(type(m), m.values())
+        if note:
+            raise AnalysisInputError("model", note)
+    else:  # an instance: the caller has checked it (building a model per call costs ms)
+        m = model
     cls = type(m)
-    note = phase_plane_note(cls, m.values())
-    if note:
-        raise AnalysisInputError("model", note)
     xv, yv = _pair(cls, pair)
     i = number(current, "current")
     x = np.asarray(x, dtype=np.float64)
@@ -262,7 +265,7 @@ def phase_box(model, current, x, y, *, params=None, pair=None, frozen=None, grow
     for mode in ("natural", "swapped", "both"):
         xr, yr = base
         for _ in range(tries + 1):
-            nc = nullclines(m, current, xr, yr, n=41, pair=pair, frozen=frozen)
+            nc = nullclines(m, current, xr, yr, n=31, pair=pair, frozen=frozen)
             if nc["x"] and nc["y"]:
                 found.append((xr, yr))
                 break
@@ -274,6 +277,6 @@ def phase_box(model, current, x, y, *, params=None, pair=None, frozen=None, grow
                 xr = widen(xr, g)
             if mode == "both" or missing_x:
                 yr = widen(yr, g)
-        if found and found[-1] == base:
+        if found:  # the first strategy that works is enough (each try costs a grid of the kernel)
             break
     return min(found, key=lambda b: (b[0][1] - b[0][0]) * (b[1][1] - b[1][0]), default=base)

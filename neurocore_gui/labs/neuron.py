@@ -115,7 +115,7 @@ def compute_run(req: dict) -> dict:
             box = phase_box(model, i, x, y, pair=pair, frozen=frozen)
             res["phase"] = {
                 "pair": pair, "box": box, "current": i, "frozen": frozen,
-                "null": nullclines(model, i, *box, n=121, pair=pair, frozen=frozen),
+                "null": nullclines(model, i, *box, n=81, pair=pair, frozen=frozen),
                 "field": vector_field(model, i, *box, n=15, pair=pair, frozen=frozen),
                 "fixed": fixed_points(model, i, *box, pair=pair, frozen=frozen, n=41),
             }
