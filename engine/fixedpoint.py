@@ -185,7 +185,11 @@ def smallest_qformat(values, *, max_width: int = MAX_WIDTH) -> "QFormat | None":
     if not vals:
         return QFormat(2, 0)
     frac = max(min_fraction_nonzero(v) for v in vals)
-    ints = max(min_integer_bits(v) for v in vals)
+    if frac >= max_width:
+        return None
+    # integer bits of the *rounded* value: rounding can carry it up to the next
+    # power of two (127.998 at 4 fraction bits is 128.0, which Q8.4 cannot hold)
+    ints = max(min_integer_bits(math.floor(abs(v) * 2.0 ** frac + 0.5) / 2.0 ** frac) for v in vals)
     width = frac + ints
     if width > max_width:
         return None

@@ -22,6 +22,7 @@ also left out of the score.
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import os
 import re
 import shutil
@@ -42,6 +43,7 @@ class Module:
     sources: tuple[str, ...]  # files (or folder globs) mutated
     tests: tuple[str, ...]  # the pytest subset that should kill them
     copy: tuple[str, ...] = ()  # extra project paths the tests read
+    only: tuple[str, ...] = ()  # mutmut name globs: just these functions of the sources
 
 
 E = "tests/engine/"
@@ -53,6 +55,14 @@ MODULES: dict[str, Module] = {
     "fixed_point_backend": Module(
         ("engine/backends/fixed_point.py",),
         (E + "test_pinned_fixedpoint.py", E + "test_fixed_point_backend.py", E + "test_fixed_point_options.py"),
+    ),
+    # the quantisation half of the backend (codes of parameters, weights, inputs)
+    "fixed_point_quantisation": Module(
+        ("engine/backends/fixed_point.py",),
+        (E + "test_pinned_fixedpoint.py", E + "test_fixed_point_backend.py"),
+        only=tuple("engine.backends.fixed_point." + f for f in (
+            "x_resolve_qformat__*", "x__quantise_param__*", "x_map_population__*", "x_quantise_weights__*",
+            "xǁFixedPointSimulatorǁinput_codes__*")),
     ),
     "backends": Module(
         ("engine/backends/base.py", "engine/backends/numpy_backend.py", "engine/backends/__init__.py"),
@@ -102,6 +112,11 @@ EQUIVALENT: dict[str, str] = {
         "default rounding 'XXfloorXX': round_bias treats every value but 'nearest' as floor "
         "(callers validate the option with check_options first)",
     _FP + "x_shift_product__mutmut_2": "as shift_product__mutmut_1 ('FLOOR')",
+    _FP + "x_round_bias__mutmut_1": "default 'XXfloorXX': anything but 'nearest' means floor (as above)",
+    _FP + "x_round_bias__mutmut_2": "default 'FLOOR': as round_bias__mutmut_1",
+    _FP + "x_wrap__mutmut_10":
+        "(x - half) instead of (x + half) before the mask: the two differ by 2*half = 2**bits, "
+        "which the mask removes",
 }
 
 STATUS_RE = re.compile(r"^\s+(\S+): (.+)$")
@@ -201,18 +216,28 @@ class Score:
         return None if judged == 0 else 100.0 * c["killed"] / judged
 
 
+def _selected(mod: Module, mutant: str) -> bool:
+    return not mod.only or any(fnmatch.fnmatch(mutant, g) for g in mod.only)
+
+
 def run_module(name: str, budget: float, fresh: bool, workers: int, rerun: bool = False) -> Score:
     mod = MODULES[name]
     d = prepare(name, mod, fresh)
     names = []
+    if mod.only:
+        done = results(d) if (d / "mutants").exists() else {}
+        names = sorted(m for m, st in done.items() if _selected(mod, m) and st == "not checked") \
+            if done else list(mod.only)
+        if done and not names and not rerun:
+            return Score(name, {m: st for m, st in done.items() if _selected(mod, m)}, 0.0)
     if rerun and (d / "mutants").exists():
         # mutmut keeps a verdict until the function's text changes; after new
         # tests, name the survivors to have them tried again
-        names = sorted(m for m, st in results(d).items()
-                       if st in ("survived", "no tests") and m not in EQUIVALENT)
+        names += sorted(m for m, st in results(d).items()
+                        if st in ("survived", "no tests") and m not in EQUIVALENT and _selected(mod, m))
     t0 = time.monotonic()
     rc, out = mutmut(d, "run", "--max-children", str(workers), *names, timeout=budget)
-    sc = Score(name, results(d), time.monotonic() - t0)
+    sc = Score(name, {m: st for m, st in results(d).items() if _selected(mod, m)}, time.monotonic() - t0)
     if not sc.status:
         print(out[-3000:], file=sys.stderr)
     return sc
@@ -262,7 +287,8 @@ def main(argv=None) -> int:
     for n in names:
         if a.report_only:
             d = WORK / n
-            scores.append(Score(n, results(d) if (d / "mutants").exists() else {}))
+            done = results(d) if (d / "mutants").exists() else {}
+            scores.append(Score(n, {m: st for m, st in done.items() if _selected(MODULES[n], m)}))
         else:
             print(f"== {n} (budget {a.budget:.0f} s)", flush=True)
             scores.append(run_module(n, a.budget, a.fresh, a.workers, a.rerun_survivors))

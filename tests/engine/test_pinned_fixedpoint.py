@@ -133,6 +133,9 @@ def test_asr_floors():
     assert fx.asr(np.int16(-5), 1) == -3
     assert type(fx.asr(7, 2)) is int and type(fx.asr(np.int64(7), 2)) is int
     assert fx.asr([7, -7], 1).tolist() == [3, -4]  # a list is an array, not an int
+    # narrower arrays come back as int64, so sums of shifted products cannot overflow
+    out = fx.asr(np.array([-7, 2**30], dtype=np.int32), 1)
+    assert out.dtype == np.int64 and (out * 4).tolist() == [-16, 2**31]
 
 
 def test_int_range_and_fits():
@@ -204,13 +207,26 @@ def test_min_integer_bits(value, bits):
 def test_smallest_qformat():
     assert fx.smallest_qformat([]) == QFormat(2, 0)
     assert fx.smallest_qformat([0.0, 0.0]) == QFormat(2, 0)
-    assert fx.smallest_qformat([0.5]) == QFormat(1, 0)
+    assert fx.smallest_qformat([0.5]) == QFormat(2, 0)  # 0.5 rounds to code 1: Q1.0 tops out at 0
+    assert fx.smallest_qformat([0.4]) == QFormat(2, 1)  # F = 1 (code 1 = 0.5), then one integer bit
     assert fx.smallest_qformat([0.25, -3.0]) == QFormat(4, 1)
     assert fx.smallest_qformat(np.array([[1.0, 0.0], [0.125, 2.5]])) == QFormat(5, 2)
     assert fx.smallest_qformat([1e-6]) == QFormat(20, 19)
     assert fx.smallest_qformat([1e-6], max_width=20) == QFormat(20, 19)
     assert fx.smallest_qformat([1e-6], max_width=19) is None
     assert fx.smallest_qformat([1e-9, 1e3]) is None  # 30 fraction + 11 integer bits > 32
+    assert fx.smallest_qformat([5e-324]) is None
+    assert fx.smallest_qformat([0.5], max_width=2) == QFormat(2, 0)
+    assert fx.smallest_qformat([0.5], max_width=1) is None
+
+
+def test_smallest_qformat_counts_the_carry_of_rounding():
+    # 0.0488 needs 4 fraction bits; 127.998 then rounds to 128.0: 9 integer bits
+    q = fx.smallest_qformat([127.998, 0.0488])
+    assert q == QFormat(13, 4)
+    assert q.quantize(127.998) == 2048 <= q.max_int
+    assert fx.smallest_qformat([127.9, 0.0488]) == QFormat(12, 4)  # 127.875: no carry
+    assert fx.smallest_qformat([-0.75]) == QFormat(2, 0)  # F = 0 suffices; it rounds to -1: Q2.0
 
 
 # -- datapath options and rounding --------------------------------------------------------------
