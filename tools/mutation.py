@@ -114,6 +114,11 @@ EQUIVALENT: dict[str, str] = {
     _FP + "x_shift_product__mutmut_2": "as shift_product__mutmut_1 ('FLOOR')",
     _FP + "x_round_bias__mutmut_1": "default 'XXfloorXX': anything but 'nearest' means floor (as above)",
     _FP + "x_round_bias__mutmut_2": "default 'FLOOR': as round_bias__mutmut_1",
+    _FP + "x_wrap__mutmut_21":
+        "bits > 64 instead of >= 64: at bits = 64 the general formula is the identity too "
+        "(NumPy's int64 shift by 64 gives 0, so the mask is all ones and +half/-half cancel)",
+    _FP + "x_wrap__mutmut_22": "bits >= 65: as wrap__mutmut_21",
+    _FP + "x_wrap__mutmut_40": "array form of wrap__mutmut_10 ((x - half) & mask: differs by 2**bits)",
     _FP + "x_wrap__mutmut_10":
         "(x - half) instead of (x + half) before the mask: the two differ by 2*half = 2**bits, "
         "which the mask removes",

@@ -125,6 +125,9 @@ def test_wrap_to_64_bits_leaves_int64_alone():
     x = np.array([-2**63, 2**63 - 1, 5], dtype=np.int64)
     assert fx.wrap(x, 64).tolist() == x.tolist()
     assert fx.wrap([3, -3], 2).tolist() == [-1, 1]
+    # unsigned arrays too (uint64 + int64 would otherwise promote to float)
+    assert fx.wrap(np.array([200, 127], dtype=np.uint64), 8).tolist() == [-56, 127]
+    assert fx.wrap(np.array([200], dtype=np.uint8), 8).dtype == np.int64
 
 
 def test_asr_floors():
