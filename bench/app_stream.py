@@ -6,7 +6,8 @@ neurons (~21 Hz each, so N=1000 gives more than the issue's 20 000 spikes per si
 second) through the page's "Load JSON" input, runs it at 1x real time and reports:
 
 * page -> canvas: ms from navigation start to the first rendered canvas node
-  (browser clock);
+  (browser clock), cold (the first page the server makes after it starts)
+  and warm (every later one);
 * frames/s: raster updates per second seen by the browser (the raster image,
   progress line and live rates are pushed in one held update; the bench counts
   changes of the progress line's simulated time, polled every animation frame);
@@ -15,12 +16,17 @@ second) through the page's "Load JSON" input, runs it at 1x real time and report
   stimulus editor to the first frame whose displayed population rate is 0
   (browser clock), median of 3.
 
+Every line carries the machine's load average at that moment (the figures
+mean little without it on a shared machine).  nengo-gui, the peer of the
+issue's table, runs only where it is installed; otherwise the bench says so.
+
 Usage: ``python bench/app_stream.py [--sizes 100 1000 10000] [--seconds 5]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import platform
@@ -180,6 +186,10 @@ def run_size(browser, url: str, n: int, seconds: float, tmp: Path) -> dict:
             "latency_ms": statistics.median(good) if good else float("nan"), "latencies": lat}
 
 
+def _load() -> str:
+    return "/".join(f"{x:.1f}" for x in os.getloadavg()) + f" (1/5/15 min, {os.cpu_count()} CPUs)"
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 10000])
@@ -188,7 +198,11 @@ def main(argv=None) -> int:
     from playwright.sync_api import sync_playwright
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    print(f"machine: {platform.platform()} | {os.cpu_count()} logical CPUs | load {os.getloadavg()}")
+    print(f"machine: {platform.platform()} | {os.cpu_count()} logical CPUs | load {_load()}")
+    if importlib.util.find_spec("nengo_gui") is None:
+        print("nengo-gui: not installed, its side of the comparison is not run")
+    else:
+        print("nengo-gui: installed, but this bench has no driver for it yet (see docs/app-performance.md)")
     t0 = time.perf_counter()
     proc, url, log = start_server()
     print(f"server up in {time.perf_counter() - t0:.1f} s at {url}")
@@ -200,14 +214,17 @@ def main(argv=None) -> int:
             pg = ctx.new_page()
             pg.goto(url)
             pg.wait_for_selector(".react-flow__node", timeout=120_000)
+            cold = pg.evaluate("() => performance.now()")
             ctx.close()
+            print(f"page_to_canvas_ms cold={cold:.0f} (first page after the server started) | load {_load()}")
             for n in args.sizes:
                 r = run_size(browser, url, n, args.seconds, Path(tmp))
                 print(f"N={r['n']:>6}: page_to_canvas_ms={r['page_to_canvas_ms']:.0f} "
                       f"frames_per_s={r['frames_per_s']:.1f} sim_speed={r['sim_speed']:.2f}x "
                       f"spikes_per_sim_s={r['spikes_per_sim_s']:.0f} "
                       f"param_latency_ms={r['latency_ms']:.0f} (all: "
-                      f"{', '.join('timeout' if x is None else f'{x:.0f}' for x in r['latencies'])})")
+                      f"{', '.join('timeout' if x is None else f'{x:.0f}' for x in r['latencies'])}) "
+                      f"| load {_load()}")
             browser.close()
     finally:
         stop_server(proc, log)

@@ -15,6 +15,17 @@ Each view keeps a bounded window of numpy state and streams it to a HoloViews
 ``push()`` sends what changed since the last frame; the caller batches the
 three pushes of a frame under ``pn.io.hold()``.  The views never touch the
 engine.
+
+HoloViews draws each figure once (styling, axes, tools, export); after that,
+a frame goes straight into the Bokeh models of the figures shown in a page
+(captured by a hook when HoloViews renders them): the raster's image and x
+range are replaced, traces and rates are *streamed* (only the new rows,
+Bokeh's rollover bounding the history).  Re-running the HoloViews pipeline
+for every frame (DynamicMap callback, element clone, range computation,
+plot update) cost 30-60 ms of server time per figure on the loaded
+two-core machine, more than the rest of a frame; writing the models costs
+~1 ms.  Without a page (``hv.render``, unit tests) the streams are used as
+before, and ``pipe.data`` / ``buffer.data`` always hold the current frame.
 """
 
 from __future__ import annotations
@@ -78,6 +89,7 @@ class RasterImage:
         self.svg = False
         self.pipe = None
         self._dmap = None
+        self._captured = _Captured()
 
     # -- data -----------------------------------------------------------------
     def add(self, chunk) -> None:
@@ -124,18 +136,25 @@ class RasterImage:
             start = (self.latest_bin + 1) % self.cols
             c = np.roll(c, -start, axis=1)
         self.spikes_in_window = int(c.sum())
-        # intensity relative to this frame's typical non-empty pixel, so both a
-        # lone spike (sparse raster) and dense binned activity stay visible
-        nz = c[c > 0]
-        k = max(0.5, 0.5 * float(np.median(nz))) if nz.size else 1.0
-        alpha = (1.0 - np.exp(-c / k))[..., None]
-        rgb = 255.0 * (1 - alpha) + alpha * self._row_colour[:, None, :]
-        rgba = np.empty((self.rows, self.cols, 4), dtype=np.uint8)
-        rgba[..., :3] = rgb[::-1]
-        rgba[..., 3] = 255
+        rgba = self._colour(c, self._scale(c))[::-1]
         t1 = (self.latest_bin + 1) * self.spb * self.dt if self.latest_bin >= 0 else self.cols * self.spb * self.dt
         t0 = t1 - self.cols * self.spb * self.dt
         return rgba, (t0, 0, t1, self.n_neurons)
+
+    @staticmethod
+    def _scale(c: np.ndarray) -> float:
+        """Intensity scale: relative to the typical non-empty pixel, so both a
+        lone spike (sparse raster) and dense binned activity stay visible."""
+        nz = c[c > 0]
+        return max(0.5, 0.5 * float(np.median(nz))) if nz.size else 1.0
+
+    def _colour(self, c: np.ndarray, k: float, rows=slice(None)) -> np.ndarray:
+        """(len(rows), n, 4) uint8 RGBA of the counts ``c`` (rows in counts order)."""
+        alpha = (1.0 - np.exp(-c / k))[..., None]
+        rgba = np.empty(c.shape + (4,), dtype=np.uint8)
+        rgba[..., :3] = 255.0 * (1 - alpha) + alpha * self._row_colour[rows, None, :]
+        rgba[..., 3] = 255
+        return rgba
 
     def _element(self, data):
         rgba, bounds = data
@@ -153,10 +172,13 @@ class RasterImage:
 
             if self.pipe is None:
                 self.pipe = Pipe(data=self._image())
+            else:  # frames drawn straight into a page's figure left the stream behind
+                self.pipe.update(data=self._image())
             opts = dict(responsive=True, height=self.height, framewise=True, toolbar="right",
                         title=f"Raster ({self.n_neurons} neurons shown)",
                         default_tools=["save", "pan", "wheel_zoom", "reset"],
-                        backend_opts=_backend_opts(self.svg), hooks=[_save_as("raster", self.svg)])
+                        backend_opts=_backend_opts(self.svg),
+                        hooks=[_save_as("raster", self.svg), self._captured.hook])
             if self.yticks:
                 # one ticker model for the figure's life, labelled by a hook: a
                 # list of (position, label) builds a new ticker every frame
@@ -180,10 +202,87 @@ class RasterImage:
         if svg != self.svg:
             self.svg = svg
             self._dmap = None
+            self._captured = _Captured()
 
     def push(self) -> None:
-        if self.pipe is not None:
+        if self.pipe is None:
+            return
+        plots = self._captured.live()
+        if not plots:
             self.pipe.send(self._image())
+            return
+        self.spikes_in_window = int(self.counts.sum())
+        for plot in plots:
+            self._draw_ring(plot)
+
+    # -- frames straight into a page's figure --------------------------------------
+    # The page's image holds the ring buffer itself (column j = every time bin
+    # b with b % cols == j), drawn twice: at the start of the ring's current
+    # lap and one lap (P = cols bins) earlier.  The x range shows the last P:
+    # the first copy supplies the bins of this lap, the second those of the
+    # last lap not yet overwritten, and the stale halves of both fall outside
+    # the range.  So a frame sends only the columns that changed (Bokeh's
+    # patch: ~10 columns at 30 frames/s of a 1 s window instead of the whole
+    # image) plus the range, whatever the number of spikes.
+
+    def _draw_ring(self, plot) -> None:
+        from bokeh.models import ImageRGBA
+        from bokeh.transform import dodge
+
+        source, fig = plot.handles["source"], plot.state
+        lap = self.cols * self.spb * self.dt
+        latest = max(self.latest_bin, 0)
+        x = (latest // self.cols) * lap
+        k = self._scale(self.counts)
+        state = getattr(plot, "_nc_ring", None)
+        if state is None or state["source"] is not source or latest - state["drawn"] >= self.cols \
+                or self.latest_bin < state["drawn"]:
+            # first frame in this figure (or a jump of a whole lap, or a clear): the whole ring
+            image = self._colour(self.counts, k).view(np.uint32)[..., 0]
+            source.data = {"image": [image], "x": [x], "y": [0], "dw": [lap], "dh": [self.n_neurons]}
+            if state is None or state["source"] is not source:
+                glyph = plot.handles["glyph"]
+                # the earlier lap: the same image and source, one lap to the left
+                fig.add_glyph(source, ImageRGBA(image="image", x=dodge("x", -lap), y="y", dw="dw", dh="dh",
+                                                dilate=glyph.dilate), level=plot.handles["glyph_renderer"].level)
+            plot._nc_ring = {"source": source, "drawn": self.latest_bin, "x": x}
+        else:
+            # the last drawn bin may have filled up since: redraw it with the new ones
+            first, last = state["drawn"], self.latest_bin
+            patches = []
+            bins = np.arange(first, last + 1)
+            cols = bins % self.cols
+            # contiguous runs of ring columns (a frame may wrap past the last column)
+            for run in np.split(cols, np.flatnonzero(np.diff(cols) != 1) + 1):
+                c0, c1 = int(run[0]), int(run[-1]) + 1
+                pixels = self._colour(self.counts[:, c0:c1], k).view(np.uint32)[..., 0]
+                patches.append(((0, slice(None), slice(c0, c1)), pixels.ravel()))
+            update = {"image": patches}
+            if x != state["x"]:
+                update["x"] = [(0, x)]
+            source.patch(update)
+            state.update(drawn=self.latest_bin, x=x)
+        t1 = (latest + 1) * self.spb * self.dt if self.latest_bin >= 0 else lap
+        xr = plot.handles["x_range"]
+        if (xr.start, xr.end) != (t1 - lap, t1):
+            xr.update(start=t1 - lap, end=t1)
+
+
+class _Captured:
+    """The Bokeh plots HoloViews made of a view's figure, kept by a hook.
+    Only those inside a document (a page) are written to directly."""
+
+    def __init__(self):
+        self.plots: list = []
+
+    def hook(self, plot, element) -> None:
+        if not any(p is plot for p in self.plots):
+            self.plots.append(plot)
+
+    def live(self) -> list:
+        # a figure re-rendered (new format, another page) leaves old plots behind
+        self.plots = [p for p in self.plots if p.state.document is not None or p is self.plots[-1]]
+        return [p for p in self.plots if p.state.document is not None]
 
 
 def _backend_opts(svg: bool) -> dict:
@@ -241,6 +340,8 @@ class _SeriesView:
         self._new_y: list[np.ndarray] = []
         self.buffer = None
         self._dmap = None
+        self._captured: list[_Captured] = []  # one per curve
+        self._overlay_captured = _Captured()
 
     def _columns(self, t: np.ndarray, y: np.ndarray) -> dict:
         return {"t": t, **{f"y{i}": y[:, i] for i in range(len(self.series))}}
@@ -268,10 +369,12 @@ class _SeriesView:
             if self.buffer is None:
                 self.buffer = Buffer(self._columns(self.t, self.y), length=self.length, index=False)
             empty = (np.zeros(0), np.zeros(0))
+            self._captured = [_Captured() for _ in self.series]
+            self._overlay_captured = _Captured()
             self._curves = [
                 hv.Curve(empty, "time (s)", self.ylabel, label=name).opts(
                     color=self.colours[i], line_width=self.line_width, tools=["hover"],
-                    default_tools=["save", "pan", "wheel_zoom", "reset"])
+                    default_tools=["save", "pan", "wheel_zoom", "reset"], hooks=[self._captured[i].hook])
                 for i, name in enumerate(self.series)] or [hv.Curve(empty, "time (s)", self.ylabel)]
             self._overlay = hv.Overlay(self._curves).opts(
                 responsive=True, height=self.height, framewise=True, title=self.title,
@@ -280,7 +383,8 @@ class _SeriesView:
                 # entries side by side (up to 6 a row) so the legend covers little
                 legend_position="top_left", legend_cols=max(1, min(6, len(self.series))),
                 padding=(0, (0.05, 0.3)),  # headroom above the curves for that legend
-                toolbar="right", hooks=[_style_legend, _save_as(self.filename, self.svg)],
+                toolbar="right",
+                hooks=[_style_legend, _save_as(self.filename, self.svg), self._overlay_captured.hook],
                 backend_opts=_backend_opts(self.svg))
             self._dmap = hv.DynamicMap(self._element, streams=[self.buffer])
         return self._dmap
@@ -297,7 +401,36 @@ class _SeriesView:
         y = np.concatenate(self._new_y)[-self.length:]
         self._new_t.clear()
         self._new_y.clear()
-        self.buffer.send(self._columns(t, y))
+        overlays = self._overlay_captured.live()
+        curves = [c.live() for c in self._captured]
+        if not overlays or not all(curves):
+            self.buffer.send(self._columns(t, y))
+            return
+        self.buffer.update(data=self._columns(t, y))  # kept without re-running HoloViews
+        from holoviews.core.util import dimension_sanitizer
+
+        x_names = {"time (s)", dimension_sanitizer("time (s)")}
+        for i, plots in enumerate(curves):
+            for plot in plots:
+                source = plot.handles["source"]
+                # every column of the source, each the same length (HoloViews
+                # keeps a sanitized twin of each dimension's column)
+                new = {k: (t if k in x_names else y[:, i]) for k in source.data}
+                source.stream(new, rollover=self.length)
+        x0, x1 = float(self.t[0]), float(self.t[-1])
+        if x1 <= x0:
+            x1 = x0 + 1e-3
+        finite = self.y[np.isfinite(self.y)]
+        lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+        span = (hi - lo) or max(1.0, abs(hi))
+        # the padding the figure was drawn with: 5 % below, 30 % above (legend)
+        y0, y1 = lo - 0.05 * span, hi + 0.3 * span
+        for plot in overlays:
+            xr, yr = plot.handles["x_range"], plot.handles["y_range"]
+            if (xr.start, xr.end) != (x0, x1):
+                xr.update(start=x0, end=x1)
+            if (yr.start, yr.end) != (y0, y1):
+                yr.update(start=y0, end=y1)
 
     def clear(self) -> None:
         self.t = np.zeros(0)

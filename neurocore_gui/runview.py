@@ -690,9 +690,11 @@ class RunView(pn.viewable.Viewer):
         # the raster every frame; traces and rates in turn (they change less per frame)
         slow = self._ticks % self.slow_every
         state = r.state
-        # freeze: HoloViews recomputes the document's model graph after each
-        # plot update (~10 ms apiece here); frozen, that happens once a frame
-        with pn.io.hold(freeze=True):
+        # no freeze: the figures' frames are written into their Bokeh models
+        # (neurocore_gui.plots) and reference no new model, so Bokeh has no
+        # model graph to recompute; a freeze would force that walk of the
+        # whole page (~10 % of the server's time while streaming) every frame
+        with pn.io.hold():
             self.raster.push()
             # traces and rates on different frames (both every frame when slow_every == 1)
             if slow == 1 % self.slow_every:
