@@ -119,6 +119,8 @@ EQUIVALENT: dict[str, str] = {
         "(NumPy's int64 shift by 64 gives 0, so the mask is all ones and +half/-half cancel)",
     _FP + "x_wrap__mutmut_22": "bits >= 65: as wrap__mutmut_21",
     _FP + "x_wrap__mutmut_40": "array form of wrap__mutmut_10 ((x - half) & mask: differs by 2**bits)",
+    _FP + "x_check_options__mutmut_3":
+        "default saturate=True: the default is only validated, and True is as valid as False",
     _FP + "x_wrap__mutmut_10":
         "(x - half) instead of (x + half) before the mask: the two differ by 2*half = 2**bits, "
         "which the mask removes",

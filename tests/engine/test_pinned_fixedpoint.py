@@ -156,6 +156,8 @@ def test_check_fits_names_the_value():
         fx.check_fits([0, 128], 8, "w")
     with pytest.raises(ValueError, match=r"^w=-129 does not fit"):
         fx.check_fits([-129, 500], 8, "w")
+    with pytest.raises(ValueError, match=r"^w=200 does not fit"):  # the minimum is in range: name the max
+        fx.check_fits([-128, 200], 8, "w")
     with pytest.raises(ValueError, match="^leak must be an integer code"):
         fx.check_fits(1.5, 8, "leak")
     with pytest.raises(ValueError, match="^flag must be an integer code"):
