@@ -32,7 +32,6 @@ import holoviews as hv
 import numpy as np
 import panel as pn
 import panel_material_ui as pmui
-import param
 
 from engine.training.spec import SHAPE_PARAMS, SURROGATE_NAMES, SURROGATE_PATHS, normalize_training
 
@@ -366,11 +365,23 @@ class TrainingLab(pn.viewable.Viewer):
         self.sg_use = pmui.Button(label="Use for training", icon="check")
         self.sg_info = pn.pane.Markdown("", sizing_mode="stretch_width")
         self._sg_pipe = hv.streams.Pipe(data=None)
-        self.sg_plot = pn.pane.HoloViews(hv.DynamicMap(self._sg_view, streams=[self._sg_pipe]),
-                                         sizing_mode="stretch_width", min_height=320)
+        # the gradient's range changes with the surrogate (25 for fast_sigmoid, 1
+        # for triangular): framewise, and not linked to the all-six figure's
+        # axes (same dimensions), which would keep the widest range
+        self._sg_grad_pane = pn.pane.HoloViews(
+            hv.DynamicMap(self._sg_grad_view, streams=[self._sg_pipe]).opts(framewise=True),
+            sizing_mode="stretch_width", min_height=320, linked_axes=False)
+        # one DynamicMap per figure: a DynamicMap of a Layout redraws its axes wrongly on update
+        self.sg_plot = pn.Row(
+            # the forward pass is the same Heaviside step for every surrogate: drawn once
+            pn.pane.HoloViews(self._sg_forward_view(surrogate_curves("straight_through", timing=False)),
+                              sizing_mode="stretch_width", min_height=320, linked_axes=False),
+            self._sg_grad_pane,
+            sizing_mode="stretch_width")
         # a hidden pane gets its figure only once shown: a hidden pane holding a
         # DynamicMap from the start leaves the page's loading overlay up
-        self.sg_all_plot = pn.pane.HoloViews(None, sizing_mode="stretch_width", min_height=320, visible=False)
+        self.sg_all_plot = pn.pane.HoloViews(None, sizing_mode="stretch_width", min_height=320, visible=False,
+                                             linked_axes=False)
         self.sg_name.param.watch(self._sg_name_changed, "value")
         self.sg_shape.param.watch(lambda e: self.update_surrogates(), "value_throttled")
         self.sg_all.param.watch(self._sg_all_changed, "value")
@@ -394,9 +405,9 @@ class TrainingLab(pn.viewable.Viewer):
         self.net_summary = pn.pane.Markdown("", sizing_mode="stretch_width")
         self._loss_pipe = hv.streams.Pipe(data={})
         self.loss_plot = pn.Row(
-            pn.pane.HoloViews(hv.DynamicMap(self._loss_view, streams=[self._loss_pipe]),
+            pn.pane.HoloViews(hv.DynamicMap(self._loss_view, streams=[self._loss_pipe]).opts(framewise=True),
                               sizing_mode="stretch_width", min_height=260),
-            pn.pane.HoloViews(hv.DynamicMap(self._acc_view, streams=[self._loss_pipe]),
+            pn.pane.HoloViews(hv.DynamicMap(self._acc_view, streams=[self._loss_pipe]).opts(framewise=True),
                               sizing_mode="stretch_width", min_height=260),
             sizing_mode="stretch_width")
         self.hist_pane = pn.pane.HoloViews(None, sizing_mode="stretch_width", min_height=240, visible=False)
@@ -445,8 +456,8 @@ class TrainingLab(pn.viewable.Viewer):
         else:
             start, end, step = SLIDER_RANGES[name]
             self.sg_shape.visible = True
-            with param.parameterized.discard_events(self.sg_shape):
-                self.sg_shape.param.update(label=pname, start=start, end=end, step=step, value=default)
+            # programmatic changes do not set value_throttled: no second redraw
+            self.sg_shape.param.update(label=pname, start=start, end=end, step=step, value=default)
         self.update_surrogates()
 
     def update_surrogates(self) -> dict:
@@ -472,21 +483,24 @@ class TrainingLab(pn.viewable.Viewer):
         self.sg_all_plot.visible = bool(event.new)
         self.update_surrogates()
         if event.new and self.sg_all_plot.object is None:
-            self.sg_all_plot.object = hv.DynamicMap(self._sg_all_view, streams=[self._sg_pipe])
+            self.sg_all_plot.object = hv.DynamicMap(self._sg_all_view, streams=[self._sg_pipe]).opts(
+                framewise=True)
 
     _XD = hv.Dimension("x", label="x = v − threshold")
 
-    def _sg_view(self, data):
-        if data is None:
-            data = {"x": np.zeros(0), "forward": np.zeros(0), "grad": np.zeros(0), "name": ""}
-        fwd = hv.Curve((data["x"], data["forward"]), self._XD, "H(x)").opts(
+    _EMPTY = {"x": np.zeros(0), "forward": np.zeros(0), "grad": np.zeros(0), "name": ""}
+
+    def _sg_forward_view(self, data):
+        data = data or self._EMPTY
+        return hv.Curve((data["x"], data["forward"]), self._XD, "H(x)").opts(
             color="black", line_width=2, interpolation="steps-mid", title="forward: H(x), fires where x > 0",
             height=300, responsive=True, ylim=(-0.1, 1.1), tools=["hover"])
-        grad = hv.Curve((data["x"], data["grad"]), self._XD, "dH/dx").opts(
+
+    def _sg_grad_view(self, data):
+        data = data or self._EMPTY
+        return hv.Curve((data["x"], data["grad"]), self._XD, "dH/dx").opts(
             color="#d62728", line_width=3, line_join="round", title=f"surrogate gradient of {data['name']}",
-            height=300,
-            responsive=True, tools=["hover"], framewise=True)
-        return (fwd + grad).opts(shared_axes=False)
+            height=300, responsive=True, tools=["hover"], framewise=True)
 
     def _sg_all_view(self, data):
         others = (data or {}).get("others") or {}

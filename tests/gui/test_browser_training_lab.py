@@ -68,11 +68,12 @@ def test_surrogate_choice_changes_the_figure(page):
     page, log = page
     wait_for(lambda: page.locator("canvas").count() >= 2, timeout=60, what="surrogate figures drawn")
     page.wait_for_timeout(500)  # noqa: PW - let Bokeh finish its first paint before the reference shot
-    before = _figure_png(page)
+    before = _figure_png(page, 1)  # the gradient figure (the forward step is the same for all six)
     page.get_by_role("combobox").filter(has_text="fast_sigmoid").first.click()
     page.locator("li", has_text="triangular").last.click()
     page.get_by_text(re.compile(r"triangular.*width = 1")).first.wait_for(timeout=30_000)
-    wait_for(lambda: _figure_png(page) != before, timeout=30, what="the surrogate figure to change")
+    page.get_by_text("width:").first.wait_for(timeout=30_000)  # the slider now shapes the triangle
+    wait_for(lambda: _figure_png(page, 1) != before, timeout=30, what="the surrogate figure to change")
     info = page.get_by_text(re.compile("Max \\|custom_op")).first.inner_text()
     assert "legacy_autograd: 0." in info or re.search(r"gradient: 0\b", info), info
     n_figures = page.locator(".bk-Figure").count()
