@@ -697,25 +697,42 @@ class NeuronLab(pn.viewable.Viewer):
                         progress=self._fi_progress, cancel=self._fi_stop)
 
     async def _fi_clicked(self, event=None) -> None:
+        if self._in_server():
+            self._doc = pn.state.curdoc
         self._fi_stop.clear()
         self._fi_frac = 0.0
-        self.fi_btn.disabled, self.fi_cancel.disabled = True, False
-        self.fi_progress.visible, self.fi_progress.value = True, 0
-        self.fi_text.object = "Computing the F-I curve…"
-        try:
-            fut = asyncio.ensure_future(asyncio.to_thread(self.compute_fi, self.fi_request()))
-            while not fut.done():
-                self.fi_progress.value = int(100 * self._fi_frac)
-                await asyncio.sleep(0.15)
-            self._show_fi(fut.result())
-        except Cancelled:
-            self.fi_text.object = "F-I curve cancelled."
-        except Exception as exc:  # noqa: BLE001 - shown in the page
-            self._fail(exc)
-            self.fi_text.object = ""
-        finally:
+
+        def start():
+            self.fi_btn.disabled, self.fi_cancel.disabled = True, False
+            self.fi_progress.visible, self.fi_progress.value = True, 0
+            self.fi_text.object = "Computing the F-I curve…"
+
+        def progress():
+            self.fi_progress.value = int(100 * self._fi_frac)
+
+        def finish(text=None):
             self.fi_btn.disabled, self.fi_cancel.disabled = False, True
             self.fi_progress.visible = False
+            if text is not None:
+                self.fi_text.object = text
+
+        # every widget change goes through the session's document (see _on_doc)
+        await self._on_doc(start)
+        fut = asyncio.ensure_future(asyncio.to_thread(self.compute_fi, self.fi_request()))
+        while not fut.done():
+            await self._on_doc(progress)
+            await asyncio.sleep(0.15)
+        try:
+            fi = fut.result()
+        except Cancelled:
+            await self._on_doc(finish, "F-I curve cancelled.")
+            return
+        except Exception as exc:  # noqa: BLE001 - shown in the page
+            await self._on_doc(self._fail, exc)
+            await self._on_doc(finish, "")
+            return
+        await self._on_doc(self._show_fi, fi)
+        await self._on_doc(finish)
 
     def run_fi(self) -> None:
         """Synchronous F-I curve (scripts, tests)."""
