@@ -36,6 +36,9 @@ MAX_FILE_BYTES = 50 * 1024 * 1024
 _PACKAGED_EXAMPLES = Path(__file__).resolve().parent / "assets" / "networks"
 EXAMPLES_DIR = _PACKAGED_EXAMPLES if _PACKAGED_EXAMPLES.is_dir() else ROOT / "assets" / "networks"
 DRAG_TYPE = "application/x-neurocore-palette"
+GZIP_MAGIC = b"\x1f\x8b"
+#: a population's surrogate entry left out: it trains with the network's
+NETWORK_DEFAULT = "(network default)"
 
 
 def _one_render(method):
@@ -307,9 +310,15 @@ class Builder(pn.viewable.Viewer):
                                         css_classes=["nc-save"], margin=(4, 2), width=130)
         # uploaded_label: the button keeps its name; whether the file was
         # taken is said once, by the message above the canvas
-        self.upload = pmui.FileInput(accept=".json,application/json", label="Load JSON",
+        self.upload = pmui.FileInput(accept=".json,.gz,application/json,application/gzip", label="Load JSON",
                                      uploaded_label="Load JSON", css_classes=["nc-load"], **btn)
         self.upload.param.watch(self._on_upload, "value")
+        self.nir_download = download_button(self._nir_file, "network.nir", "Export NIR",
+                                            css_classes=["nc-nir-export"], margin=(4, 2), width=130)
+        self.nir_upload = pmui.FileInput(accept=".nir", label="Import NIR", uploaded_label="Import NIR",
+                                         css_classes=["nc-nir-import"], **btn)
+        self.nir_upload.param.watch(self._on_nir_upload, "value")
+        self._surrogate_picker = None
         self.code = pn.pane.Markdown("", sizing_mode="stretch_width", visible=False,
                                      css_classes=["nc-code"], max_height=400, styles={"overflow": "auto"})
         self.code_close = pmui.Button(label="Hide code", visible=False, **btn)
@@ -319,7 +328,8 @@ class Builder(pn.viewable.Viewer):
 
     def toolbar(self):
         return pn.FlexBox(self.new_btn, self.undo_btn, self.redo_btn, self.delete_btn, self.layout_btn,
-                          self.python_btn, self.download, self.upload, sizing_mode="stretch_width",
+                          self.python_btn, self.download, self.upload, self.nir_download, self.nir_upload,
+                          sizing_mode="stretch_width",
                           margin=0)
 
     # -- document ---------------------------------------------------------------------
@@ -809,8 +819,71 @@ class Builder(pn.viewable.Viewer):
                 self._label_input(node), model_sel, n_input,
                 pn.pane.Markdown("**Parameters** (bounds in brackets; values refused by the engine are "
                                  "shown in red)", margin=(5, 5)),
-                self.field_editor,
+                self.field_editor, *self._surrogate_editor(node),
                 pn.pane.Markdown(f"<small>Reference: {cls.reference}</small>", margin=(0, 5))]
+
+    def _surrogate_editor(self, node: dict) -> list:
+        """This population's surrogate gradient for training (``"surrogate"``
+        of its entry, ``engine.training.spec``): the network's default, or one
+        of the six with its own path and shape parameter."""
+        from engine.training.spec import SHAPE_PARAMS, SURROGATE_NAMES, SURROGATE_PATHS, normalize_override
+
+        data = node["data"]
+        ov = data.get("surrogate") or None
+        name_sel = pmui.Select(label="surrogate (training)", value=ov["name"] if ov else NETWORK_DEFAULT,
+                               options=[NETWORK_DEFAULT, *SURROGATE_NAMES], sizing_mode="stretch_width",
+                               css_classes=["nc-pop-surrogate"])
+        path_sel = pmui.Select(label="surrogate path", value=(ov or {}).get("path", NETWORK_DEFAULT),
+                               options=[NETWORK_DEFAULT, *SURROGATE_PATHS], sizing_mode="stretch_width",
+                               visible=ov is not None, css_classes=["nc-pop-surrogate-path"])
+        shape = pmui.FloatInput(label="shape parameter", visible=False, sizing_mode="stretch_width",
+                                css_classes=["nc-pop-surrogate-shape"])
+
+        def show_shape(name, params):
+            pname, default = SHAPE_PARAMS.get(name, (None, None))
+            shape.visible = pname is not None
+            if pname is not None:
+                shape.param.update(label=pname, value=float(params.get(pname, default)), error_state=False,
+                                   helper_text="")
+
+        if ov:
+            show_shape(ov["name"], ov.get("params") or {})
+
+        def changed(event):
+            name = name_sel.value
+            if name == NETWORK_DEFAULT:
+                entry = None
+            else:
+                pname, default = SHAPE_PARAMS[name]
+                # a newly chosen surrogate starts at its reference default
+                value = default if event.obj is name_sel else shape.value
+                entry = {"name": name, "params": {} if pname is None else {pname: value}}
+                if path_sel.value != NETWORK_DEFAULT:
+                    entry["path"] = path_sel.value
+                try:
+                    entry = normalize_override(entry, f"population {data['label']!r} surrogate")
+                except ValueError as exc:
+                    shape.error_state, shape.helper_text = True, f"Refused: {exc}"
+                    return
+            if entry is None:
+                data.pop("surrogate", None)
+            else:
+                data["surrogate"] = entry
+            path_sel.visible = entry is not None
+            if entry is None:
+                shape.visible = False
+            elif event.obj is name_sel:
+                show_shape(name, entry["params"])
+            else:
+                shape.error_state, shape.helper_text = False, ""
+            self._patch_node(node, {"surrogate": entry})
+            self._record()
+            self._notify("structure")
+
+        for w in (name_sel, path_sel, shape):
+            w.param.watch(changed, "value")
+        return [pn.pane.Markdown("**Surrogate gradient** (used by `Network.to_torch`)", margin=(5, 5)),
+                name_sel, path_sel, shape]
 
     def _stimulus_editor(self, node: dict) -> list:
         data = node["data"]
@@ -893,25 +966,38 @@ class Builder(pn.viewable.Viewer):
         return next(i for i, e in enumerate(proj) if e["id"] == edge_id)
 
     # -- files -------------------------------------------------------------------------------------
+    def save_bytes(self) -> tuple[bytes, str]:
+        """``(file bytes, file name)`` of the session's network, checked to
+        load back (``engine.network.io.dump_document``): plain JSON, or
+        gzip-compressed ``.json.gz`` when the JSON is over the 50 MB a plain
+        file may have.  A network too big even compressed raises."""
+        from engine.network.io import dump_document
+
+        graph.from_document(self.store.document)  # the layout is judged as a load would
+        data = dump_document(self.store.document, name="network")
+        return data, ("network.json.gz" if data[:2] == GZIP_MAGIC else "network.json")
+
     def save_text(self) -> str:
-        """The session's network as a file, checked to load back (a file this
-        app cannot load again is refused here rather than written)."""
-        text = json.dumps(self.store.document, indent=1, allow_nan=False)
-        if len(text.encode()) > MAX_FILE_BYTES:
-            raise ValueError(f"the network's JSON is {len(text.encode()) / 1e6:.0f} MB, over the "
-                             f"{MAX_FILE_BYTES / 1e6:.0f} MB a file may have to load back")
-        net, _layout = graph.from_document(text)
-        validate_network_dict(net)
-        return text
+        """The session's network as plain JSON text (raises when it is over
+        the plain file limit: :meth:`save_bytes` compresses such a network)."""
+        from engine.network.io import dump_document
+
+        graph.from_document(self.store.document)
+        return dump_document(self.store.document, compress=False, name="network").decode("utf-8")
 
     def _save_file(self):
         try:
-            text = self.save_text()
+            data, filename = self.save_bytes()
         except Exception as exc:  # noqa: BLE001 - shown; nothing half-valid is written
             self.notify(f"Could not save: {exc}", "error")
-            return io.StringIO("")
+            return io.BytesIO(b"")
+        # read by the download widget after this callback returns
+        self.download.filename = filename
         self.store.mark_saved()
-        return io.StringIO(text)
+        if filename.endswith(".gz"):
+            self.notify(f"The network's JSON is over {MAX_FILE_BYTES / 1e6:.0f} MB: saved compressed as "
+                        f"{filename} (Load JSON reads it back).", "info")
+        return io.BytesIO(data)
 
     @_one_render
     def _on_upload(self, event) -> None:
@@ -920,11 +1006,15 @@ class Builder(pn.viewable.Viewer):
         value = event.new
         name = self.upload.filename or "file"
         try:
-            if isinstance(value, bytes) and len(value) > MAX_FILE_BYTES:
+            from engine.network.io import parse_document
+
+            if isinstance(value, str):
+                value = value.encode("utf-8")
+            if len(value) > MAX_FILE_BYTES:
                 raise ValueError(f"the file is {len(value) / 1e6:.0f} MB, over the "
                                  f"{MAX_FILE_BYTES / 1e6:.0f} MB limit")
-            text = value.decode("utf-8") if isinstance(value, bytes) else value
-            self.load_document(text, name=name)
+            # JSON or .json.gz (told apart by the gzip magic bytes), parsed strictly
+            self.load_document(parse_document(value, name), name=name)
         except Exception as exc:  # noqa: BLE001 - shown, current network kept
             self.notify(f"Could not load {name}: {exc} — the current network is unchanged.", "error")
             ok = False
@@ -935,6 +1025,53 @@ class Builder(pn.viewable.Viewer):
         # the file widget would keep showing the file's name with a tick next
         # to a refusal: clear it, so the message above is the one verdict
         self.upload.param.update(value=None, filename=None)
+        return ok
+
+    def nir_bytes(self) -> bytes:
+        """The session's network as a ``.nir`` file (raises ``ValueError``
+        naming what NIR cannot express)."""
+        from neurocore_gui.nir_files import export_nir_bytes
+
+        return export_nir_bytes(self.store.network_dict(), dt=self.store.run_dt)
+
+    def _nir_file(self):
+        try:
+            data = self.nir_bytes()
+        except Exception as exc:  # noqa: BLE001 - shown; no half-made file
+            self.notify(f"Could not export NIR: {exc}", "error")
+            return io.BytesIO(b"")
+        self.notify(f"Exported network.nir (dt = {self.store.run_dt:g} s).", "success")
+        return io.BytesIO(data)
+
+    def import_nir(self, data: bytes, name: str = "file.nir") -> None:
+        """Make the graph of a ``.nir`` file the session's network; raises
+        ``ValueError`` with the reason (nothing changed) when it is refused."""
+        from neurocore_gui.nir_files import import_nir_bytes
+
+        doc = import_nir_bytes(data, default_dt=self.store.run_dt)
+        dt = (doc.get("meta") or {}).get("nir_dt")
+        if isinstance(dt, (int, float)) and not isinstance(dt, bool):
+            lo, hi = self.store.param.run_dt.bounds
+            if lo <= dt <= hi:  # run at the graph's own step
+                doc["meta"]["run"] = {"dt": float(dt)}
+        self.load_document(doc, name=name)
+
+    @_one_render
+    def _on_nir_upload(self, event) -> None:
+        if event.new is None:
+            return
+        name = self.nir_upload.filename or "file.nir"
+        try:
+            value = event.new.encode("utf-8") if isinstance(event.new, str) else event.new
+            self.import_nir(value, name=name)
+        except Exception as exc:  # noqa: BLE001 - shown, current network kept
+            self.notify(f"Could not import {name}: {exc} — the current network is unchanged.", "error")
+            ok = False
+        else:
+            self._forget_example()
+            self.notify(f"Imported {name}.", "success")
+            ok = True
+        self.nir_upload.param.update(value=None, filename=None)
         return ok
 
     def _on_example(self, event) -> None:
@@ -985,7 +1122,16 @@ class Builder(pn.viewable.Viewer):
 
     def sidebar(self):
         return pn.Column(pn.pane.Markdown("#### Palette\nClick to add, or drag onto the canvas."),
-                         self.palette, self.examples, sizing_mode="stretch_width")
+                         self.palette, self.examples, self.surrogate_picker(), sizing_mode="stretch_width")
+
+    def surrogate_picker(self):
+        """The network's surrogate choice (the training lab's picker over the
+        same store), made once."""
+        if self._surrogate_picker is None:
+            from neurocore_gui.labs.training import SurrogatePicker
+
+            self._surrogate_picker = SurrogatePicker(store=self.store)
+        return self._surrogate_picker
 
     def editor_panel(self):
         return self._editor_box
