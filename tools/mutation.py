@@ -121,6 +121,12 @@ EQUIVALENT: dict[str, str] = {
     _FP + "x_wrap__mutmut_40": "array form of wrap__mutmut_10 ((x - half) & mask: differs by 2**bits)",
     _FP + "x_check_options__mutmut_3":
         "default saturate=True: the default is only validated, and True is as valid as False",
+    _FP + "x_smallest_qformat__mutmut_17":
+        "frac > max_width: at frac == max_width the integer bits (>= 1) make the width too large, "
+        "so None comes back either way (the early return only keeps 2.0**frac finite)",
+    _FP + "x_smallest_qformat__mutmut_42":
+        "max(width, 2): a non-zero value rounds to at least one LSB, which needs a sign bit and one "
+        "more, so width >= 2 already",
     _FP + "x_wrap__mutmut_10":
         "(x - half) instead of (x + half) before the mask: the two differ by 2*half = 2**bits, "
         "which the mask removes",
