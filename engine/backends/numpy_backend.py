@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.backends.base import Simulator
+from engine.backends.base import _LOOP_ROWS, Simulator, deliver_rows
 
 __all__ = ["NumpySimulator"]
 
@@ -119,19 +119,34 @@ class NumpySimulator(Simulator):
         self._results = [None] * len(pops)
         self._bounds = [b.offsets[1:-1] for b in blocks]
 
+    def _deliver(self, rt, idx, vals, out) -> None:
+        # deliver_rows' loop over a few spiking rows, with one np.add.at per row
+        # in place of ``out[tgt] += w`` (three NumPy calls): the same sums, as a
+        # row's targets are unique
+        if vals is None and idx.size <= _LOOP_ROWS:
+            ptr, indices, data = rt.indptr_list, rt.indices, rt.data
+            add_at = np.add.at
+            for i in idx.tolist():
+                a, b = ptr[i], ptr[i + 1]
+                if b > a:
+                    add_at(out, indices[a:b], data[a:b])
+            return
+        deliver_rows(out, idx, vals, rt.indptr, rt.indptr_list, indices=rt.indices, data=rt.data)
+
     def _step_populations(self):
         results = self._results
         for b in self._blocks:
             cur = np.rint(b.current).astype(np.int64) if b.integer else b.current
             y = b.kernel(b.self_arg, b.state, cur, b.dt, b.pop.rng)
-            # nonzero on a bool array is several times faster than on float64
-            idx = np.flatnonzero(y if y.dtype == np.bool_ else np.not_equal(y, 0, out=b.nz))
+            # nonzero on a bool array is several times faster than on float64;
+            # the methods skip flatnonzero's/searchsorted's Python wrappers (1-D arrays)
+            idx = (y if y.dtype == np.bool_ and y.ndim == 1 else np.not_equal(y, 0, out=b.nz)).nonzero()[0]
             members = b.members
             if len(members) == 1:
                 results[members[0]] = (idx, y[idx] if b.graded else None)
                 continue
             offs = b.offsets
-            cuts = np.searchsorted(idx, offs).tolist() if idx.size else None
+            cuts = idx.searchsorted(offs).tolist() if idx.size else None
             for j, k in enumerate(members):
                 if cuts is None or cuts[j] == cuts[j + 1]:
                     results[k] = self._empty

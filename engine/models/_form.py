@@ -61,6 +61,62 @@ def spike_reset(spikes, value, reset):
     return np.where(spikes, reset, value)
 
 
+# -- the same three helpers for whole NumPy arrays ---------------------------------------
+# ``np.where`` costs about three arithmetic ufuncs on a few thousand elements
+# (a data-dependent select per element), and these helpers run every step of
+# most models.  On the NumPy backend :func:`form_step` evaluates a form
+# re-bound to the versions below: a fresh copy plus a masked ``np.copyto`` of
+# the few changed elements (spikes, refractory neurons) -- the same values,
+# elementwise, as the ``np.where`` above.  Anything else (scalars, broadcasting,
+# other dtypes, a refractory period per neuron) takes the ``np.where`` path.
+# They always return a new array: a form may return its arguments, and
+# form_step writes the outputs back into the state one after another.
+def _np_refractory_count(refractory, spikes, period):
+    if (type(refractory) is np.ndarray and type(spikes) is np.ndarray and spikes.dtype == np.bool_
+            and refractory.shape == spikes.shape and isinstance(period, (int, float))):
+        out = np.subtract(refractory, 1.0)
+        if out.dtype == np.float64:
+            np.maximum(out, 0.0, out=out)
+            np.copyto(out, period * 1.0, where=spikes)
+            return out
+    return refractory_count(refractory, spikes, period)
+
+
+def _np_hold(active, new, held):
+    if (type(new) is np.ndarray and type(active) is np.ndarray and active.dtype == np.bool_
+            and new.dtype == np.float64 and new.shape == active.shape
+            and (isinstance(held, (int, float)) or (type(held) is np.ndarray and held.dtype == np.float64
+                                                     and held.shape == new.shape))):
+        out = new.copy()
+        np.copyto(out, held, where=~active)
+        return out
+    return hold(active, new, held)
+
+
+def _np_spike_reset(spikes, value, reset):
+    if (type(value) is np.ndarray and type(spikes) is np.ndarray and spikes.dtype == np.bool_
+            and value.dtype == np.float64 and value.shape == spikes.shape
+            and (isinstance(reset, (int, float)) or (type(reset) is np.ndarray and reset.dtype == np.float64
+                                                      and reset.shape == value.shape))):
+        out = value.copy()
+        np.copyto(out, reset, where=spikes)
+        return out
+    return spike_reset(spikes, value, reset)
+
+
+_NUMPY_SWAP = {refractory_count: _np_refractory_count, hold: _np_hold, spike_reset: _np_spike_reset}
+_numpy_forms: dict = {}
+
+
+def numpy_form(dynamics):
+    """``dynamics`` re-bound to the NumPy array versions of the shared helpers
+    (cached per function)."""
+    fn = _numpy_forms.get(dynamics)
+    if fn is None:
+        fn = _numpy_forms[dynamics] = rebind(dynamics, np, swap=_NUMPY_SWAP)
+    return fn
+
+
 def substeps(dt, max_step):
     """Number and length of equal substeps no longer than ``max_step`` (scalars)."""
     n = max(1, math.ceil(dt / max_step - 1e-9))
@@ -128,6 +184,7 @@ def form_step(self, state, current, dt, rng=None):
     """``NeuronModel.step`` of every model written in the one form: evaluate
     ``dynamics`` on the whole state arrays and write the new state in place."""
     p, names, dynamics, std, draws, checks, integer = _plan(self, dt)
+    dynamics = _numpy_forms.get(dynamics) or numpy_form(dynamics)
     args = [state[n] for n in names]
     if checks and not np.all(np.isfinite(current)):
         raise ValueError("current must be finite")
