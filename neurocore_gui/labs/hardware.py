@@ -152,7 +152,8 @@ class HardwareLab(pn.viewable.Viewer):
 
     def _refresh_populations(self) -> None:
         labels = [lab for lab in self.store.labels("population")]
-        keep = self.population.value if self.population.value in labels else (labels[0] if labels else None)
+        # default: the last population, usually the network's output (the first is often a pure input stage)
+        keep = self.population.value if self.population.value in labels else (labels[-1] if labels else None)
         self.population.options = labels
         self.population.value = keep
 

@@ -39,7 +39,9 @@ def lab():
 
 
 def test_controls_show_codes_and_floats_and_write_back(lab):
-    assert lab.population.value == "input"
+    assert lab.population.value == "layer"          # the output population by default
+    lab.population.value = "input"
+    assert lab.leak_k.value == 46                   # q(1 - exp(-1/5)) = round(46.4)
     lab.population.value = "layer"
     e = lab.store.entry("population", "layer")["params"]
     tau = e.get("tau", 20.0)
@@ -63,7 +65,7 @@ def test_controls_show_codes_and_floats_and_write_back(lab):
 
 def test_format_change_recomputes_within_budget_and_warns():
     lab = HardwareLab(store=small_cuba())
-    assert lab.population.value == "exc"
+    lab.population.value = "exc"
     lab.neurons.value = "0, 3"
     assert lab.result.v_float.shape == (1000, 2) and lab.result.v_fixed.shape == (1000, 2)
     # the CUBA neuron holds v_reset while refractory in fixed point as in float
@@ -85,7 +87,7 @@ def test_bad_input_is_refused_on_the_page(lab):
     assert lab.result is None and "neurons must be indices" in lab.status.object
     lab.neurons.value = "1"
     assert lab.result is not None
-    lab.population.value = "layer"
+    assert lab.population.value == "layer"
     rev = lab.store.revision
     lab.leak_k.value = 400                # leak 1.56: no Lapicque time constant
     assert lab.store.revision == rev and "Refused" in lab.status.object
@@ -118,5 +120,6 @@ def test_cosim_resources_and_export():
     z = zipfile.ZipFile(io.BytesIO(lab._export_file().getvalue()))
     assert {"network_params.vh", "README.md", "constants.mem"} <= set(z.namelist())
     lab2 = HardwareLab(store=small_cuba())
+    lab2.population.value = "exc"
     assert lab2.start_cosim() and lab2.wait("cosim", 300)
     assert "PASS" in lab2.cosim_status.object and "neuron of 'exc'" in lab2.cosim_status.object
