@@ -10,7 +10,7 @@ import threading
 import numpy as np
 import pytest
 
-from engine.analysis import (AnalysisInputError, Cancelled, classify, detect_spikes, fi_curve, fixed_points,
+from engine.analysis import (Cancelled, classify, detect_spikes, fi_curve, fixed_points,
                              flow, jacobian, nullclines, phase_box, phase_plane_note, plane_variables,
                              protocol_current, simulate, vector_field)
 from engine.analysis.fi import population_rates
