@@ -172,8 +172,8 @@ def test_a_network_over_50_mb_of_json_saves_compressed_and_loads_back():
     from engine.network.io import MAX_FILE_BYTES
 
     rng = np.random.default_rng(0)
-    # 3 M random currents: about 19 bytes each as JSON (over 55 MB)
-    values = rng.standard_normal(3_000_000).round(12).tolist()
+    # 3.6 M random currents: about 15 bytes each as JSON (about 55 MB)
+    values = rng.standard_normal(3_600_000).round(12).tolist()
     doc = {"schema_version": 1, "seed": 1,
            "populations": [{"label": "P", "model": "LapicqueNeuron", "n": 1}],
            "projections": [],
