@@ -328,8 +328,11 @@ def sweep(network, params: dict, *, n_samples: int | None = None, seed: int = 0,
                                            threads_per_worker=1, processes=True,
                                            dashboard_address="127.0.0.1:0", host="127.0.0.1")
                     client = own_client = Client(cluster)
-            doc_future = client.scatter(doc, broadcast=True)
-            futures = [client.submit(run_point, doc_future, keys, values, i, int(seed), **args,
+            # the document travels inside each task rather than as scattered
+            # data: scattered data held only by a worker that dies is lost, and
+            # every point depending on it is cancelled ("lost dependencies")
+            # instead of being rescheduled on the workers that remain
+            futures = [client.submit(run_point, doc, keys, values, i, int(seed), **args,
                                      key=f"sweep-point-{i}-{time.time_ns()}", pure=False)
                        for i, values in enumerate(points)]
             if on_start is not None:
