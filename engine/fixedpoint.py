@@ -178,6 +178,13 @@ def min_integer_bits(value: float) -> int:
     return m
 
 
+def _rounded(value: float, frac: int) -> float:
+    """``|value|`` rounded (half away from zero) to ``frac`` fraction bits; a value
+    too large to scale is returned as it is (it needs every integer bit anyway)."""
+    scaled = abs(value) * 2.0 ** frac
+    return math.floor(scaled + 0.5) / 2.0 ** frac if math.isfinite(scaled) else abs(value)
+
+
 def smallest_qformat(values, *, max_width: int = MAX_WIDTH) -> "QFormat | None":
     """Smallest ``QFormat`` in which every non-zero value is representable without
     rounding to zero or saturating (``None`` when none up to ``max_width`` bits)."""
@@ -189,7 +196,7 @@ def smallest_qformat(values, *, max_width: int = MAX_WIDTH) -> "QFormat | None":
         return None
     # integer bits of the *rounded* value: rounding can carry it up to the next
     # power of two (127.998 at 4 fraction bits is 128.0, which Q8.4 cannot hold)
-    ints = max(min_integer_bits(math.floor(abs(v) * 2.0 ** frac + 0.5) / 2.0 ** frac) for v in vals)
+    ints = max(min_integer_bits(_rounded(v, frac)) for v in vals)
     width = frac + ints
     if width > max_width:
         return None

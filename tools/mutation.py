@@ -100,6 +100,7 @@ MODULES: dict[str, Module] = {
 # (mutmut numbers the mutants of a function in a fixed order, so a name stays
 # valid until that function's text changes; a stale entry only goes unused.)
 _FP = "engine.fixedpoint."
+_FPB = "engine.backends.fixed_point."
 EQUIVALENT: dict[str, str] = {
     _FP + "xǁQFormatǁquantize__mutmut_35":
         "codes.astype(None) hands wrap() a float array of whole numbers; wrap converts it to int64 itself",
@@ -130,6 +131,22 @@ EQUIVALENT: dict[str, str] = {
     _FP + "x_wrap__mutmut_10":
         "(x - half) instead of (x + half) before the mask: the two differ by 2*half = 2**bits, "
         "which the mask removes",
+    # the fixed_point backend's quantisation
+    _FPB + "x_map_population__mutmut_6":
+        "the fallback for a missing StochasticLIF module ('' instead of None): the module always exists",
+    _FPB + "x_map_population__mutmut_67":
+        "quantising a 0.0 voltage instead of writing 0: the code is 0 and no note is made either way",
+    _FPB + "x_quantise_weights__mutmut_5": "dtype=None: projection data are float64 already",
+    _FPB + "x_quantise_weights__mutmut_7": "as quantise_weights__mutmut_5",
+    _FPB + "x_quantise_weights__mutmut_32": "reshape(None) of the 1-D CSR data is the same 1-D array",
+    _FPB + "x_quantise_weights__mutmut_34": "dtype=None: quantize returns int64 codes already",
+    _FPB + "x_quantise_weights__mutmut_36": "as quantise_weights__mutmut_34",
+    _FPB + "xǁFixedPointSimulatorǁinput_codes__mutmut_6":
+        "dtype=None: the summed weight codes are float64 buffers already, and the result is cast to int64",
+    _FPB + "xǁFixedPointSimulatorǁinput_codes__mutmut_8": "as input_codes__mutmut_6",
+    _FPB + "xǁFixedPointSimulatorǁinput_codes__mutmut_31":
+        "out=None: the clipped values land in a new array instead of the temporary s; same values",
+    _FPB + "xǁFixedPointSimulatorǁinput_codes__mutmut_34": "as input_codes__mutmut_31",
 }
 
 STATUS_RE = re.compile(r"^\s+(\S+): (.+)$")

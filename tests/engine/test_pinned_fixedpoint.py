@@ -231,6 +231,7 @@ def test_smallest_qformat_counts_the_carry_of_rounding():
     assert q == QFormat(13, 4)
     assert q.quantize(127.998) == 2048 <= q.max_int
     assert fx.smallest_qformat([127.9, 0.0488]) == QFormat(12, 4)  # 127.875: no carry
+    assert fx.smallest_qformat([1e308, 0.05]) is None  # too large to scale: no overflow, no format
     assert fx.smallest_qformat([-0.75]) == QFormat(2, 0)  # F = 0 suffices; it rounds to -1: Q2.0
 
 
@@ -410,3 +411,85 @@ def test_lapicque_run_matches_a_hand_loop_on_pinned_codes():
         trace.append(v)
     assert (np.asarray(mon.traces["v"])[:, 0] * 256).round().astype(int).tolist() == trace
     assert trace.count(v_reset) >= 2  # it spiked more than once
+
+
+# -- survivors of the mutation run on the backend's quantisation ------------------------------
+
+def test_resolve_qformat_reads_integer_and_fraction_bits():
+    assert resolve_qformat("Q8.4") == QFormat(12, 4)
+    assert resolve_qformat([4, 1]) == QFormat(4, 1)
+    for bad in ("Q8", (16,), (16, 8, 0)):
+        with pytest.raises(ValueError, match="^qformat must be"):
+            resolve_qformat(bad)
+
+
+def test_parameter_codes_at_the_edges_do_not_warn():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        # -128.0 is exactly the smallest code; R = 0 makes the gain exactly 0 (nothing lost)
+        m = map_population(lapicque(v_rest=-128.0, resistance=0.0), Q88, dt_ms=1.0)
+    assert (m.config["v_rest"], m.gain_k) == (-32768, 0)
+    with pytest.warns(QuantisationWarning, match="v_reset = 1e[+]308 saturates to 127.996"):
+        m = map_population(lapicque(v_reset=1e308), Q88, dt_ms=1.0)  # scaled value overflows to inf
+    assert m.config["v_reset"] == 32767
+
+
+def test_options_reach_float_mapped_populations():
+    m = map_population(lapicque(), Q88, dt_ms=1.0, options={"saturate": True, "rounding": "nearest"})
+    assert (m.config["saturate"], m.config["rounding"]) == (True, "nearest")
+    m = map_population(lapicque(), Q88, dt_ms=1.0)
+    assert (m.config["saturate"], m.config["rounding"]) == (False, "floor")
+
+
+def test_native_mapping_keeps_label_noise_and_checks_the_format():
+    pop = Population("FixedPointLIFNeuron", 2, label="F", params={"noise_amplitude": 3})
+    m = map_population(pop, Q88, dt_ms=1.0)
+    assert (m.label, m.kind, m.native, m.noise_amplitude) == ("F", "native", True, 3)
+    other = Population("FixedPointLIFNeuron", 2, label="G", params={"data_width": 12, "fraction": 4})
+    with pytest.raises(ValueError, match=r"^population 'G' is declared in Q8\.4 but the network runs in Q8\.8$"):
+        map_population(other, Q88, dt_ms=1.0)
+
+
+def test_stochastic_lif_kind_and_leak_note():
+    pop = Population("StochasticLIFNeuron", 1, label="S", params={"tau_mem": 1000.0})
+    with pytest.warns(QuantisationWarning, match=r"population 'S': leak \(dt/tau_mem\) = 0\.001 rounds to 0"):
+        m = map_population(pop, Q88, dt_ms=1.0)
+    assert m.kind == "stochastic_lif" and m.leak_k == 0
+
+
+def test_weight_codes_at_the_edges():
+    a, b = lapicque(), lapicque()
+    exact = Projection(a, b, weight=np.array([[32767 / 256, -128.0], [1.0, 2.0]]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        codes = quantise_weights(exact, _mapping())  # the largest and smallest codes exactly: no warning
+    assert sorted(codes.tolist()) == sorted([32767, -32768, 256, 512])
+    over = Projection(a, b, weight=np.array([[32767.5 / 256, 1.0], [1.0, 1.0]]), label="o")
+    with pytest.warns(QuantisationWarning) as rec:
+        codes = quantise_weights(over, _mapping())
+    assert [str(w.message).split(";")[0] for w in rec] == ["projection 'o': 1 weights saturate in Q8.8"]
+    assert all(w.category is QuantisationWarning for w in rec)
+    assert max(codes) == 32767
+
+
+def test_native_weight_codes_edges_and_empty():
+    a = Population("FixedPointLIFNeuron", 2, label="F")
+    m = _mapping("native")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        codes = quantise_weights(Projection(a, a, weight=np.array([[32767.0, -32768.0], [1.0, 2.0]])), m)
+        empty = quantise_weights(Projection(a, a, weight=np.zeros((2, 2))), m)
+    assert codes.dtype == np.int64 and sorted(codes.tolist()) == [-32768, 1, 2, 32767]
+    assert empty.size == 0
+    # only the minimum out of range still saturates (and warns)
+    with pytest.warns(QuantisationWarning, match="integer weights outside the 16-bit range saturate"):
+        codes = quantise_weights(Projection(a, a, weight=np.array([[-40000.0, 1.0], [2.0, 3.0]])), m)
+    assert sorted(codes.tolist()) == [-32768, 1, 2, 3]
+
+
+def test_input_codes_without_stimulus_count_no_saturation():
+    sim = FixedPointSimulator(Network(lapicque()), 0.001)
+    I, n_sat = sim.input_codes(0, np.zeros(2), np.array([5.0, -7.0]))
+    assert I.dtype == np.int64 and I.tolist() == [5, -7] and n_sat == 0
+    I, n_sat = sim.input_codes(0, np.zeros(2), np.array([40000.0, -40000.0]))
+    assert I.tolist() == [32767, -32768] and n_sat == 2
