@@ -493,3 +493,24 @@ def test_input_codes_without_stimulus_count_no_saturation():
     assert I.dtype == np.int64 and I.tolist() == [5, -7] and n_sat == 0
     I, n_sat = sim.input_codes(0, np.zeros(2), np.array([40000.0, -40000.0]))
     assert I.tolist() == [32767, -32768] and n_sat == 2
+
+
+@pytest.mark.parametrize("model, params, leak_what, gain_what, leak, gain", [
+    ("LapicqueNeuron", {"tau": 1e5, "resistance": 1.0}, "leak (1-exp(-dt/tau))", "gain (R*(1-exp(-dt/tau)))",
+     -math.expm1(-1e-5), -math.expm1(-1e-5)),
+    ("StochasticLIFNeuron", {"tau_mem": 1e5, "resistance": 1e-3}, "leak (dt/tau_mem)", "gain (R*dt)", 1e-5, 1e-3),
+])
+def test_float_mapping_fields_and_notes(model, params, leak_what, gain_what, leak, gain):
+    pop = Population(model, 1, label="P", params=params)
+    with pytest.warns(QuantisationWarning) as rec:
+        m = map_population(pop, Q88, dt_ms=1.0)
+    assert all(w.category is QuantisationWarning for w in rec)
+    assert [n.split(" = ")[0] for n in m.notes] == [f"population 'P': {leak_what}", f"population 'P': {gain_what}"]
+    assert all(" rounds to 0 in Q8.8; smallest Q-format that keeps it: " in n for n in m.notes)
+    assert [str(w.message) for w in rec] == m.notes
+    assert (m.label, m.leak_k, m.gain_k, m.noise_amplitude) == ("P", 0, 0, 0)
+    assert (m.config["v_rest"], m.config["v_reset"], m.config["v_threshold"]) == (0, 0, 256)
+    assert set(m.float_values) == {"leak", "gain", "v_rest", "v_reset", "v_threshold"}
+    assert m.float_values["leak"] == pytest.approx(leak, rel=1e-9)
+    assert m.float_values["gain"] == pytest.approx(gain, rel=1e-9)
+    assert (m.float_values["v_rest"], m.float_values["v_threshold"]) == (0.0, 1.0)
