@@ -147,6 +147,7 @@ EQUIVALENT: dict[str, str] = {
     _FPB + "xǁFixedPointSimulatorǁinput_codes__mutmut_31":
         "out=None: the clipped values land in a new array instead of the temporary s; same values",
     _FPB + "xǁFixedPointSimulatorǁinput_codes__mutmut_34": "as input_codes__mutmut_31",
+    _FPB + "xǁFixedPointSimulatorǁinput_codes__mutmut_37": "as input_codes__mutmut_31 (the inner out=)",
 }
 
 STATUS_RE = re.compile(r"^\s+(\S+): (.+)$")
