@@ -6,7 +6,10 @@ all JavaScript and CSS is served by the Panel server itself (no CDN).
 import holoviews as hv
 import panel as pn
 
-pn.extension("katex", notifications=False)
+# the page says so when the server goes away (a run stops, nothing saves)
+pn.extension("katex", notifications=True,
+             disconnect_notification="Connection to the NeuroCore server lost: the run has stopped and "
+                                     "nothing can be saved until the server is back; then reload the page.")
 hv.extension("bokeh", logo=False)
 
 from neurocore_gui.session import create_app  # noqa: E402
