@@ -164,6 +164,7 @@ def generate(pops: list[dict], monitors: list[dict], plastic: bool) -> tuple[str
     lines.append(f"def run_chunk({', '.join(args)}):")
     body = [
         "N = I.shape[0]",
+        "ZR = np.zeros(N)",  # the next step's stimulus row when there is none
         "c = cnt[0]",
         "cap = OUT_T.shape[0]",
         "nkeys = syn_off.shape[0]",
@@ -238,11 +239,16 @@ def generate(pops: list[dict], monitors: list[dict], plastic: bool) -> tuple[str
         for u in range(nk_syn):  # this population's synaptic buffers, in NumPy's order
             body += [f"    sb{u} = syn_off[add_key[add_ptr[{k}] + {u}]]",
                      f"    sd{u} = syn_decay[add_key[add_ptr[{k}] + {u}]]"]
-        body += [f"    for i in range(n):", f"        x = I[o + i]"]
-        body += [f"        x += SYN[sb{u} + i]" for u in range(nk_syn)]
+        # views indexed by the loop counter: numba then knows every index is
+        # non-negative and drops its wraparound select per access (~30% of CUBA)
+        body += [f"    Ik = I[o:o + n]",
+                 f"    STk = STIM[s + 1, o:o + n] if (has_stim and nxt) else ZR[o:o + n]"]
+        body += [f"    SB{u} = SYN[sb{u}:sb{u} + n]" for u in range(nk_syn)]
+        body += [f"    for i in range(n):", f"        x = Ik[i]"]
+        body += [f"        x += SB{u}[i]" for u in range(nk_syn)]
         body += [f"        if nxt:",
-                 f"            I[o + i] = STIM[s + 1, o + i] if has_stim else 0.0"]
-        body += [f"            SYN[sb{u} + i] *= sd{u}" for u in range(nk_syn)]
+                 f"            Ik[i] = STk[i]"]
+        body += [f"            SB{u}[i] *= sd{u}" for u in range(nk_syn)]
         body += [f"        z = {zero}"]
         if pop["noise"] == "normal":
             if pop["draws"]:

@@ -146,6 +146,28 @@ def test_noisy_model_is_reproducible_and_has_the_right_statistics():
     assert abs(v1.mean()) < 0.06 and abs(v1.std() - 0.3) < 0.04
 
 
+def test_noise_turned_on_by_a_live_edit_applies_at_the_next_chunk():
+    # a population without noise runs a kernel with no draw in its loop; an
+    # edit that turns noise on must switch to the drawing kernel
+    pop = Population("StochasticLIFNeuron", 400, {"noise_std": 0.0, "v_threshold": 100.0}, label="n")
+    net = Network(pop, seed=3)
+    sim = net.simulator("compiled", 1e-3)
+    sim.advance(5)
+    np.testing.assert_array_equal(pop.state["v"], np.zeros(400))  # no input, no noise: stays at rest
+    pop.model.noise_std = 0.3
+    sim.advance(1)
+    v = pop.state["v"]
+    assert abs(v.mean()) < 0.06 and abs(v.std() - 0.3) < 0.04
+    pop.model.noise_std = 0.0
+    before = v.copy()
+    sim.advance(3)  # back to the noise-free kernel: the leak alone, v += -(v - 0) * dt / tau_mem
+    expect = before
+    for _ in range(3):
+        expect = expect + -expect * 1.0 / 20.0
+    np.testing.assert_allclose(pop.state["v"], expect, rtol=1e-12, atol=0)
+    assert np.abs(expect).max() > 0.5  # the noisy step left something to decay
+
+
 def test_model_without_form_is_refused_naming_the_population():
     net = Network(Population("FixedPointLIFNeuron", 3, label="rtl"))
     with pytest.raises(NotImplementedError, match="'rtl'"):
