@@ -148,6 +148,12 @@ EQUIVALENT: dict[str, str] = {
         "out=None: the clipped values land in a new array instead of the temporary s; same values",
     _FPB + "xǁFixedPointSimulatorǁinput_codes__mutmut_34": "as input_codes__mutmut_31",
     _FPB + "xǁFixedPointSimulatorǁinput_codes__mutmut_37": "as input_codes__mutmut_31 (the inner out=)",
+    _FPB + "xǁFixedPointSimulatorǁinput_codes__mutmut_40": "as input_codes__mutmut_31 (inner out= dropped)",
+    _FPB + "xǁFixedPointSimulatorǁinput_codes__mutmut_60":
+        "inner np.maximum into a new array: the outer np.minimum still writes the clipped sum into total",
+    _FPB + "xǁFixedPointSimulatorǁinput_codes__mutmut_63": "as input_codes__mutmut_60",
+    _FPB + "x_map_population__mutmut_166":
+        "the positional noise_amplitude 0 dropped: PopulationMapping's default is 0",
 }
 
 STATUS_RE = re.compile(r"^\s+(\S+): (.+)$")
@@ -275,11 +281,11 @@ def run_module(name: str, budget: float, fresh: bool, workers: int, rerun: bool 
 
 
 def report(scores: list[Score], show_survivors: bool = True) -> str:
-    lines = [f"{'module':22} {'score':>7} {'killed':>7} {'surv.':>6} {'no test':>7} {'other':>6} "
+    lines = [f"{'module':26} {'score':>7} {'killed':>7} {'surv.':>6} {'no test':>7} {'other':>6} "
              f"{'unrun':>6} {'equiv.':>6} {'secs':>6}"]
     for s in scores:
         c, pct = s.counts(), s.score()
-        lines.append(f"{s.name:22} {('%.1f%%' % pct) if pct is not None else '-':>7} {c['killed']:7} "
+        lines.append(f"{s.name:26} {('%.1f%%' % pct) if pct is not None else '-':>7} {c['killed']:7} "
                      f"{c['survived']:6} {c['no tests']:7} {c['other']:6} {c['not checked']:6} "
                      f"{c['equivalent']:6} {s.seconds:6.0f}")
     if show_survivors:
