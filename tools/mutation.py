@@ -73,6 +73,7 @@ MODULES: dict[str, Module] = {
         ("engine/network/*",),
         (E + "test_network.py", E + "test_network_projection.py", E + "test_network_declared.py",
          E + "test_io.py", E + "test_pinned_delays.py"),
+        copy=("bench", "assets"),  # test_network loads bench/cuba.py
     ),
     "models": Module(
         ("engine/models/*",),
