@@ -371,7 +371,7 @@ class Builder(pn.viewable.Viewer):
         doc = graph.to_document(nodes, edges, meta)
         # everything is checked: now swap, store first (the runner resets on it)
         self.store.replace(doc, validate=False, name=name, dirty=False, origin=self)
-        self._set_canvas(nodes, edges, meta)
+        self._set_canvas(nodes, edges, meta, fresh=True)
         self.version += 1
         if record:
             self.history.push(self.document())
@@ -382,12 +382,18 @@ class Builder(pn.viewable.Viewer):
         net, layout = graph.from_document(doc)
         self.load_network(net, layout, name=name)
 
-    def _set_canvas(self, nodes, edges, meta) -> None:
+    def _set_canvas(self, nodes, edges, meta, fresh: bool = False) -> None:
+        """``fresh``: a newly loaded network replaces the drawing."""
         ids = [n["id"] for n in nodes]
         self._counter = max([int(i[1:]) for i in ids if i[1:].isdigit()] + [self._counter])
         self.meta = meta
         with pn.io.hold():
             self.flow.edges = []
+            if fresh:
+                # param compares an old list with its replacement value by value
+                # (minutes for a 50 MB TimedArray loaded over itself); against
+                # an empty list that is one length check
+                self.flow.nodes = []
             self._routes = graph.edge_routes(nodes, edges)
             routed = graph.routed_nodes(edges, self._routes)
             self.flow.nodes = [self._decorate_node(n, n["id"] in routed) for n in nodes]
