@@ -121,9 +121,19 @@ def test_click_in_the_phase_plane_starts_a_trajectory(open_page):
     page.mouse.click(box["x"] + 0.45 * box["width"], box["y"] + 0.4 * box["height"])
     wait_for(lambda: page.get_by_role("button", name=re.compile(r"Clear clicked trajectories \(1\)")).count() == 1,
              timeout=60, what="a clicked trajectory")
-    page.mouse.click(box["x"] + 0.3 * box["width"], box["y"] + 0.25 * box["height"])
-    wait_for(lambda: page.get_by_role("button", name=re.compile(r"\(2\)")).count() == 1, timeout=60,
-             what="a second clicked trajectory")
+    # A click that reaches the page while it is still drawing the first
+    # trajectory can be dropped by the browser on a loaded machine (seen in a
+    # clean-clone run; no server error): click again, as a user would, and
+    # require the second trajectory within a minute all told.
+    two = page.get_by_role("button", name=re.compile(r"\(2\)"))
+    t0 = time.time()
+    while two.count() == 0 and time.time() - t0 < 60:
+        page.mouse.click(box["x"] + 0.3 * box["width"], box["y"] + 0.25 * box["height"])
+        try:
+            wait_for(lambda: two.count() == 1, timeout=15, what="a second clicked trajectory")
+        except AssertionError:
+            continue
+    assert two.count() == 1, "a second click in the phase plane gave no trajectory"
     page.screenshot(path=str(ARTIFACTS / "neuron_lab_phase_clicks.png"), full_page=True)
     log.assert_clean()
 
