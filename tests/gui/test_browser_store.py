@@ -94,6 +94,11 @@ def test_neuron_lab_then_back_then_load_has_no_page_error(open_page):
     page.get_by_role("tab", name="Build & run").click()
     choose(page, "nc-examples", "cuba")
     wait_for(lambda: nodes(page).count() == 2, what="CUBA on the canvas")
-    page.get_by_role("button", name="Step", exact=True).click()
-    wait_for(lambda: float(page.locator(".nc-t").first.get_attribute("data-t")) > 0, what="a step")
+    step = page.get_by_role("button", name="Step", exact=True)
+    wait_for(lambda: step.is_enabled(), what="the Step button")
+    step.click()
+    # the first step compiles CUBA's 4 000 neurons and 320 000 synapses: on a
+    # loaded machine that alone has taken most of a minute
+    wait_for(lambda: float(page.locator(".nc-t").first.get_attribute("data-t")) > 0, timeout=150,
+             what="a step")
     log.assert_clean()
