@@ -61,7 +61,9 @@ and the membrane sums that wrapped (``v_wrapped``).
 from __future__ import annotations
 
 import math
+import os
 import re
+import sys
 import warnings
 from dataclasses import dataclass, field
 
@@ -78,6 +80,19 @@ __all__ = ["FixedPointSimulator", "QuantisationWarning", "PopulationMapping", "m
 
 class QuantisationWarning(UserWarning):
     """A parameter or weight lost its meaning when quantised (rounded to 0 or saturated)."""
+
+
+_ENGINE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
+def _warn_user(message: str) -> None:
+    """Issue a QuantisationWarning at the first caller outside ``engine/`` (the
+    user's line: a fixed stacklevel would point into the engine, since the
+    depth of engine calls differs between ``map_population``, a compile and a run)."""
+    level, frame = 2, sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(_ENGINE):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, QuantisationWarning, stacklevel=level)
 
 
 def resolve_qformat(q) -> fx.QFormat:
@@ -165,10 +180,12 @@ def _quantise_param(value: float, q: fx.QFormat, what: str, notes: list, context
     return int(code)
 
 
-def map_population(pop, q: fx.QFormat, dt_ms: float, options: dict | None = None) -> PopulationMapping:
+def map_population(pop, q: fx.QFormat, dt_ms: float, options: dict | None = None, *,
+                   warn: bool = True) -> PopulationMapping:
     """Fixed-point mapping of ``pop`` (``NotImplementedError`` naming it when impossible).
 
-    ``options`` (``saturate``, ``rounding``) apply to float-mapped populations."""
+    ``options`` (``saturate``, ``rounding``) apply to float-mapped populations.
+    The quantisation notes are in ``.notes``; ``warn`` also issues them."""
     options = network_options(None, options or {})
     from engine.models.lapicque import Lapicque
 
@@ -212,39 +229,57 @@ def map_population(pop, q: fx.QFormat, dt_ms: float, options: dict | None = None
     hold = "v_reset" if kind == "lapicque" and codes["v_reset"] != codes["v_rest"] else "v_rest"
     config = dict(data_width=q.data_width, fraction=q.fraction, refractory_period=int(model.refractory_period),
                   **codes, refractory_hold=hold, **options)
-    for n in notes:
-        warnings.warn(n, QuantisationWarning, stacklevel=3)
+    for n in notes if warn else ():
+        _warn_user(n)
     return PopulationMapping(pop.label, kind, q, config, leak_k, gain_k, 0,
                              float_values={"leak": leak, "gain": gain, **volts}, notes=notes)
 
 
-def quantise_weights(proj, target_mapping: PopulationMapping, *, warn: bool = True) -> np.ndarray:
-    """Integer weight codes of ``proj`` (CSR order) for its target population."""
+def quantise_weights(proj, target_mapping: PopulationMapping, *, warn: bool = True,
+                     notes: list | None = None) -> np.ndarray:
+    """Integer weight codes of ``proj`` (CSR order) for its target population.
+
+    Quantisation problems are warned (``warn``) and appended to ``notes``."""
+    found: list = []
     q = target_mapping.qformat
     data = np.asarray(proj.data, dtype=np.float64)
     label = proj.label or f"{proj.source.label}->{proj.target.label}"
     if target_mapping.native:
         codes = np.rint(data)
         if codes.size and (codes.min() < q.min_int or codes.max() > q.max_int):
-            if warn:
-                warnings.warn(f"projection {label!r}: integer weights outside the {q.data_width}-bit range "
-                              f"saturate", QuantisationWarning, stacklevel=3)
+            found.append(f"projection {label!r}: integer weights outside the {q.data_width}-bit range "
+                         f"saturate")
             codes = np.clip(codes, q.min_int, q.max_int)
-        return codes.astype(np.int64)
+        codes = codes.astype(np.int64)
+    else:
+        codes = _float_weight_codes(data, q, label, target_mapping, found)
+    if notes is not None:
+        notes.extend(found)
+    for n in found if warn else ():
+        _warn_user(n)
+    return codes
+
+
+def _float_weight_codes(data, q: fx.QFormat, label: str, target_mapping: PopulationMapping,
+                        found: list) -> np.ndarray:
     codes = np.asarray(q.quantize(data), dtype=np.int64).reshape(data.shape)
-    if warn and data.size:
+    if data.size:
         lost = (data != 0) & (codes == 0)
         raw = np.sign(data) * np.floor(np.abs(data) * q.scale + 0.5)
         sat = (raw < q.min_int) | (raw > q.max_int)
-        vals = [*data[data != 0][:1000].tolist(), *target_mapping.float_values.values()]
+        # the Q-format hint depends only on the extremes (the largest positive
+        # and negative weight set the integer bits, the smallest magnitude the
+        # fraction bits), so these three stand for every weight
+        nz = data[data != 0]
+        vals = [*((nz.max(), nz.min(), nz[np.argmin(np.abs(nz))]) if nz.size else ()),
+                *target_mapping.float_values.values()]
         if lost.any():
-            warnings.warn(f"projection {label!r}: {int(lost.sum())} of {data.size} weights (e.g. "
-                          f"{data[lost][0]:.6g}) round to 0 in {q}; smallest Q-format that keeps them: "
-                          f"{_smallest_format_hint(vals)}", QuantisationWarning, stacklevel=3)
+            found.append(f"projection {label!r}: {int(lost.sum())} of {data.size} weights (e.g. "
+                         f"{data[lost][0]:.6g}) round to 0 in {q}; smallest Q-format that keeps them: "
+                         f"{_smallest_format_hint(vals)}")
         if sat.any():
-            warnings.warn(f"projection {label!r}: {int(sat.sum())} weights saturate in {q}; smallest "
-                          f"Q-format that holds them: {_smallest_format_hint(vals)}",
-                          QuantisationWarning, stacklevel=3)
+            found.append(f"projection {label!r}: {int(sat.sum())} weights saturate in {q}; smallest "
+                         f"Q-format that holds them: {_smallest_format_hint(vals)}")
     return codes
 
 
@@ -264,7 +299,16 @@ class FixedPointSimulator(Simulator):
         self.options = network_options(network, options)
         self._kernels: list = []
         self.mappings: list[PopulationMapping] = []
+        self._warned: set = set()
         super().__init__(network, dt)
+
+    def _warn_new(self, notes) -> None:
+        # mappings and weight codes are re-derived at every chunk (live edits):
+        # each problem is warned once per simulator, not once per derivation
+        for n in notes:
+            if n not in self._warned:
+                self._warned.add(n)
+                _warn_user(n)
 
     # -- populations -------------------------------------------------------------------
     def _setup_populations(self) -> None:
@@ -280,7 +324,8 @@ class FixedPointSimulator(Simulator):
     def _remap(self, load_state: bool = False) -> None:
         for k, pop in enumerate(self.populations):
             m = map_population(pop, self.qformat, self._population_dt(pop),  # the reference's dt param
-                               self.options)
+                               self.options, warn=False)
+            self._warn_new(m.notes)
             old = self.mappings[k]
             if old is not None and old.key() == m.key() and not load_state:
                 self.mappings[k] = m
@@ -306,8 +351,11 @@ class FixedPointSimulator(Simulator):
         self._remap()
         super()._prepare()
         self._rt_codes = {}
+        notes: list = []
         for rt in self._proj_rt:
-            self._rt_codes[id(rt)] = quantise_weights(rt.proj, self.mappings[rt.tgt]).astype(np.float64)
+            self._rt_codes[id(rt)] = quantise_weights(rt.proj, self.mappings[rt.tgt], warn=False,
+                                                      notes=notes).astype(np.float64)
+        self._warn_new(notes)
         # Synaptic currents (tau_syn) run in integers here, not in the base
         # class's float buffers: projections into the same population with the
         # same tau_syn share one W-bit register per neuron,
@@ -328,8 +376,7 @@ class FixedPointSimulator(Simulator):
                 k = _quantise_param(math.exp(-self.dt_ms / tau), q,
                                     f"projection {rt.proj.label!r}: synaptic decay exp(-dt/tau_syn)", notes,
                                     [1.0])
-                for n in notes:
-                    warnings.warn(n, QuantisationWarning, stacklevel=2)
+                self._warn_new(notes)
                 n_tgt = self.populations[rt.tgt].n
                 prev = old.get(key)
                 state = prev["state"] if prev is not None else np.zeros(n_tgt, dtype=np.int64)

@@ -346,13 +346,13 @@ class ExpIFCell(_SpikingCell):
     """Exponential integrate-and-fire (Fourcaud-Trocme et al. 2003, J. Neurosci.
     23:11628), explicit Euler with ``beta = 1 - dt/tau``::
 
-        v = beta*v + (1 - beta)*delta_t*exp((v - v_rh)/delta_t) + current
+        v = v_rest + beta*(v - v_rest) + (1 - beta)*delta_t*exp((v - v_rh)/delta_t) + current
         spike = surrogate(v - threshold);  reset
 
     The exponential uses the state before the update.  Its exponent is capped
     at ``exp_cap`` (default 20, i.e. exact unless ``v > v_rh + 20*delta_t``) so
     a runaway state stays finite instead of overflowing to inf/NaN.
-    State ``v``.  ``forward(current, v) -> (spike, v)``.
+    State ``v`` (starts at ``v_rest``).  ``forward(current, v) -> (spike, v)``.
     """
 
     beta = _param_property("beta")
@@ -375,9 +375,10 @@ class ExpIFCell(_SpikingCell):
 
     def forward(self, current, v=None):
         if v is None:
-            v = torch.zeros_like(current)
+            v = self._rest(current)  # at rest, as every other cell
         beta = self.beta
-        v = beta * v + (1.0 - beta) * self._exp_term(v) + current
+        # leak towards v_rest, as AdExCell (which this is with a = b = 0)
+        v = self.v_rest + beta * (v - self.v_rest) + (1.0 - beta) * self._exp_term(v) + current
         return self._fire_and_reset(v, self.threshold)
 
 
