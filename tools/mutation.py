@@ -93,7 +93,7 @@ MODULES: dict[str, Module] = {
     "conversion": Module(("engine/conversion/*",), (E + "test_conversion.py",)),
     "hardware": Module(
         ("engine/hardware/export.py", "engine/hardware/report.py"),
-        ("tests/hdl/test_cosim.py",),
+        (E + "test_pinned_hardware.py", E + "test_fixed_point_backend.py", "tests/hdl/test_cosim.py"),
         copy=("hdl",),
     ),
     "viewmodel": Module(
