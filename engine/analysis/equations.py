@@ -64,6 +64,11 @@ EQUATIONS: dict[str, list[str]] = {
         r"\frac{du}{dt} = a\,(b\,v - u)",
         r"v \ge 30\ \text{mV} \;\Rightarrow\; \text{spike},\; v \leftarrow c,\; u \leftarrow u + d",
     ],
+    "Izhikevich2004Neuron": [
+        r"\frac{dv}{dt} = k_2\,v^2 + k_1\,v + k_0 - u + I",
+        r"\frac{du}{dt} = a\,\big(b\,(v - v_u) - u_{decay}\,u\big)",
+        r"v \ge 30\ \text{mV} \;\Rightarrow\; \text{spike},\; v \leftarrow c,\; u \leftarrow u + d",
+    ],
     "ThetaNeuron": [
         r"\tau\,\frac{d\theta}{dt} = (1 - \cos\theta) + (1 + \cos\theta)\,I",
         r"\theta \text{ passes } \pi \;\Rightarrow\; \text{spike}",

@@ -9,25 +9,37 @@ import numpy as np
 import pytest
 
 from engine.analysis import EQUATIONS, PRESETS, equations_latex, fi_curve, simulate
-from engine.analysis.presets import find_preset, lab_currents, preset_current, presets_for
+from engine.analysis.presets import describe_protocol, find_preset, lab_currents, preset_current, presets_for
+from engine.analysis.single import make_model
 from engine.models import get_model, model_names
+
+FIG1 = "Izhikevich2004Neuron"
 
 
 def _run(p, **over):
-    r = simulate(p.model, preset_current(p), dict(p.params, **over), dt_ms=p.dt_ms, initial=p.initial)
+    # the kernel loop (NumPy): no numba compile per model in the test run
+    r = simulate(p.model, preset_current(p), dict(p.params, **over), dt_ms=p.dt_ms, initial=p.initial,
+                 backend="kernel")
     return r, r["spike_times_ms"]
 
 
 def _onset(p):
     if p.protocol:
         return p.protocol.get("onset_ms", 0.0)
-    return min(s[0] for s in p.segments)
+    return min([s[0] for s in p.segments] + [r[0] for r in p.ramps])
+
+
+def _inside(st, seg, slack=10.0):
+    return (st >= seg[0]) & (st < seg[1] + slack)
 
 
 def _groups(st):
-    """Bursts: spikes split where an ISI is longer than the geometric mean of the shortest and longest."""
+    """Bursts: spikes split at the ISIs above the widest gap (on a log scale) between the sorted ISIs,
+    i.e. intra-burst intervals (which lengthen through a burst) against the pauses between bursts."""
     isi = np.diff(st)
-    cut = np.sqrt(isi.min() * isi.max())
+    srt = np.sort(isi)
+    j = int(np.argmax(np.diff(np.log(srt)))) if srt.size > 1 else 0
+    cut = np.sqrt(srt[j] * srt[j + 1]) if srt.size > 1 else srt.max()
     return np.split(st, np.flatnonzero(isi > cut) + 1)
 
 
@@ -55,7 +67,7 @@ def _check(p, r, st):  # noqa: C901 - one criterion per claimed behaviour
         assert st.size >= 4 and isi[-1] > 3 * isi[0] and np.all(np.diff(isi) > -0.5), isi
     elif e == "class2":
         assert st.size >= 5
-        if p.protocol.get("protocol") == "ramp":      # firing starts at a finite rate on a slow ramp
+        if p.protocol.get("protocol") == "ramp" or p.ramps:   # firing starts at a finite rate on a slow ramp
             assert (1.0 / isi[0]) > 0.3 * (1.0 / isi[-1]), isi
         else:
             assert 1000.0 / isi[0] > 40.0
@@ -91,8 +103,12 @@ def _check(p, r, st):  # noqa: C901 - one criterion per claimed behaviour
         assert np.count_nonzero(st < t_off) >= 3
     elif e == "dap":
         assert st.size == 1
-        k = int((st[0] + 8.0) / r["dt_ms"])
-        assert v[k] > p.initial["v"] + 5.0 and abs(v[-1] - p.initial["v"]) < 1.0
+        k, dt = int(round(st[0] / r["dt_ms"])), r["dt_ms"]
+        after = v[k:k + int(5.0 / dt)]
+        # reset to c, then the voltage climbs above it (a hump, not a decay) and stays well above
+        # rest for several ms before it returns there
+        assert after.max() > p.params["c"] + 3.0 and v[k + int(4.0 / dt)] > p.initial["v"] + 5.0
+        assert abs(v[-1] - p.initial["v"]) < 1.0
     elif e == "delayed":
         assert st[0] - onset > 20.0 and isi[-1] < isi[0]
     elif e == "transient":
@@ -102,6 +118,29 @@ def _check(p, r, st):  # noqa: C901 - one criterion per claimed behaviour
         assert late.size >= 10 and late.std() / late.mean() > 0.3
     elif e == "single_spike":
         assert st.size == 1 and st[0] > p.segments[0][0]
+    elif e == "class1_ramp":
+        # on the slow ramp the rate starts low and grows steadily with the input
+        assert st.size >= 5 and st[0] > p.ramps[0][0] + 20.0
+        assert np.all(np.diff(isi) < 0.25) and isi[0] > 2.0 * isi[-1], isi
+    elif e == "integrator":
+        # the close pair sums to a spike, the same pair 10 ms apart does not
+        assert st.size == 1 and p.segments[1][0] <= st[0] < p.segments[2][0], st
+        one = type(p)(**{**p.__dict__, "segments": p.segments[:1]})
+        assert _run(one)[1].size == 0          # one pulse alone is subthreshold
+    elif e == "accommodation":
+        slow, fast = p.ramps
+        assert slow[3] > fast[3]               # the slow ramp ends higher than the fast one...
+        assert st.size >= 1 and st.min() >= fast[0] and st.max() < fast[1] + 20.0, st  # ...yet only the fast fires
+    elif e in ("inhibition_spiking", "inhibition_bursting"):
+        step = p.segments[0]
+        assert step[2] < p.baseline            # the step hyperpolarises
+        inside = _inside(st, step)
+        assert np.all(inside), st              # silent on the resting drive, before and after
+        if e == "inhibition_spiking":
+            assert st.size >= 3 and isi.min() > 20.0, isi   # single spikes, no bursts
+        else:
+            g = _groups(st)
+            assert len(g) >= 2 and all(len(x) >= 3 for x in g), g
     else:
         raise AssertionError(f"no criterion for {e!r}")
 
@@ -111,6 +150,75 @@ def test_preset_shows_its_behaviour(p):
     assert len(p.text) > 80 and p.reference
     r, st = _run(p)
     _check(p, r, st)
+
+
+def test_izhikevich_2004_fig1_has_all_twenty_panels_in_order():
+    fig1 = presets_for(FIG1)
+    assert [p.title[:3] for p in fig1] == [f"({chr(ord('A') + i)})" for i in range(20)]
+    assert len({p.key for p in fig1}) == 20
+    for p in fig1:
+        assert p.dt_ms in (0.1, 0.2, 0.25, 0.5) and p.initial.keys() == {"v", "u"}
+        text = describe_protocol(p)
+        assert text.startswith("Protocol: ") and f"{p.duration_ms:g} ms" in text and f"{p.dt_ms:g} ms" in text
+    # the five panels the 2003 equation cannot express use the general form's extra parameters
+    assert find_preset(FIG1, "class1_excitability").params["k1"] == 4.1
+    assert find_preset(FIG1, "integrator").params["k0"] == 108.0
+    acc = find_preset(FIG1, "accommodation").params
+    assert (acc["v_u"], acc["u_decay"]) == (-65.0, 0.0)
+    assert find_preset(FIG1, "inhibition_induced_spiking").params["a"] < 0
+    assert find_preset(FIG1, "inhibition_induced_bursting").params["a"] < 0
+
+
+def test_describe_protocol_names_the_input():
+    p = find_preset(FIG1, "inhibition_induced_spiking")
+    assert describe_protocol(p) == "Protocol: I = 75 from 50 ms to 250 ms; I = 80 otherwise; 350 ms, Euler step 0.5 ms."
+    assert "ramp I = 0 \u2192 20.25 from 30 to 300 ms" in describe_protocol(find_preset(FIG1, "class1_excitability"))
+    assert "step I = 0.5 from 20 ms" in describe_protocol(find_preset("SCIzhikevichNeuron", "phasic_spiking"))
+
+
+def test_preset_ramps_are_linear_pieces_on_the_baseline():
+    p = find_preset(FIG1, "accommodation")
+    cur = preset_current(p)
+    dt = p.dt_ms
+    assert cur.size == int(p.duration_ms / dt)
+    assert cur[int(100 / dt)] == pytest.approx(4.0) and cur[int(199.5 / dt)] == pytest.approx(7.98)
+    assert cur[int(250 / dt)] == 0.0 and cur[int(306 / dt)] == pytest.approx(6 / 12.5 * 4) and cur[-1] == 0.0
+
+
+def _steady_rates(p, currents, duration_ms=1000.0):
+    """Steady rate (Hz, second half of the run) of one neuron per constant current: one NumPy
+    population of the preset's model, step and start."""
+    m = make_model(p.model, p.params)
+    view, step, dt = m.view(), type(m).step, p.dt_ms
+    state = m.initial_state(currents.size)
+    for k, v in p.initial.items():
+        state[k][...] = v
+    n, skip = int(duration_ms / dt), int(0.5 * duration_ms / dt)
+    first, last = np.full(currents.size, -1), np.full(currents.size, -1)
+    count = np.zeros(currents.size, dtype=int)
+    for k in range(n):
+        fired = np.asarray(step(view, state, currents, dt)) != 0
+        if k >= skip:
+            count += fired
+            first[(first < 0) & fired] = k
+            last[fired] = k
+    ok = count >= 2
+    rates = np.zeros(currents.size)
+    rates[ok] = (count[ok] - 1) / ((last[ok] - first[ok]) * dt * 1e-3)
+    return rates
+
+
+@pytest.mark.parametrize("key, lo, hi", [("class1_excitability", 0.0, 30.0), ("class2_excitability", -0.5, 4.0)])
+def test_fig1_class_1_starts_firing_from_zero_class_2_at_a_finite_rate(key, lo, hi):
+    p = find_preset(FIG1, key)
+    rates = _steady_rates(p, np.linspace(lo, hi, 61))
+    j = int(np.flatnonzero(rates > 0)[0])
+    # silent below rheobase, then rising (to within the ~2 Hz resolution of a 500 ms count)
+    assert j > 0 and np.all(np.diff(rates[j:]) > -3.0) and rates[-1] > 2 * rates[j]
+    if key.startswith("class1"):
+        assert rates[j] < 0.1 * rates[-1] and rates[j] < 8.0, rates[j:j + 5]
+    else:
+        assert rates[j] > 0.25 * rates[-1] and rates[j] > 20.0, rates[j:j + 5]
 
 
 def test_izhikevich_2004_features_covered():
