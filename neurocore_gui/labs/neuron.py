@@ -30,7 +30,7 @@ from engine.analysis import (PROTOCOLS, Cancelled, equations_latex, fi_curve, fi
                              vector_field)
 from engine.analysis.params import parameter_ranges
 from engine.analysis.phase import plane_candidates
-from engine.analysis.presets import find_preset, lab_currents, preset_current, presets_for
+from engine.analysis.presets import describe_protocol, find_preset, lab_currents, preset_current, presets_for
 from engine.models import get_model, model_names
 
 __all__ = ["NeuronLab", "decimate"]
@@ -319,7 +319,8 @@ class NeuronLab(pn.viewable.Viewer):
                         w.value = kw[k]
             amp = p.protocol.get("amplitude", p.protocol.get("end")) if p.protocol else p.baseline
             self.nc_current.value = float(amp)
-            self.preset_text.object = f"**{p.title}** — {p.text}\n\n<small>{p.reference}</small>"
+            self.preset_text.object = (f"**{p.title}** — {p.text}\n\n*{describe_protocol(p)}*\n\n"
+                                       f"<small>{p.reference}</small>")
             self.preset_text.visible = True
         finally:
             self._hold = False

@@ -115,6 +115,32 @@ def test_preset_sets_parameters_protocol_and_text(lab):
     assert lab.preset_select.value == ""
 
 
+def test_izhikevich_2004_lists_all_twenty_panels_and_a_new_one_shows_its_behaviour(lab):
+    lab.set_model("Izhikevich2004Neuron")
+    titles = [t for t in lab.preset_select.options if t != "(none)"]
+    assert [t[:3] for t in titles] == [f"({chr(ord('A') + i)})" for i in range(20)]
+    assert {"k2", "k1", "k0", "v_u", "u_decay"} <= set(lab.sliders)
+    # (S): quiet on the resting drive of 80, a train while the drive is lowered to 75
+    lab.preset_select.value = "inhibition_induced_spiking"
+    assert lab.sliders["a"].value == -0.02 and lab.sliders["b"].value == -1.0
+    res = lab.last_result
+    assert res["dt_ms"] == 0.5 and res["current"].max() == 80.0 and res["current"].min() == 75.0
+    st = res["spike_times_ms"]
+    assert st.size >= 3 and st.min() > 50.0 and st.max() < 260.0
+    assert "inhibition-induced" in lab.preset_text.object and "Protocol: I = 75 from 50 ms" in lab.preset_text.object
+    # (R): the u equation's own parameters move with the preset; only the fast ramp fires
+    lab.preset_select.value = "accommodation"
+    assert lab.sliders["v_u"].value == -65.0 and lab.sliders["u_decay"].value == 0.0
+    st = lab.last_result["spike_times_ms"]
+    assert st.size >= 1 and st.min() > 300.0
+    assert lab.last_result["current"].max() == pytest.approx(8.0, abs=0.05)
+    # (G) on the modified quadratic: a ramp, firing that speeds up
+    lab.preset_select.value = "class1_excitability"
+    assert lab.sliders["k1"].value == 4.1 and lab.sliders["k0"].value == 108.0
+    isi = np.diff(lab.last_result["spike_times_ms"])
+    assert isi.size >= 4 and isi[0] > 2 * isi[-1]
+
+
 def test_fi_curve_marks_rheobase_and_names_the_class(lab):
     lab.set_model("LapicqueNeuron")
     lab.run_fi()
