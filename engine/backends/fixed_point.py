@@ -61,7 +61,6 @@ and the membrane sums that wrapped (``v_wrapped``).
 from __future__ import annotations
 
 import math
-import os
 import re
 import sys
 import warnings
@@ -82,15 +81,17 @@ class QuantisationWarning(UserWarning):
     """A parameter or weight lost its meaning when quantised (rounded to 0 or saturated)."""
 
 
-_ENGINE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+# modules whose frames a warning skips: the engine, and mutmut's trampolines,
+# which wrap every engine function under ``make mutation``
+_INTERNAL = ("engine", "mutmut")
 
 
 def _warn_user(message: str) -> None:
-    """Issue a QuantisationWarning at the first caller outside ``engine/`` (the
+    """Issue a QuantisationWarning at the first caller outside the engine (the
     user's line: a fixed stacklevel would point into the engine, since the
     depth of engine calls differs between ``map_population``, a compile and a run)."""
     level, frame = 2, sys._getframe(1)
-    while frame is not None and frame.f_code.co_filename.startswith(_ENGINE):
+    while frame is not None and frame.f_globals.get("__name__", "").partition(".")[0] in _INTERNAL:
         frame, level = frame.f_back, level + 1
     warnings.warn(message, QuantisationWarning, stacklevel=level)
 
