@@ -104,6 +104,24 @@ def test_preset_shows_its_behaviour(open_page):
     log.assert_clean()
 
 
+def test_izhikevich_2004_panel_picked_shows_its_behaviour(open_page):
+    # one of the five panels the 2003 equation cannot express: (S) needs a negative a
+    page, log = open_lab(open_page)
+    choose(page, "FitzHughNagumoNeuron", "Izhikevich2004Neuron")
+    wait_for(lambda: page.get_by_role("combobox").filter(has_text="(none)").count() >= 1, timeout=120,
+             what="the preset list")
+    choose(page, "(none)", "(S) inhibition-induced spiking")
+    wait_for(lambda: page.get_by_text("Protocol: I = 75 from 50 ms").count() >= 1, timeout=60,
+             what="the preset's paragraph and protocol")
+    # spikes only while the drive is lowered from 80 to 75 (3 in the 200 ms step)
+    wait_for(lambda: spikes(status(page) or "0 spikes") == 3, timeout=180, what="inhibition-induced spikes")
+    page.screenshot(path=str(ARTIFACTS / "neuron_lab_preset_fig1_S.png"), full_page=True)
+    choose(page, "(S) inhibition-induced spiking", "(R) accommodation")
+    wait_for(lambda: page.get_by_text("u' = a b (v + 65)").count() >= 1, timeout=60, what="the (R) paragraph")
+    wait_for(lambda: spikes(status(page) or "0 spikes") == 1, timeout=120, what="one spike on the fast ramp")
+    log.assert_clean()
+
+
 def test_click_in_the_phase_plane_starts_a_trajectory(open_page):
     page, log = open_lab(open_page)
     figs = page.locator(".bk-Figure")
