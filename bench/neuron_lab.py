@@ -27,6 +27,7 @@ CASES = [  # model, simulated ms, slider to move, target ms
     ("ExpIFNeuron", 1000.0, "tau_m", 100.0),
     ("Izhikevich2007Neuron", 1000.0, "d", 100.0),
     ("SCIzhikevichNeuron", 1000.0, "d", 100.0),
+    ("Izhikevich2004Neuron", 1000.0, "d", 100.0),
     ("FitzHughNagumoNeuron", 1000.0, "tau", 100.0),
     ("AdExNeuron", 1000.0, "b", 100.0),
     ("HodgkinHuxleyNeuron", 300.0, "g_k", 1000.0),
