@@ -36,6 +36,7 @@ May import: numpy only.
 from __future__ import annotations
 
 import math
+import threading
 import types
 
 import numpy as np
@@ -182,16 +183,25 @@ def form_params(self, dt):
 # -- the NumPy evaluation ------------------------------------------------------------------
 def form_step(self, state, current, dt, rng=None):
     """``NeuronModel.step`` of every model written in the one form: evaluate
-    ``dynamics`` on the whole state arrays and write the new state in place."""
-    p, names, dynamics, std, draws, checks, integer = _plan(self, dt)
-    dynamics = _numpy_forms.get(dynamics) or numpy_form(dynamics)
+    ``dynamics`` on the whole state arrays and write the new state in place.
+
+    On a parameter view (what the simulators call) the form is evaluated
+    through its recorded program (:func:`_replay_for`): the same operations
+    into preallocated buffers, the state updated in place."""
+    plan = _plan(self, dt)
+    p, names, dynamics, std, draws, checks, integer = plan
     args = [state[n] for n in names]
+    replay = _replay_for(self, plan, dt, current, args, std) if "_model" in self.__dict__ else None
+    dynamics = _numpy_forms.get(dynamics) or numpy_form(dynamics)
     if checks and not np.all(np.isfinite(current)):
         raise ValueError("current must be finite")
     noise = 0 if integer else 0.0  # keeps integer arithmetic integer
     if integer:
         # bit-true models answer in their register type: 0/1 as int64
-        out = dynamics(p, current, _int_noise(std, rng, args[0].shape), dt, *args)
+        noise = _int_noise(std, rng, args[0].shape)
+        if replay is not None:
+            return replay(current, noise, *args).astype(np.int64)
+        out = dynamics(p, current, noise, dt, *args)
         for arr, new in zip(args, out[1:]):
             arr[...] = new
         return np.asarray(out[0]).astype(np.int64)
@@ -208,6 +218,8 @@ def form_step(self, state, current, dt, rng=None):
             idx = np.flatnonzero(np.broadcast_to(mask, noise.shape))
             if idx.size:
                 noise[idx] = rng.normal(0.0, std, size=idx.size)
+    if replay is not None:
+        return replay(current, noise, *args)
     out = dynamics(p, current, noise, dt, *args)
     for arr, new in zip(args, out[1:]):
         arr[...] = new
@@ -342,3 +354,279 @@ def to_int(x):
 def round_half_away(x):
     """Round to nearest, ties away from zero (as float)."""
     return np.sign(x) * np.floor(np.abs(x) + 0.5)
+
+
+# -- the NumPy program of a form: recorded once, replayed into preallocated buffers ----------
+# Evaluated as written, a form allocates a fresh array for every operation and
+# form_step then copies the results into the state: on a few thousand neurons
+# that is most of a step (a NumPy call costs ~1 us whatever its size).  So on
+# the NumPy backend a form is run once on tracer objects that record each ufunc
+# and ``np.where`` it performs (the values computed alongside, so shapes and
+# dtypes are known), and the recorded operations are then replayed every step
+# with ``out=`` into buffers allocated once: a buffer is reused as soon as the
+# value it holds is dead, an operation may write over an operand it is the
+# last reader of, and a new state value is written straight into the state
+# array once nothing reads the old one.  Same operations, same operands, same
+# order: the very same floats as the form evaluated directly (the contract and
+# CUBA tests compare the spikes exactly).  A form that does anything else on
+# its arrays (indexing, methods, Python ``if`` on a value, a NumPy function
+# other than ``np.where``) cannot be recorded and runs as written.
+class _Untraceable(Exception):
+    pass
+
+
+class _Sym(np.lib.mixins.NDArrayOperatorsMixin):
+    """A recorded array value: ``slot`` in the tracer, ``value`` computed eagerly."""
+
+    __slots__ = ("tracer", "slot", "value")
+    __array_priority__ = 1000
+
+    def __init__(self, tracer, slot, value):
+        self.tracer, self.slot, self.value = tracer, slot, value
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        if method != "__call__" or kwargs or ufunc.nout != 1:
+            raise _Untraceable(f"{ufunc.__name__}.{method}")
+        return self.tracer.record(ufunc, inputs)
+
+    def __array_function__(self, func, types_, args, kwargs):
+        if func is np.where and len(args) == 3 and not kwargs:
+            return self.tracer.record("where", args)
+        raise _Untraceable(getattr(func, "__name__", "function"))
+
+    def _refuse(self, *_a, **_k):
+        raise _Untraceable("the form uses an array value outside ufuncs and np.where")
+
+    __bool__ = __float__ = __int__ = __index__ = __len__ = __iter__ = __getitem__ = __array__ = _refuse
+
+
+class _Tracer:
+    def __init__(self):
+        self.ops = []      # (kind, operands, result slot); kind: a ufunc or "where"
+        self.values = []   # slot -> its value in the recording run
+
+    def new_slot(self, value):
+        self.values.append(value)
+        return _Sym(self, len(self.values) - 1, value)
+
+    def record(self, kind, inputs):
+        if any(isinstance(x, _Sym) and x.tracer is not self for x in inputs):
+            raise _Untraceable("foreign value")
+        vals = [x.value if isinstance(x, _Sym) else x for x in inputs]
+        value = np.where(*vals) if kind == "where" else kind(*vals)
+        if type(value) is not np.ndarray or value.ndim == 0:
+            raise _Untraceable("not an array result")
+        if kind == "where" and not isinstance(inputs[0], _Sym):
+            raise _Untraceable("np.where on a constant condition")
+        sym = self.new_slot(value)
+        self.ops.append((kind, [("s", x.slot) if isinstance(x, _Sym) else ("c", x) for x in inputs], sym.slot))
+        return sym
+
+
+_REPLAY_CACHE: dict = {}
+_REPLAY_CACHE_MAX = 256
+
+
+def _replay_for(view, plan, dt, current, args, std):
+    """The replay function of ``plan``'s form for these arrays (None: run the
+    form as written).  Kept on the view for the very arrays of its last call,
+    and across views in a bounded cache keyed by the form, its parameter
+    values, dt, the shapes/dtypes and the thread (buffers are per thread)."""
+    d = view.__dict__
+    last = d.get("_form_replay")
+    if (last is not None and last[0] is plan and last[1] is current and len(last[2]) == len(args)
+            and all(a is b for a, b in zip(last[2], args))):
+        return last[3]
+    fn = None
+    if (type(current) is np.ndarray and current.ndim == 1
+            and all(type(a) is np.ndarray and a.shape == current.shape for a in args)
+            and not _overlapping([current, *args])):
+        p, _names, dynamics, _std, _draws, _checks, integer = plan
+        try:
+            pkey = tuple(sorted(vars(p).items()))
+            hash(pkey)
+        except TypeError:  # an array parameter: recorded for this view only
+            pkey = None
+        key = (dynamics, pkey, plan[0] if pkey is None else None, dt, current.shape,
+               current.dtype.str, tuple(a.dtype.str for a in args), bool(std), bool(integer),
+               threading.get_ident())
+        fn = _REPLAY_CACHE.get(key, False)
+        if fn is False:
+            fn = _record(plan, dt, current, args, std)
+            if len(_REPLAY_CACHE) >= _REPLAY_CACHE_MAX:
+                _REPLAY_CACHE.pop(next(iter(_REPLAY_CACHE)))
+            _REPLAY_CACHE[key] = fn
+    d["_form_replay"] = (plan, current, list(args), fn)
+    return fn
+
+
+def _overlapping(arrays):
+    """Whether two of ``arrays`` may share memory (the program writes the state in place)."""
+    return any(np.may_share_memory(a, b) for i, a in enumerate(arrays) for b in arrays[i + 1:])
+
+
+def _record(plan, dt, current, args, std):
+    """Record the form once on these arrays and build its replay function."""
+    p, _names, dynamics, _std, _draws, _checks, integer = plan
+    tr = _Tracer()
+    i_sym = tr.new_slot(current)
+    if std:
+        noise_val = np.zeros(current.shape, dtype=np.int64 if integer else np.float64)
+        noise = tr.new_slot(noise_val)
+    else:
+        noise = 0 if integer else 0.0
+    states = [tr.new_slot(a) for a in args]
+    n_in = len(tr.values)
+    try:
+        with np.errstate(all="ignore"):
+            out = dynamics(p, i_sym, noise, dt, *states)
+    except Exception:  # noqa: BLE001 -- anything a form does that is not recordable
+        return None
+    if not isinstance(out, tuple) or len(out) != len(args) + 1:
+        return None
+    try:
+        return _compile(tr, n_in, out, bool(std), args)
+    except _Untraceable:
+        return None
+
+
+def _compile(tr, n_in, out, has_noise, args):
+    """Buffer plan and generated replay function of a recorded form."""
+    ops, values = tr.ops, tr.values
+    end = len(ops)
+    last = [-1] * len(values)
+    for j, (_kind, operands, _r) in enumerate(ops):
+        for t, v in operands:
+            if t == "s":
+                last[v] = j
+    first_state = 2 if has_noise else 1
+    state_slot = [first_state + i for i in range(len(args))]
+    for o in out:
+        if isinstance(o, _Sym):
+            if o.tracer is not tr:
+                raise _Untraceable("foreign value")
+            last[o.slot] = end
+    y = out[0]
+    if not isinstance(y, _Sym) or y.slot < n_in:
+        raise _Untraceable("output is not computed")
+    state_out = {}  # slot -> the first state variable it is the new value of
+    for i, o in enumerate(out[1:]):
+        if isinstance(o, _Sym):
+            if o.slot in state_slot and o.slot != state_slot[i]:
+                raise _Untraceable("a state variable takes another one's old value")
+            if o.slot >= n_in:
+                state_out.setdefault(o.slot, i)
+    ns = {"copyto": np.copyto, "empty": np.empty}
+    consts = {}
+
+    def name_of(obj, prefix):
+        key = (prefix, id(obj))
+        if key not in consts:
+            consts[key] = f"{prefix}{len(consts)}"
+            ns[consts[key]] = obj
+        return consts[key]
+
+    loc = {0: "I"}
+    if has_noise:
+        loc[1] = "N"
+    occupant = {}
+    for i, s in enumerate(state_slot):
+        loc[s] = f"S{i}"
+        occupant[f"S{i}"] = s
+    pool: dict = {}
+    buffers = {}
+    lines = []
+
+    def ref(operand):
+        t, v = operand
+        return loc[v] if t == "s" else name_of(v, "C")
+
+    def inplace_ok(kind, operands, v):
+        if kind != "where":
+            return True
+        return operands[2] == ("s", v) and operands[0] != ("s", v) and operands[1] != ("s", v)
+
+    def release(v):
+        name = loc[v]
+        if name.startswith("B"):
+            pool.setdefault(buffers[name], []).append(name)
+
+    for j, (kind, operands, r) in enumerate(ops):
+        val = values[r]
+        key = (val.shape, val.dtype.str)
+        target = None
+        if r == y.slot:
+            target = "F"
+            lines.append(f"F = empty({name_of(val.shape, 'K')}, {name_of(val.dtype, 'K')})")
+        elif r in state_out:
+            i = state_out[r]
+            name = f"S{i}"
+            occ = occupant[name]
+            if (args[i].shape == val.shape and args[i].dtype == val.dtype
+                    and (last[occ] < j or (last[occ] == j and ("s", occ) in operands
+                                           and inplace_ok(kind, operands, occ)))):
+                target = name
+        if target is None:
+            for t, v in operands:
+                if t != "s" or last[v] != j:
+                    continue
+                name = loc[v]
+                if name in ("I", "N", "F"):
+                    continue
+                if name.startswith("S") and (occupant[name] != v or (r in state_out and name != f"S{state_out[r]}")):
+                    continue
+                if values[v].shape != val.shape or values[v].dtype != val.dtype or not inplace_ok(kind, operands, v):
+                    continue
+                target = name
+                break
+        if target is None:
+            free = pool.get(key)
+            if free:
+                target = free.pop()
+            else:
+                target = f"B{len(buffers)}"
+                buffers[target] = key
+                ns[target] = np.empty(val.shape, dtype=val.dtype)
+        if kind == "where":
+            cond, a, b = operands
+            if not (b[0] == "s" and loc[b[1]] == target):
+                lines.append(f"copyto({target}, {ref(b)}{_casting(b, values, val.dtype)})")
+            lines.append(f"copyto({target}, {ref(a)}, where={ref(cond)}{_casting(a, values, val.dtype)})")
+        else:
+            lines.append(f"{name_of(kind, 'U')}({', '.join(ref(o) for o in operands)}, out={target})")
+        loc[r] = target
+        if target.startswith("S"):
+            occupant[target] = r
+        for v in {v for t, v in operands if t == "s" and last[v] == j}:
+            if loc[v] != target:
+                release(v)
+        if last[r] < j and r != y.slot:  # never read: its buffer is free again
+            release(r)
+    for i, o in enumerate(out[1:]):
+        if isinstance(o, _Sym):
+            if o.slot == state_slot[i] or loc[o.slot] == f"S{i}":
+                continue
+            src = ("s", o.slot)
+        else:
+            src = ("c", o)
+        lines.append(f"copyto(S{i}, {ref(src)}{_casting(src, values, args[i].dtype)})")
+    lines.append("return F")
+    params = ", ".join(["I", "N"] + [f"S{i}" for i in range(len(args))])
+    text = f"def replay({params}):\n" + "".join(f"    {line}\n" for line in lines)
+    # the text is generated here from recorded operations (names only; every
+    # value is bound through ``ns``), never from user input
+    exec(compile(text, "<form replay>", "exec"), ns)  # noqa: S102
+    fn = ns["replay"]
+    fn.source = text
+    return fn
+
+
+def _casting(operand, values, dst):
+    """``casting=`` for a copy into ``dst``-typed memory, as ``np.where``'s
+    result dtype conversion does (only spelled out when needed)."""
+    t, v = operand
+    if t == "s":
+        ok = np.can_cast(values[v].dtype, dst, "same_kind")
+    else:
+        ok = isinstance(v, (float, int)) and not isinstance(v, bool) and dst.kind == "f"
+    return "" if ok else ", casting='unsafe'"

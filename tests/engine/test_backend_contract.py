@@ -88,3 +88,88 @@ def test_every_model_matches_numpy_spikes(name, backend, reference):
 def test_registry_models_without_a_form_are_only_the_rtl_model():
     # the bit-true RTL model keeps its hand-written step; everything else has one form
     assert sorted(set(registry) - set(FORM_MODELS)) == ["FixedPointLIFNeuron"]
+
+
+# -- the NumPy backend's recorded program of a form (engine.models._form._replay_for) -----------
+def _run_as_written(name, monkeypatch):
+    from engine.models import _form
+
+    with monkeypatch.context() as m:
+        m.setattr(_form, "_replay_for", lambda *a, **k: None)
+        return run(name, "numpy")
+
+
+@pytest.mark.parametrize("name", FORM_MODELS)
+def test_numpy_replay_equals_the_form_as_written(name, reference, monkeypatch):
+    # the simulator evaluates the recorded program into preallocated buffers;
+    # the form called as written must give bit-identical spikes and state
+    steps, ids, rates, state = reference(name)
+    w_steps, w_ids, w_rates, w_state = _run_as_written(name, monkeypatch)
+    np.testing.assert_array_equal(steps, w_steps)
+    np.testing.assert_array_equal(ids, w_ids)
+    np.testing.assert_array_equal(rates, w_rates)
+    for var in state:
+        np.testing.assert_array_equal(state[var], w_state[var], err_msg=var)
+
+
+def _plan(dynamics, **params):
+    from engine.models._form import Constants
+
+    return (Constants(params), ("v", "w"), dynamics, 0.0, None, False, False)
+
+
+def test_replay_updates_the_state_in_place_and_returns_a_fresh_output():
+    from engine.models._form import _record, hold, spike_reset
+
+    def dyn(p, I, noise, dt, v, w):
+        active = w <= 0.0
+        v_new = hold(active, v + dt * (I - v) / p.tau, v)
+        spikes = active & (v_new >= p.th)
+        return spikes, spike_reset(spikes, v_new, 0.0), np.maximum(w - 1.0, 0.0) + spikes * 2.0
+
+    plan = _plan(dyn, tau=5.0, th=0.5)
+    rng = np.random.default_rng(0)
+    v, w, I = rng.random(50), np.where(rng.random(50) < 0.3, 1.0, 0.0), rng.random(50) * 3
+    want = dyn(plan[0], I, 0.0, 0.5, v, w)
+    fn = _record(plan, 0.5, I, [v, w], 0.0)
+    assert fn is not None
+    v_id, w_id = id(v), id(w)
+    y1 = fn(I, 0.0, v, w)
+    np.testing.assert_array_equal(y1, want[0])
+    np.testing.assert_array_equal(v, want[1])
+    np.testing.assert_array_equal(w, want[2])
+    assert (id(v), id(w)) == (v_id, w_id)
+    y1_copy = y1.copy()
+    y2 = fn(I, 0.0, v, w)
+    assert y2 is not y1
+    np.testing.assert_array_equal(y1, y1_copy)  # a caller may keep the output of a step
+
+
+@pytest.mark.parametrize("case", ["python_if_on_values", "swapped_state", "indexing", "other_numpy_function"])
+def test_forms_that_cannot_be_recorded_run_as_written(case):
+    from engine.models._form import _record
+
+    def dyn(p, I, noise, dt, v, w):
+        if case == "python_if_on_values" and (v > 0).any():
+            v = v + 1.0
+        if case == "indexing":
+            v = v[::-1]
+        if case == "other_numpy_function":
+            v = np.clip(v, 0.0, 1.0)
+        if case == "swapped_state":
+            return v > 0.5, w, v
+        return v > 0.5, v + I, w * 0.5
+
+    v, w, I = np.linspace(-1, 1, 8), np.ones(8), np.ones(8)
+    assert _record(_plan(dyn), 0.1, I, [v, w], 0.0) is None
+
+
+def test_replay_is_not_used_on_overlapping_state_arrays():
+    from engine.models import registry
+    from engine.models._form import _plan as plan_of, _replay_for
+
+    view = registry["LapicqueNeuron"]().view()
+    plan = plan_of(view, 0.1)
+    buf = np.zeros(20)
+    assert _replay_for(view, plan, 0.1, np.zeros(10), [buf[:10], buf[5:15]], 0.0) is None
+    assert _replay_for(view, plan, 0.1, np.zeros(10), [np.zeros(10), np.zeros(10)], 0.0) is not None
