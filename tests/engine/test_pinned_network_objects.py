@@ -1,0 +1,263 @@
+"""Pinned behaviour of populations, monitors, the network's small helpers and
+the document helpers (engine/network/{population,monitors,network,io}.py)
+that mutation testing found unpinned; expected values are worked out by hand."""
+
+import io
+import math
+import pickle
+
+import numpy as np
+import pytest
+
+from engine.network import Network, Population, Projection, SpikeMonitor, StateMonitor
+from engine.network import io as nio
+from engine.network.io import DocumentError, sanitize_meta
+from engine.validation import describe
+
+
+# -- document helpers -------------------------------------------------------------------
+@pytest.mark.parametrize("value, name", [
+    ({}, "an object"), ([], "a list"), ("s", "a string"), (True, "a boolean"), (None, "null"),
+    (3, "an integer"), (1.5, "a number"), (float("nan"), "nan"), (float("-inf"), "-inf"),
+])
+def test_type_names_in_document_errors(value, name):
+    assert nio._tname(value) == name
+
+
+def test_type_name_of_other_values_is_their_description():
+    assert nio._tname((1, 2)) == describe((1, 2)) == "a tuple of length 2"
+
+
+def test_json_literals_of_non_finite_numbers():
+    assert [nio._literal(x) for x in (float("nan"), float("inf"), float("-inf"))] == \
+        ["NaN", "Infinity", "-Infinity"]
+
+
+def _nested(depth, kind):
+    v = 1
+    for _ in range(depth - 1):
+        v = {"k": v} if kind == "dict" else [v]
+    return v
+
+
+@pytest.mark.parametrize("kind", ["dict", "list"])
+def test_sanitize_meta_depth_limit_is_exact(kind):
+    # meta itself is level 1; MAX_DEPTH (32) levels are allowed, one more is not
+    ok = {"a": _nested(nio.MAX_DEPTH - 1, kind)}
+    assert sanitize_meta(ok) == ok
+    with pytest.raises(DocumentError, match=r"^meta: nested more than 32 levels deep$"):
+        sanitize_meta({"a": _nested(nio.MAX_DEPTH, kind)})
+
+
+def test_sanitize_meta_values():
+    meta = {"none": None, "t": True, "s": "x", "i": 3, "f": 2.5, "nan": float("nan"),
+            "f32": np.float32(1.5), "f32nan": np.float32("nan"), 7: [float("inf"), 1.0]}
+    assert sanitize_meta(meta) == {"none": None, "t": True, "s": "x", "i": 3, "f": 2.5, "nan": None,
+                                   "f32": 1.5, "f32nan": None, "7": [None, 1.0]}
+    with pytest.raises(DocumentError, match=r"^meta: a set cannot be stored in a network file$"):
+        sanitize_meta({"x": {1}})
+    with pytest.raises(DocumentError, match=r"^meta: expected an object, got a list$"):
+        sanitize_meta([1])
+
+
+# -- populations ------------------------------------------------------------------------
+def test_population_set_param_accepts_the_reference_dt():
+    p = Population("LapicqueNeuron", 2, label="p")
+    assert p.set_param("dt", 0.5) == 0.5
+    assert p.set_param("tau", 7.0) == 7.0
+    with pytest.raises(ValueError, match=r"Population 'p' has no parameter 'bogus'; valid: tau, resistance, "
+                                         r"v_rest, v_reset, v_threshold, refractory_period, dt"):
+        p.set_param("bogus", 1.0)
+
+
+def test_step_all_uses_the_population_dt():
+    a = Population("LapicqueNeuron", 3, {"dt": 0.5})
+    b = Population("LapicqueNeuron", 3)
+    assert a.model.default_dt != 0.5
+    a.step_all(2.0)
+    b.step_all(2.0, dt=0.5)
+    np.testing.assert_array_equal(a.state["v"], b.state["v"])
+    c = Population("LapicqueNeuron", 3)
+    c.step_all(2.0, dt=c.model.default_dt)
+    assert not np.array_equal(c.state["v"], a.state["v"])
+
+
+@pytest.mark.parametrize("dt", [True, 0, -1.0, float("inf"), float("nan"), "1"])
+def test_step_all_refuses_bad_dt(dt):
+    p = Population("LapicqueNeuron", 2)
+    with pytest.raises(ValueError, match="dt must be a positive finite number of ms"):
+        p.step_all(0.0, dt=dt)
+
+
+def test_step_all_refuses_non_finite_currents():
+    p = Population("LapicqueNeuron", 2, label="p")
+    with pytest.raises(ValueError, match=r"^currents for population 'p' contain non-finite values$"):
+        p.step_all([1.0, float("nan")])
+
+
+def test_integer_models_get_the_nearest_integer_current():
+    a = Population("TrueNorthNeuron", 4)
+    b = Population("TrueNorthNeuron", 4)
+    a.step_all([2.6, -1.4, 0.4, 7.5])
+    b.step_all([3, -1, 0, 8])
+    for k in a.state:
+        np.testing.assert_array_equal(a.state[k], b.state[k])
+        assert a.state[k].dtype == b.state[k].dtype
+
+
+def test_stochastic_population_repeats_after_reset():
+    p = Population("StochasticLIFNeuron", 50, {"noise_std": 5.0})
+    first = [p.step_all(1.0).copy() for _ in range(20)]
+    v_first = p.state["v"].copy()
+    p.reset_all()
+    again = [p.step_all(1.0).copy() for _ in range(20)]
+    np.testing.assert_array_equal(np.array(first), np.array(again))
+    np.testing.assert_array_equal(p.state["v"], v_first)
+
+
+def test_reset_all_in_place_and_repairs():
+    p = Population("LapicqueNeuron", 3)
+    v = p.state["v"]
+    p.step_all(5.0)
+    p.reset_all()
+    assert p.state["v"] is v  # in place: views held by a simulator stay valid
+    fresh = p.model.initial_state(3)
+    np.testing.assert_array_equal(v, fresh["v"])
+    # a variable of the wrong shape or a missing one is replaced
+    p.state["v"] = np.zeros(1)
+    missing = [k for k in fresh if k != "v"][0]
+    del p.state[missing]
+    p.reset_all()
+    for k, arr in fresh.items():
+        np.testing.assert_array_equal(p.state[k], arr)
+
+
+def test_get_states_is_a_copy():
+    p = Population("LapicqueNeuron", 2)
+    s = p.get_states()
+    s["v"][:] = 123.0
+    assert not np.any(p.state["v"] == 123.0)
+
+
+# -- monitors ---------------------------------------------------------------------------
+def _spiking_net(n=3, steps=40):
+    pop = Population("LapicqueNeuron", n, label="p")
+    mon = SpikeMonitor(pop)
+    st = StateMonitor(pop, "v")
+    from engine.network import ConstantCurrent
+
+    net = Network(pop, ConstantCurrent(30.0, target=pop), mon, st)
+    net.run(steps * 0.001, backend="numpy")
+    return net, pop, mon, st
+
+
+def test_firing_rates_and_isi():
+    net, pop, mon, _ = _spiking_net()
+    count = mon.count
+    assert count.sum() > 0
+    np.testing.assert_array_equal(mon.firing_rates(40), count / (40 * 0.001))  # default dt: 1 ms
+    np.testing.assert_array_equal(mon.firing_rates(1, dt=0.5), count / 0.5)
+    for bad in (0, -2):
+        with pytest.raises(ValueError, match="n_steps"):
+            mon.firing_rates(bad)
+    with pytest.raises(TypeError, match="n_steps must be an integer"):
+        mon.firing_rates(10.0)
+    with pytest.raises(ValueError, match=r"dt \(s\)"):
+        mon.firing_rates(10, dt=0.0)
+    steps, ids = mon.raster_data()
+    np.testing.assert_array_equal(mon.isi(2), np.diff(steps[ids == 2]))
+    with pytest.raises(ValueError, match="neuron"):
+        mon.isi(3)
+    with pytest.raises(TypeError, match="neuron must be an integer"):
+        mon.isi(1.0)
+
+
+def test_state_monitor_attribute_shortcut():
+    net, pop, _, st = _spiking_net()
+    np.testing.assert_array_equal(st.v, st.traces["v"])
+    assert not hasattr(st, "w") and not hasattr(st, "_v")
+    with pytest.raises(AttributeError) as e:
+        st.w  # noqa: B018
+    assert e.value.args == ("w",)
+
+
+# -- the network ------------------------------------------------------------------------
+def test_population_lookup_names_the_labels():
+    net = Network(Population("LapicqueNeuron", 1, label="a"), Population("LapicqueNeuron", 1, label="b"))
+    assert net.population("b").label == "b"
+    with pytest.raises(KeyError, match=r"no population labelled 'zz'; have a, b"):
+        net.population("zz")
+
+
+def test_reset_before_and_after_a_run():
+    net, pop, mon, st = _spiking_net()
+    net.reset()
+    assert mon.num_spikes == 0 and st.traces["v"].shape[0] == 0
+    fresh = Network(Population("LapicqueNeuron", 2))
+    fresh.reset()  # no simulator yet
+    np.testing.assert_array_equal(fresh.populations[0].state["v"],
+                                  fresh.populations[0].model.initial_state(2)["v"])
+
+
+def test_pickled_state_drops_the_simulator():
+    net, *_ = _spiking_net()
+    state = net.__getstate__()
+    assert state["_sim"] is None and state["_sim_key"] is None and "_lock" not in state
+    back = pickle.loads(pickle.dumps(net))
+    assert back._sim is None
+
+
+def test_nir_methods_pass_their_arguments(monkeypatch):
+    import engine.interop.nir as nir_mod
+
+    calls = []
+    monkeypatch.setattr(nir_mod, "write_nir", lambda *a, **k: calls.append(("w", a, k)))
+
+    class Imported:
+        network = "the network"
+
+    monkeypatch.setattr(nir_mod, "read_nir", lambda *a, **k: calls.append(("r", a, k)) or Imported)
+    net = Network(Population("LapicqueNeuron", 1))
+    net.save_nir("x.nir")
+    net.save_nir("y.nir", dt=0.5, extra=1)
+    assert Network.load_nir("z.nir", dt=0.25, other=2) == "the network"
+    assert Network.load_nir("q.nir") == "the network"
+    assert calls == [("w", (net, "x.nir"), {"dt": 0.001}), ("w", (net, "y.nir"), {"dt": 0.5, "extra": 1}),
+                     ("r", ("z.nir",), {"dt": 0.25, "other": 2}), ("r", ("q.nir",), {"dt": None})]
+
+
+def test_progress_bar_text(monkeypatch):
+    from engine.network import network as netmod
+
+    buf = io.StringIO()
+    monkeypatch.setattr(netmod.sys, "stderr", buf)
+    netmod._progress(3, 4, width=8)
+    assert buf.getvalue() == "\r[######..]  75.0% (3/4 steps)"
+    buf.seek(0), buf.truncate()
+    netmod._progress(1, 3)
+    assert buf.getvalue() == "\r[" + "#" * 10 + "." * 20 + "]  33.3% (1/3 steps)"
+
+
+def test_plasticity_traces_are_zeroed_by_reset():
+    from engine.network import STDP, ConstantCurrent
+
+    pre = Population("LapicqueNeuron", 2, label="pre")
+    post = Population("LapicqueNeuron", 2, label="post")
+    proj = Projection(pre, post, 0.5, topology="all_to_all", plasticity=STDP())
+    net = Network(pre, post, proj, ConstantCurrent(30.0, target=pre), ConstantCurrent(30.0, target=post))
+    net.run(0.03, backend="numpy")
+    assert any(a.any() for a in proj.plasticity_state.values())
+    net.reset()
+    for a in proj.plasticity_state.values():
+        np.testing.assert_array_equal(a, 0.0)
+
+
+def test_propagate_scales_rows_and_sums():
+    src = Population("LapicqueNeuron", 3)
+    tgt = Population("LapicqueNeuron", 2)
+    proj = Projection(src, tgt, np.array([[1.0, 2.0], [0.0, 3.0], [4.0, 0.0]]))
+    # rows scaled by the source values, summed per target: 0.5*[1,2] + 2*[0,3] + 1*[4,0]
+    np.testing.assert_array_equal(proj.propagate([0.5, 2, 1]), [4.5, 7.0])
+    np.testing.assert_array_equal(proj.propagate(np.array([False, True, False])), [0.0, 3.0])
+    with pytest.raises(ValueError, match=r"^source_spikes contains non-finite values$"):
+        proj.propagate([0.0, float("inf"), 0.0])
