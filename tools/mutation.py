@@ -142,15 +142,19 @@ EQUIVALENT: dict[str, str] = {
         "(x - half) instead of (x + half) before the mask: the two differ by 2*half = 2**bits, "
         "which the mask removes",
     # the fixed_point backend's quantisation
-    _FPB + "x_map_population__mutmut_6":
+    # (renumbered after the warnings moved to _warn_user and the weight codes to _float_weight_codes)
+    _FPB + "x_map_population__mutmut_7":
         "the fallback for a missing StochasticLIF module ('' instead of None): the module always exists",
-    _FPB + "x_map_population__mutmut_67":
+    _FPB + "x_map_population__mutmut_68":
         "quantising a 0.0 voltage instead of writing 0: the code is 0 and no note is made either way",
-    _FPB + "x_quantise_weights__mutmut_5": "dtype=None: projection data are float64 already",
-    _FPB + "x_quantise_weights__mutmut_7": "as quantise_weights__mutmut_5",
-    _FPB + "x_quantise_weights__mutmut_32": "reshape(None) of the 1-D CSR data is the same 1-D array",
-    _FPB + "x_quantise_weights__mutmut_34": "dtype=None: quantize returns int64 codes already",
-    _FPB + "x_quantise_weights__mutmut_36": "as quantise_weights__mutmut_34",
+    _FPB + "x_quantise_weights__mutmut_6": "dtype=None: projection data are float64 already",
+    _FPB + "x_quantise_weights__mutmut_8": "as quantise_weights__mutmut_6",
+    _FPB + "x__float_weight_codes__mutmut_2": "reshape(None) of the 1-D CSR data is the same 1-D array",
+    _FPB + "x__float_weight_codes__mutmut_4": "dtype=None: quantize returns int64 codes already",
+    _FPB + "x__float_weight_codes__mutmut_6": "as _float_weight_codes__mutmut_4",
+    _FPB + "x__warn_user__mutmut_15":
+        "default module name 'XXXX' instead of '' for a frame without __name__: neither is an internal "
+        "module, so that frame is the caller either way",
     _FPB + "xǁFixedPointSimulatorǁinput_codes__mutmut_6":
         "dtype=None: the summed weight codes are float64 buffers already, and the result is cast to int64",
     _FPB + "xǁFixedPointSimulatorǁinput_codes__mutmut_8": "as input_codes__mutmut_6",
@@ -162,7 +166,7 @@ EQUIVALENT: dict[str, str] = {
     _FPB + "xǁFixedPointSimulatorǁinput_codes__mutmut_60":
         "inner np.maximum into a new array: the outer np.minimum still writes the clipped sum into total",
     _FPB + "xǁFixedPointSimulatorǁinput_codes__mutmut_63": "as input_codes__mutmut_60",
-    _FPB + "x_map_population__mutmut_166":
+    _FPB + "x_map_population__mutmut_163":
         "the positional noise_amplitude 0 dropped: PopulationMapping's default is 0",
 }
 

@@ -193,3 +193,17 @@ def test_hints_of_a_weight_exactly_one():
     msg = [str(w.message) for w in quant_warnings(rec)][0]
     assert msg.endswith("smallest Q-format that keeps them: Q2.13")
     assert math.isclose(0.0001 * 2 ** 13, 0.8192)
+
+
+def test_rounding_hint_keeps_a_tiny_weight_between_large_ones():
+    # the smallest magnitude is neither the largest nor the most negative weight
+    assert _hint([-0.5] * 5 + [0.5] * 5 + [0.0001] + [0.25], "round to 0") == "Q2.13"
+
+
+def test_warning_from_code_without_a_module_name():
+    # code run through exec() with its own globals has no __name__: it counts as
+    # the user's code (the warning points there) and does not break the search
+    ns = {"map_population": map_population, "pop": lapicque(v_threshold=0.001), "Q88": Q88}
+    with pytest.warns(QuantisationWarning, match="v_threshold = 0.001 rounds to 0") as rec:
+        exec(compile("map_population(pop, Q88, dt_ms=1.0)", "<cell>", "exec"), ns)
+    assert [w.filename for w in quant_warnings(rec)] == ["<cell>"]
