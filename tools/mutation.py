@@ -77,7 +77,8 @@ MODULES: dict[str, Module] = {
         ("engine/network/*",),
         (E + "test_network.py", E + "test_network_projection.py", E + "test_network_declared.py",
          E + "test_io.py", E + "test_pinned_delays.py", E + "test_pinned_network_declare.py",
-         E + "test_pinned_network_plasticity.py", E + "test_pinned_network_objects.py"),
+         E + "test_pinned_network_plasticity.py", E + "test_pinned_network_objects.py",
+         E + "test_pinned_network_io.py"),
         copy=("bench", "assets"),  # test_network loads bench/cuba.py
     ),
     "models": Module(

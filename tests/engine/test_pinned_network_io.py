@@ -1,0 +1,329 @@
+"""Pinned behaviour of the document reader/writer helpers, array validation,
+CSR input and the save-size checks (engine/network/{io,declare,projection,
+monitors,stimuli}.py), found unpinned by mutation testing.  Expected values are
+worked out by hand; size limits are lowered with monkeypatch so the boundary
+cases stay tiny."""
+
+import gzip
+import json
+import warnings
+
+import numpy as np
+import pytest
+
+from engine.network import (ConstantCurrent, Network, Population, Projection, RateMonitor, StateMonitor,
+                            StepCurrent, TimedArray)
+from engine.network import io as nio
+from engine.network.declare import as_array
+from engine.network.io import DocumentError, dump_document, network_to_dict, save_network
+from engine.validation import ArgumentTypeError, describe
+
+
+# -- DocumentError ------------------------------------------------------------------------
+def test_document_error_text_and_path():
+    e = DocumentError("", "bad")
+    assert str(e) == "bad" and e.path == ""
+    e = DocumentError("populations[0].n", "bad")
+    assert str(e) == "populations[0].n: bad" and e.path == "populations[0].n"
+    named = nio._named("net.json", e)
+    assert str(named) == "net.json: populations[0].n: bad" and named.path == "populations[0].n"
+
+
+# -- number lists in documents -----------------------------------------------------------
+def test_float_array():
+    arr = nio._float_array([1, 2.5], "w")
+    assert arr.dtype == np.float64 and arr.tolist() == [1.0, 2.5]
+    for items, msg in (([1, "x"], "w[1]: expected a number, got a string"),
+                       ([1.0, True], "w[1]: expected a number, got a boolean"),
+                       ([1.0, 2.0, float("nan"), float("inf")], "w[2]: expected a finite number, got "),
+                       ([float("-inf")], "w[0]: expected a finite number, got ")):
+        with pytest.raises(DocumentError) as e:
+            nio._float_array(items, "w")
+        assert str(e.value).startswith(msg) and e.value.path == msg.split(":")[0]
+        if "finite" in msg:  # the first bad entry is named (NumPy's repr of it)
+            assert str(e.value).endswith(repr(np.float64(items[int(msg[2])])))
+    with pytest.raises(DocumentError, match=r"^w: expected a list, got a string$"):
+        nio._float_array("1,2", "w")
+
+
+@pytest.mark.parametrize("items, j", [
+    ([-2 ** 63, 2 ** 64], 1), ([2 ** 63, -2 ** 64], 0), ([5, 2 ** 63], 1), ([-1000, 1000, 2 ** 63], 2),
+    ([-2 ** 63 - 1, 2 ** 63], 0), ([2 ** 63, -2 ** 63 - 1], 0),
+])
+def test_int_array_names_the_first_out_of_range_entry(items, j):
+    # int64 holds -2**63 .. 2**63 - 1
+    with pytest.raises(DocumentError) as e:
+        nio._int_array(items, "ix")
+    assert str(e.value) == f"ix[{j}]: {describe(items[j])} is out of range" and e.value.path == f"ix[{j}]"
+
+
+def test_int_array_values_and_types():
+    arr = nio._int_array([0, -2 ** 63, 2 ** 63 - 1], "ix")
+    assert arr.dtype == np.int64 and arr.tolist() == [0, -2 ** 63, 2 ** 63 - 1]
+    with pytest.raises(DocumentError, match=r"^ix\[1\]: expected an integer, got a number$"):
+        nio._int_array([1, 2.0], "ix")
+    with pytest.raises(DocumentError, match=r"^ix: expected a list, got null$"):
+        nio._int_array(None, "ix")
+
+
+# -- as_array (nested lists before NumPy sees them) ------------------------------------------
+def test_as_array_accepts():
+    np.testing.assert_array_equal(as_array([1, 2.0], "w"), [1.0, 2.0])
+    np.testing.assert_array_equal(as_array([[1.0, 2.0], [3, 4]], "w", ndims=(2,)), [[1, 2], [3, 4]])
+    np.testing.assert_array_equal(as_array([[1.0, 2.0], [3.0, 4.0]], "w", ndims=(2,), max_len=4),
+                                  [[1, 2], [3, 4]])
+    np.testing.assert_array_equal(as_array([1.0, 2.0, 3.0], "w", max_len=3), [1, 2, 3])
+    assert as_array(2.5, "w", ndims=(0,)) == 2.5
+    assert as_array([2 ** 1022], "w")[0] == 2.0 ** 1022  # 1023 bits: still a float
+
+
+@pytest.mark.parametrize("value, kw, exc, msg", [
+    ([[1.0, 2.0], [3.0, 4.0]], {"max_len": 3}, ValueError, "w has more than the limit of 3 entries"),
+    ([1.0, 2.0, 3.0], {"max_len": 2}, ValueError, "w has 3 entries, more than the limit 2"),
+    ([[1.0], 2.0], {}, ValueError, "w mixes numbers and lists"),
+    ([[1.0, 2.0], [True, 3.0]], {}, ArgumentTypeError, "w must hold real numbers, got a bool (True)"),
+    ([[[1.0]], [[2.0]]], {}, ValueError, "w is nested too deeply (at most 2-D)"),
+    ([2 ** 1023], {}, ValueError, f"w holds an out-of-range number: {describe(2 ** 1023)}"),
+])
+def test_as_array_refuses(value, kw, exc, msg):
+    with pytest.raises(exc) as e:
+        as_array(value, "w", ndims=(1, 2), **kw)
+    assert str(e.value) == msg
+
+
+# -- StateMonitor record / variables ----------------------------------------------------------
+@pytest.mark.parametrize("record, exc, msg", [
+    ([], ArgumentTypeError, "must be None, True, an index or a non-empty list of indices, got a list of length 0"),
+    ("abc", ArgumentTypeError, "must be None, True, an index or a non-empty list of indices, got 'abc'"),
+    ([0, 1.0], ArgumentTypeError, "record[1] must be an integer, got 1.0"),
+    (False, ValueError, "record=False records nothing; use None or True for all neurons"),
+    (np.array([[0, 1]]), ArgumentTypeError,
+     "must be None, True, an index or a list of indices, got an array of shape (1, 2) of dtype int64"),
+])
+def test_state_monitor_record_refused(record, exc, msg):
+    p = Population("LapicqueNeuron", 3, label="p")
+    with pytest.raises(exc) as e:
+        StateMonitor(p, "v", record=record)
+    assert str(e.value).endswith(msg)
+
+
+def test_state_monitor_record_forms_and_memory():
+    p = Population("LapicqueNeuron", 5, label="p")
+    assert StateMonitor(p, "v", record=True).record_indices is None
+    m = StateMonitor(p, ["v", "refractory"], record=np.array([0, 2, 4]))
+    assert m.record_indices.dtype == np.int64 and m.record_indices.tolist() == [0, 2, 4]
+    # 8 bytes per recorded value and one int64 step index per step
+    assert m.bytes_per_step() == 8 * 3 * 2 + 8
+    assert RateMonitor(p).bytes_per_step() == 8
+
+
+def test_state_monitor_steps_across_chunks():
+    p = Population("LapicqueNeuron", 2, label="p")
+    m = StateMonitor(p, "v")
+    net = Network(p, ConstantCurrent(0.5, target=p), m)
+    net.run(0.005, backend="numpy")
+    net.run(0.003, backend="numpy")
+    assert m.steps.dtype == np.int64 and m.steps.tolist() == list(range(8))
+    assert m.traces["v"].shape == (8, 2)
+
+
+# -- stimuli: re-reading parameters -----------------------------------------------------------
+def test_standalone_stimulus_rereads_parameters_bound_one_keeps_its_snapshot():
+    c = StepCurrent(0, 10, 1.0)
+    out = np.zeros(2)
+    c.apply(0, out)
+    c.amplitude = 2.0  # standalone: the next apply sees the change
+    c.apply(1, out)
+    np.testing.assert_array_equal(out, [3.0, 3.0])
+    c.bind(0.001)
+    c.amplitude = 5.0  # bound for a chunk: the snapshot holds until the next bind
+    c.apply(2, out)
+    np.testing.assert_array_equal(out, [5.0, 5.0])
+    c.bind(0.001)
+    c.apply(3, out)
+    np.testing.assert_array_equal(out, [10.0, 10.0])
+
+
+def test_timed_array_checks_its_dt_against_the_run():
+    ta = TimedArray([1.0, 2.0], dt=0.002)
+    with pytest.warns(RuntimeWarning, match="dt=0.002 s differs from the run's step 0.001 s"):
+        ta._runtime(0.001)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        TimedArray([1.0], dt=0.001)._runtime(0.001)
+
+
+# -- CSR input ----------------------------------------------------------------------------------
+def _proj():
+    return Projection(Population("LapicqueNeuron", 2, label="a"), Population("LapicqueNeuron", 3, label="b"), 0.5)
+
+
+def test_set_csr_accepts_and_converts():
+    pr = _proj()
+    pr.set_csr([0, 2, 3], [0, 2, 1], [1, 2, 3])
+    assert pr.data.dtype == np.float64 and pr.indptr.dtype == np.int64
+    np.testing.assert_array_equal(pr.to_dense(), [[1, 0, 2], [0, 3, 0]])
+    pr.set_csr([0, 1, 1], [2], [4.0])  # one synapse
+    np.testing.assert_array_equal(pr.to_dense(), [[0, 0, 4], [0, 0, 0]])
+
+
+@pytest.mark.parametrize("indptr, indices, data, msg", [
+    ([[0, 1, 2]], [0, 1], [1.0, 1.0], "indptr must be a 1-D integer array"),
+    ([0.0, 1.0, 2.0], [0, 1], [1.0, 1.0], "indptr must be a 1-D integer array"),
+    ([0, 1, 2], [0.0, 1.0], [1.0, 1.0], "indices must be a 1-D integer array"),
+    ([0, 2], [0, 1], [1.0, 1.0], "indptr must have length n_source + 1 = 3, got 2"),
+    ([1, 1, 2], [0, 1], [1.0, 1.0], "indptr must start at 0 and be non-decreasing"),
+    ([0, 2, 1], [0, 1], [1.0, 1.0], "indptr must start at 0 and be non-decreasing"),
+    ([0, 1, 2], [0], [1.0, 1.0], "indices and data must have length indptr[-1] = 2, got 1 and 2"),
+    ([0, 1, 2], [0, 1], 5.0, "indices and data must have length indptr[-1] = 2, got 2 and 0"),
+    ([0, 1, 2], [0, 1], [1.0, float("nan")], "data (weights) contains non-finite values"),
+    ([0, 1, 3], [0, 1, 0], [1.0, 1.0, 1.0],
+     "indices must be strictly increasing within each row (no duplicate synapses)"),
+])
+def test_set_csr_refuses(indptr, indices, data, msg):
+    with pytest.raises(ValueError) as e:
+        _proj().set_csr(indptr, indices, data)
+    assert str(e.value) == msg
+
+
+def test_from_csr_metadata():
+    a, b = Population("LapicqueNeuron", 2, label="a"), Population("LapicqueNeuron", 2, label="b")
+    pr = Projection.from_csr(a, b, [0, 1, 2], [1, 0], [0.5, 0.25], weight=np.array([[0.0, 0.5], [0.25, 0.0]]))
+    assert pr.weight is None and pr.weight_spec is None
+    np.testing.assert_array_equal(pr.to_dense(), [[0, 0.5], [0.25, 0]])
+    pr = Projection.from_csr(a, b, [0, 1, 2], [1, 0], [0.5, 0.25], weight=0.5, topology="all_to_all")
+    assert (pr.weight, pr.topology, pr.probability) == (0.5, "all_to_all", 1.0)
+    for kw, name in (({"topology": "bogus"}, "topology"), ({"probability": 2.0}, "probability"),
+                     ({"weight": "x"}, "weight")):
+        with pytest.raises((ValueError, TypeError), match=f"Projection 'a->b' {name}"):
+            Projection.from_csr(a, b, [0, 0, 0], [], [], **kw)
+
+
+def test_from_csr_does_not_sample_the_placeholder():
+    # 200 000 x 200 000 all-to-all would be 4e10 synapses; the placeholder is empty
+    big_a = Population("LapicqueNeuron", 200_000, label="a")
+    big_b = Population("LapicqueNeuron", 200_000, label="b")
+    pr = Projection.from_csr(big_a, big_b, np.zeros(200_001, dtype=np.int64), [], [])
+    assert pr.nnz == 0
+
+
+# -- writing documents --------------------------------------------------------------------------
+def _doc():
+    net = Network(Population("LapicqueNeuron", 2, label="p"))
+    net.populations[0].state["v"][:] = 0.5
+    return net, network_to_dict(net)
+
+
+def test_dump_document_plain_and_gzip():
+    _, doc = _doc()
+    raw = dump_document(doc)
+    assert json.loads(raw) == doc and b", " not in raw and b": " not in raw  # compact JSON
+    gz = dump_document(doc, compress=True)
+    assert gz[:2] == b"\x1f\x8b" and json.loads(gzip.decompress(gz)) == doc
+    assert gz[4:8] == b"\0\0\0\0"  # mtime 0: the same network gives the same bytes
+    assert gz[8] == 0  # XFL 0: neither the fastest nor the best compression level (6)
+    assert dump_document(doc, compress=True) == gz
+    with pytest.raises(DocumentError, match=r"^expected an object, got a list$"):
+        dump_document([1])
+
+
+def test_dump_document_size_limits(monkeypatch):
+    _, doc = _doc()
+    n = len(dump_document(doc))
+    monkeypatch.setattr(nio, "MAX_FILE_BYTES", n)
+    assert dump_document(doc)[:1] == b"{"  # exactly at the limit: plain
+    monkeypatch.setattr(nio, "MAX_FILE_BYTES", n - 1)
+    assert dump_document(doc)[:2] == b"\x1f\x8b"  # over: compressed automatically
+    with pytest.raises(ValueError) as e:
+        dump_document(doc, compress=False)
+    assert str(e.value) == (f"document: {n} bytes, more than the {n - 1}-byte limit load accepts; "
+                            f"save it as .json.gz (compressed)")
+    monkeypatch.setattr(nio, "MAX_FILE_BYTES", 10)
+    with pytest.raises(ValueError) as e:
+        dump_document(doc, compress=True, name="x.json.gz")
+    assert str(e.value).startswith("x.json.gz: ") and str(e.value).endswith(
+        " bytes compressed, more than the 10-byte limit load accepts")
+    monkeypatch.setattr(nio, "MAX_FILE_BYTES", 10 ** 6)
+    monkeypatch.setattr(nio, "MAX_DECOMPRESSED_BYTES", n)
+    dump_document(doc, compress=True)
+    monkeypatch.setattr(nio, "MAX_DECOMPRESSED_BYTES", n - 1)
+    with pytest.raises(ValueError) as e:
+        dump_document(doc, compress=True)
+    assert str(e.value) == (f"document: {n} bytes of JSON, more than the limit of {n - 1} bytes a "
+                            f"compressed file may expand to")
+
+
+def test_dump_document_at_the_limit_without_compression(monkeypatch):
+    _, doc = _doc()
+    n = len(dump_document(doc))
+    monkeypatch.setattr(nio, "MAX_FILE_BYTES", n)
+    assert json.loads(dump_document(doc, compress=False)) == doc
+
+
+def test_save_network_compression_state_and_name(tmp_path, monkeypatch):
+    net, doc = _doc()
+    save_network(net, tmp_path / "a.json.gz")
+    assert json.loads(gzip.decompress((tmp_path / "a.json.gz").read_bytes())) == doc
+    save_network(net, tmp_path / "b.json", include_state=False)
+    assert "state" not in json.loads((tmp_path / "b.json").read_text())["populations"][0]
+    net.save(tmp_path / "c.json", include_state=False)
+    assert "state" not in json.loads((tmp_path / "c.json").read_text())["populations"][0]
+    net.save(tmp_path / "d.json")
+    assert json.loads((tmp_path / "d.json").read_text())["populations"][0]["state"] == {"v": [0.5, 0.5]}
+    monkeypatch.setattr(nio, "MAX_FILE_BYTES", 100)
+    path = str(tmp_path / "e.json")
+    with pytest.raises(ValueError, match="^" + path + ": .* bytes, more than the 100-byte limit"):
+        save_network(net, path)
+
+
+def test_json_chars_estimate():
+    assert nio._json_chars(np.zeros(0)) == 0.0
+    assert nio._json_chars(np.array([1.5])) == 4.0  # "1.5" and a separator
+    # three values, all sampled: ("1.0" + "22.0" + "22.0") / 3 + 1 separator, times 3
+    assert nio._json_chars(np.array([1.0, 22.0, 22.0])) == pytest.approx(14.0)
+    # 2000 values: every 2nd is sampled, here all "1.0"
+    assert nio._json_chars(np.tile([1.0, 22.0], 1000)) == pytest.approx(8000.0)
+
+
+def _sized_net():
+    a = Population("LapicqueNeuron", 3, label="a")
+    b = Population("LapicqueNeuron", 2, label="b")
+    pr = Projection(a, b, 0.5, topology="all_to_all")
+    ta = TimedArray([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], target=b)
+    return Network(a, b, pr, ta, StepCurrent(0, 1, 1.0, target=a)), a, b, pr, ta
+
+
+def test_save_size_budget_request(monkeypatch):
+    from engine import resources
+
+    net, a, b, pr, ta = _sized_net()
+    seen = []
+    monkeypatch.setattr(resources, "check", lambda what, nbytes: seen.append((what, nbytes)))
+    nio._check_save_size(net, "n.json", False)
+    # values: every state entry (2 variables x 5 neurons), 2 per synapse (6) + indptr (4), the 6 timed values
+    values = 2 * 5 + 2 * 6 + 4 + 6
+    arrays = [*a.state.values(), *b.state.values(), pr.data, pr.indices, pr.indptr, ta.values]
+    chars = sum(nio._json_chars(x) for x in arrays)
+    assert seen == [("saving n.json", pytest.approx(values * 32 + chars + resources.network_bytes(net)))]
+
+    def refuse(what, nbytes):
+        raise resources.ResourceError(what, nbytes, 1)
+
+    monkeypatch.setattr(resources, "check", refuse)
+    with pytest.raises(ValueError, match=r"^saving n\.json needs about .*, more than the memory budget of 1 B "):
+        nio._check_save_size(net, "n.json", False)
+
+
+def test_save_size_file_limit_ignores_population_state(monkeypatch):
+    net, a, b, pr, ta = _sized_net()
+    required = sum(nio._json_chars(x) for x in (pr.data, pr.indices, pr.indptr, ta.values))
+    monkeypatch.setattr(nio, "MAX_FILE_BYTES", required)
+    nio._check_save_size(net, "n.json", False)  # at the limit: fine
+    monkeypatch.setattr(nio, "MAX_FILE_BYTES", required - 1)
+    with pytest.raises(ValueError, match=r"^n.json: the network's file would hold about .* of JSON, more "
+                                         r"than the .* load accepts; save it as .json.gz \(compressed\)$"):
+        nio._check_save_size(net, "n.json", False)
+    nio._check_save_size(net, "n.json.gz", True)  # the compressed limit is the decompressed size
+    monkeypatch.setattr(nio, "MAX_DECOMPRESSED_BYTES", required - 1)
+    with pytest.raises(ValueError, match=r"load accepts$"):
+        nio._check_save_size(net, "n.json.gz", True)
