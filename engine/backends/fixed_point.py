@@ -284,6 +284,21 @@ def _float_weight_codes(data, q: fx.QFormat, label: str, target_mapping: Populat
     return codes
 
 
+KERNELS = ("auto", "compiled", "python")
+_KERNEL: list = []
+
+
+def _numba_kernel():
+    """The compiled chunk loop, or ``None`` when numba cannot be imported."""
+    if not _KERNEL:
+        try:
+            from engine.backends.fixed_point_kernel import run_chunk
+        except Exception:  # ImportError or a broken llvmlite: the Python loop runs
+            run_chunk = None
+        _KERNEL.append(run_chunk)
+    return _KERNEL[0]
+
+
 class FixedPointSimulator(Simulator):
     """Integer simulator bit-exact with ``hdl/`` (see the module docstring)."""
 
@@ -295,7 +310,13 @@ class FixedPointSimulator(Simulator):
             return f"the network runs in one Q-format ({self.qformat}), chosen when it is compiled"
         return None
 
-    def __init__(self, network, dt: float, qformat=None, options=None):
+    def __init__(self, network, dt: float, qformat=None, options=None, kernel: str = "auto"):
+        if kernel not in KERNELS:
+            raise ValueError(f"kernel must be one of {KERNELS}, got {kernel!r}")
+        # "auto": the compiled chunk loop when numba imports and the network
+        # allows it (no noise, no plasticity), else the Python step loop
+        self.kernel_choice = kernel
+        self.last_kernel = None   # which loop ran the last chunk: "compiled" or "python"
         self.qformat = network_qformat(network, qformat)
         self.options = network_options(network, options)
         self._kernels: list = []
@@ -394,9 +415,194 @@ class FixedPointSimulator(Simulator):
         # (the RTL's ext_in port) before the weight codes are added
         first = self.populations[0]
         self._stim_calls = []
+        self._stim_owner = []
         for stim in self.stimuli:
             tgt = stim.target if stim.target is not None else first
             self._stim_calls.append((stim.apply, self._stim[self._index[id(tgt)]]))
+            self._stim_owner.append(tgt)
+
+    # -- the compiled chunk loop ---------------------------------------------------------
+    def _compiled_blocker(self) -> str | None:
+        """Why this chunk cannot run compiled (``None``: it can)."""
+        if self._plastic:
+            return "plastic projections"
+        for m in self.mappings:
+            if m.noise_amplitude:
+                return f"population {m.label!r} has noise_amplitude"
+        return None if _numba_kernel() is not None else "numba is not importable"
+
+    def _advance(self, n_steps: int):
+        if self.kernel_choice == "python":
+            self.last_kernel = "python"
+            return super()._advance(n_steps)
+        self._prepare()
+        why = self._compiled_blocker()
+        if why is not None:
+            if self.kernel_choice == "compiled":
+                raise NotImplementedError(f"the compiled fixed-point loop cannot run this network: {why}")
+            self.last_kernel = "python"
+            return super()._advance(n_steps)
+        chunk = self._advance_compiled(n_steps)
+        self.last_kernel = "compiled"
+        for mon in self.monitors:
+            mon.record(chunk)
+        return chunk
+
+    def _advance_compiled(self, n_steps: int):
+        """The chunk in one compiled call per block of steps (same codes as the Python loop)."""
+        from engine.backends.base import Chunk
+
+        run = _numba_kernel()
+        pops = self.populations
+        npop = len(pops)
+        q = self.qformat
+        off = np.zeros(npop + 1, dtype=np.int64)
+        np.cumsum([p.n for p in pops], out=off[1:])
+        N = int(off[-1])
+        i64 = lambda x: np.asarray(x, dtype=np.int64)  # noqa: E731
+        kerns = self._kernels
+        LEAK = np.empty(N, dtype=np.int64)
+        GAIN = np.empty(N, dtype=np.int64)
+        for k, m in enumerate(self.mappings):
+            LEAK[off[k]:off[k + 1]] = m.leak_k   # scalars or per-neuron arrays
+            GAIN[off[k]:off[k + 1]] = m.gain_k
+        native = np.array([m.native for m in self.mappings], dtype=np.bool_)
+        v_rest, v_reset = i64([kn.v_rest for kn in kerns]), i64([kn.v_reset for kn in kerns])
+        v_thr, refr = i64([kn.v_threshold for kn in kerns]), i64([kn.refractory_period for kn in kerns])
+        v_hold, bias = i64([kn.v_hold for kn in kerns]), i64([kn.bias for kn in kerns])
+        saturate = np.array([kn.saturate for kn in kerns], dtype=np.bool_)
+        V = np.concatenate([kn.v.astype(np.int64) for kn in kerns])
+        CNT = np.concatenate([kn.counter.astype(np.int64) for kn in kerns])
+        WRAPS = np.concatenate([kn.wraps for kn in kerns])
+        INSAT = np.zeros(npop, dtype=np.int64)
+        # destinations: the summed weight codes per neuron, then each synaptic group's arrivals
+        groups = list(self._syn_groups.values())
+        g_dest = np.zeros(len(groups), dtype=np.int64)
+        g_state = np.zeros(len(groups), dtype=np.int64)
+        where = {}
+        a, b = N, 0
+        for j, g in enumerate(groups):
+            g_dest[j], g_state[j] = a, b
+            where[id(g["arrivals"])] = a
+            a += g["arrivals"].shape[0]
+            b += g["state"].shape[0]
+        DEST = np.zeros(a, dtype=np.int64)
+        SYNST = np.concatenate([g["state"] for g in groups]) if groups else np.zeros(1, dtype=np.int64)
+        g_k = i64([g["k"] for g in groups])
+        gindex = {id(g): j for j, g in enumerate(groups)}
+        gp_ptr, gp_idx = [0], []
+        for k in range(npop):
+            gp_idx += [gindex[id(g)] for g in self._syn_by_target[k]]
+            gp_ptr.append(len(gp_idx))
+        rts = self._proj_rt
+        psrc, pdelay = i64([rt.src for rt in rts]), i64([rt.delay for rt in rts])
+        pdest = i64([where[id(rt.out)] if rt.proj.tau_syn is not None else off[rt.tgt] for rt in rts])
+        ip_off, e_off = np.zeros(len(rts), dtype=np.int64), np.zeros(len(rts), dtype=np.int64)
+        a = b = 0
+        for r, rt in enumerate(rts):
+            ip_off[r], e_off[r] = a, b
+            a += rt.indptr.shape[0]
+            b += rt.indices.shape[0]
+        INDPTR = np.concatenate([i64(rt.indptr) for rt in rts]) if rts else np.zeros(1, np.int64)
+        IND = np.concatenate([i64(rt.indices) for rt in rts]) if rts else np.zeros(1, np.int64)
+        CODES = (np.concatenate([self._rt_codes[id(rt)].astype(np.int64) for rt in rts]) if rts
+                 else np.zeros(1, np.int64))
+        # the delay lines (the base's rings of spike index arrays), flattened
+        hist_len = i64(self._hist_len)
+        hb_idx, hb_cnt = np.zeros(npop, dtype=np.int64), np.zeros(npop, dtype=np.int64)
+        a = b = 0
+        for k, p in enumerate(pops):
+            hb_idx[k], hb_cnt[k] = a, b
+            a += hist_len[k] * p.n
+            b += hist_len[k]
+        HIDX, HCNT = np.zeros(max(a, 1), dtype=np.int64), np.zeros(max(b, 1), dtype=np.int64)
+        for k, p in enumerate(pops):
+            for slot in range(hist_len[k]):
+                idx = self._hist[k][slot][0]
+                base = hb_idx[k] + slot * p.n
+                HIDX[base:base + idx.size] = idx
+                HCNT[hb_cnt[k] + slot] = idx.size
+        # state monitors: codes recorded in the loop, converted to each variable's units after it
+        rec_pop, rec_var, rec_idx, rec_plan = [], [], [], []
+        for label, k, variables, rec in self._state_monitors:
+            idx = np.arange(pops[k].n) if rec is None else np.asarray(rec, dtype=np.int64)
+            for var in variables:
+                self._read_state(k, var)  # unknown variables: the same ValueError as the Python loop
+                which = 0 if var == "v" else 1
+                rec_plan.append((label, var, k, len(rec_idx), idx.size))
+                rec_pop += [k] * idx.size
+                rec_var += [which] * idx.size
+                rec_idx += idx.tolist()
+        rec_pop, rec_var, rec_idx = i64(rec_pop), i64(rec_var), i64(rec_idx)
+        stim_calls = [(apply, self._index[id(self._stim_owner[j])]) for j, (apply, _) in
+                      enumerate(self._stim_calls)]
+        has_stim = bool(stim_calls)
+        t0 = self.step_count
+        block = max(1, min(max(n_steps, 1), (1 << 21) // max(N, 1)))
+        OUT_T = np.empty(block * N, dtype=np.int64)
+        OUT_I = np.empty(block * N, dtype=np.int64)
+        rates = np.zeros((n_steps, npop))
+        REC = np.empty((n_steps, rec_idx.size), dtype=np.int64)
+        steps_out, ids_out = [], []
+        STIM0 = np.zeros((0, N))
+        done = 0
+        while done < n_steps:
+            m = min(block, n_steps - done)
+            STIM = STIM0
+            if has_stim:
+                STIM = np.zeros((m, N))
+                for s in range(m):
+                    row = STIM[s]
+                    for apply, k in stim_calls:
+                        apply(t0 + done + s, row[off[k]:off[k + 1]])
+                if not np.isfinite(STIM).all():
+                    bad = int(np.searchsorted(off, np.flatnonzero(~np.isfinite(STIM).all(axis=0))[0], "right")) - 1
+                    raise ValueError(f"stimulus current for population {pops[bad].label!r} is not finite")
+            cnt = np.zeros(1, dtype=np.int64)
+            c = run(m, t0 + done, off, STIM, has_stim, native, float(q.scale), np.int64(q.min_int),
+                    np.int64(q.max_int), np.int64(q.fraction), np.int64(q.data_width),
+                    LEAK, GAIN, v_rest, v_reset, v_thr, refr, v_hold, bias, saturate,
+                    V, CNT, WRAPS, INSAT, psrc, pdelay, pdest, ip_off, e_off, INDPTR, IND, CODES,
+                    DEST, g_k, g_dest, g_state, SYNST, i64(gp_ptr), i64(gp_idx) if gp_idx else
+                    np.zeros(1, np.int64), hist_len, hb_idx, hb_cnt, HIDX, HCNT,
+                    OUT_T, OUT_I, cnt, rates[done:done + m], rec_pop, rec_var, rec_idx, REC[done:done + m])
+            steps_out.append(OUT_T[:c].copy())
+            ids_out.append(OUT_I[:c].copy())
+            done += m
+        # write back: neuron state, synaptic registers, delay lines, counts
+        for k, kn in enumerate(kerns):
+            kn.v[...] = V[off[k]:off[k + 1]]
+            kn.counter[...] = CNT[off[k]:off[k + 1]]
+            kn.wraps[...] = WRAPS[off[k]:off[k + 1]]
+            self._input_sat[k] += int(INSAT[k])
+        for j, g in enumerate(groups):
+            g["state"][...] = SYNST[g_state[j]:g_state[j] + g["state"].shape[0]]
+        for k, p in enumerate(pops):
+            for slot in range(hist_len[k]):
+                c = HCNT[hb_cnt[k] + slot]
+                base = hb_idx[k] + slot * p.n
+                self._hist[k][slot] = (HIDX[base:base + c].copy(), None)
+        self.step_count = t0 + n_steps
+        self._finish_advance()
+        steps = np.concatenate(steps_out) if steps_out else np.zeros(0, np.int64)
+        gids = np.concatenate(ids_out) if ids_out else np.zeros(0, np.int64)
+        owner = np.searchsorted(off, gids, side="right") - 1
+        spikes = {}
+        for k, p in enumerate(pops):
+            sel = owner == k
+            spikes[p.label] = (steps[sel], gids[sel] - off[k])
+        traces = {}
+        for label, var, k, start, size in rec_plan:
+            codes = REC[:, start:start + size]
+            if self.mappings[k].native:
+                vals = codes.copy()
+            elif var == "v":
+                vals = codes / q.scale
+            else:
+                vals = codes.astype(np.float64)
+            traces.setdefault(label, {})[var] = vals
+        return Chunk(start_step=t0, n_steps=n_steps, dt=self.dt, spikes=spikes, traces=traces,
+                     rates={p.label: rates[:, k].copy() for k, p in enumerate(pops)})
 
     def _deliver(self, rt, idx, vals, out) -> None:
         from engine.backends.base import deliver_rows
