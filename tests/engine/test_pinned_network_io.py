@@ -327,3 +327,123 @@ def test_save_size_file_limit_ignores_population_state(monkeypatch):
     monkeypatch.setattr(nio, "MAX_DECOMPRESSED_BYTES", required - 1)
     with pytest.raises(ValueError, match=r"load accepts$"):
         nio._check_save_size(net, "n.json.gz", True)
+
+
+# -- weight distribution specs ----------------------------------------------------------------
+from engine.network.projection import check_weight_spec  # noqa: E402
+
+
+@pytest.mark.parametrize("spec, msg", [
+    ({}, "weight distribution spec needs a 'dist' key, one of normal, uniform, lognormal, constant"),
+    ({"dist": "gamma"}, "weight['dist'] must be one of normal, uniform, lognormal, constant, got 'gamma'"),
+    ({"dist": "normal", "mean": 1, "std": 1, "x": 1, "y": 2},
+     "unknown key(s) 'x', 'y' in weight spec for 'normal'; expected mean, std"),
+    ({"dist": "uniform"}, "weight spec for 'uniform' is missing 'low', 'high'"),
+    ({"dist": "lognormal", "mean": 0.0, "sigma": -0.1}, "weight['sigma'] must be >= 0, got -0.1"),
+    ({"dist": "lognormal", "mean": 700.0, "sigma": 0.5},
+     "weight lognormal weights would overflow (mean + sigma^2 > 700)"),
+    ({"dist": "lognormal", "mean": 692.0, "sigma": 3.0},
+     "weight lognormal weights would overflow (mean + sigma^2 > 700)"),
+    ({"dist": "uniform", "low": 2.0, "high": 1.0}, "weight['high'] (1.0) must be >= weight['low'] (2.0)"),
+])
+def test_weight_spec_refused(spec, msg):
+    with pytest.raises(ValueError) as e:
+        check_weight_spec(spec)
+    assert str(e.value) == msg
+
+
+def test_weight_spec_bad_number_names_its_key():
+    with pytest.raises((ValueError, TypeError), match=r"w\['mean'\]"):
+        check_weight_spec({"dist": "normal", "mean": "a", "std": 1.0}, "w")
+
+
+@pytest.mark.parametrize("spec", [
+    {"dist": "normal", "mean": 1, "std": 0},
+    {"dist": "lognormal", "mean": 0.0, "sigma": 0.0},
+    {"dist": "lognormal", "mean": 0.0, "sigma": 0.5},
+    {"dist": "lognormal", "mean": 699.0, "sigma": 1.0},  # exactly 700: allowed
+    {"dist": "lognormal", "mean": 690.0, "sigma": 3.0},  # 699
+    {"dist": "uniform", "low": 1.5, "high": 1.5},
+])
+def test_weight_spec_boundaries_accepted(spec):
+    out = check_weight_spec(spec)
+    assert out == {k: (float(v) if k != "dist" else v) for k, v in spec.items()}
+
+
+# -- document reading helpers -----------------------------------------------------------------
+def test_scalar_readers_name_the_place():
+    for fn, value, msg in ((nio._str, 5, "populations[0].label: expected a string, got an integer"),
+                           (nio._int, True, "seed: expected an integer, got a boolean"),
+                           (nio._list, "x", "stimuli: expected a list, got a string")):
+        path = msg.split(":")[0]
+        with pytest.raises(DocumentError) as e:
+            fn(value, path)
+        assert str(e.value) == msg and e.value.path == path
+
+
+def test_checked_values_carry_the_document_path():
+    from engine.network import PoissonInput
+
+    with pytest.raises(DocumentError) as e:
+        nio._checked(PoissonInput.declarations()["rate_hz"], -1.0, "stimuli[1].rate_hz")
+    assert e.value.path == "stimuli[1].rate_hz" and str(e.value).startswith("stimuli[1].rate_hz")
+
+
+def test_population_params_accept_the_reference_dt():
+    from engine.models import get_model
+
+    assert nio._accepted(get_model("LapicqueNeuron")) == [
+        "tau", "resistance", "v_rest", "v_reset", "v_threshold", "refractory_period", "dt"]
+
+
+def test_memory_estimate_of_a_document(monkeypatch):
+    from engine import resources
+
+    seen = []
+    monkeypatch.setattr(resources, "check", lambda what, n: seen.append((what, n)))
+    doc = {"populations": [{"label": "a", "model": "LapicqueNeuron", "n": 10},
+                           {"model": "LapicqueNeuron", "n": 1000},  # label defaults to the model name
+                           "not an entry"],
+           "projections": [{"source": "a", "target": "LapicqueNeuron", "csr": {"data": [0.1] * 5}}]}
+    nio._estimate(doc)
+    # Lapicque has 2 state variables: 8 bytes x n x (2 + 3); a CSR synapse is 40 bytes
+    assert seen == [("the network of this document (largest part: populations[1] ('LapicqueNeuron', n=1000))",
+                     8 * 10 * 5 + 8 * 1000 * 5 + 40 * 5)]
+    seen.clear()
+    nio._estimate({"populations": "nothing"})
+    assert seen == [("the network of this document (largest part: )", 0)]
+
+    def refuse(what, n):
+        raise resources.ResourceError(what, n, 1)
+
+    monkeypatch.setattr(resources, "check", refuse)
+    with pytest.raises(DocumentError) as e:
+        nio._estimate(doc)
+    assert e.value.path == "populations[1]" and str(e.value).startswith("the network of this document")
+
+
+# -- monitor and stimulus checks ----------------------------------------------------------------
+@pytest.mark.parametrize("variables, exc, msg", [
+    (5, ArgumentTypeError, "StateMonitor 'm' variables must be a list of state-variable names, got 5"),
+    ([], ValueError, "StateMonitor 'm' variables must name at least one state variable"),
+    (["v"] * 65, ValueError, "StateMonitor 'm' variables names 65 variables, more than 64"),
+    (["v", 3], ArgumentTypeError, "StateMonitor 'm' variables[1] must be a state-variable name, got 3"),
+    (["bogus"], ValueError, "StateMonitor 'm' variables: unknown state variable 'bogus' for LapicqueNeuron; "
+                            "valid: v, refractory"),
+])
+def test_state_monitor_variables_refused(variables, exc, msg):
+    p = Population("LapicqueNeuron", 2, label="p")
+    with pytest.raises(exc) as e:
+        StateMonitor(p, variables, label="m")
+    assert str(e.value) == msg
+
+
+def test_state_monitor_at_the_variable_limit():
+    p = Population("LapicqueNeuron", 2, label="p")
+    assert len(StateMonitor(p, ["v"] * 64).variables) == 64
+
+
+def test_step_current_may_be_empty_not_reversed():
+    assert StepCurrent(5, 5, 1.0).offset == 5
+    with pytest.raises(ValueError, match=r"StepCurrent offset \(4\) must be >= onset \(5\)"):
+        StepCurrent(5, 4, 1.0)
