@@ -171,6 +171,30 @@ EQUIVALENT: dict[str, str] = {
         "the positional noise_amplitude 0 dropped: PopulationMapping's default is 0",
 }
 
+# the training cells and surrogates
+_TC, _TS = "engine.training.cells.", "engine.training.surrogate."
+_FALSE_FLAG = "a literal False flag passed as None: both are falsy, and the callee only tests its truth"
+EQUIVALENT.update({
+    _TC + "xǁALIFCellǁ__init____mutmut_27": _FALSE_FLAG + " (learn rho)",
+    _TC + "xǁAdExCellǁ__init____mutmut_48": _FALSE_FLAG + " (learn rho)",
+    _TC + "xǁAlphaCellǁ__init____mutmut_15": _FALSE_FLAG + " (learn alpha_exc)",
+    _TC + "xǁAlphaCellǁ__init____mutmut_24": _FALSE_FLAG + " (learn alpha_inh)",
+    _TC + "xǁRecurrentLIFCellǁ__init____mutmut_29": "nn.Linear(bias=None): Linear only tests `if bias`, as for False",
+    _TC + "xǁ_SpikingCellǁ_add_decay__mutmut_44": _FALSE_FLAG + " (_in_range lo_open)",
+    _TC + "xǁ_SpikingCellǁ_add_decay__mutmut_45": _FALSE_FLAG + " (_in_range hi_open)",
+    _TC + "xǁ_SpikingCellǁ_add_real__mutmut_16":
+        "upper bound inf closed instead of open: _as_value already refused inf, so no value differs",
+    _TC + "xǁ_SpikingCellǁ_add_real__mutmut_24": "as _add_real__mutmut_16 (hi_open False)",
+    _TC + "xǁ_SpikingCellǁ_add_threshold__mutmut_16": "as _add_real__mutmut_16 (learnable threshold)",
+    _TC + "xǁ_SpikingCellǁ_add_threshold__mutmut_24": "as _add_real__mutmut_16 (learnable threshold)",
+    _TS + "x__build_custom_op__mutmut_6":
+        "schema=None: torch infers it from forward's annotations, the same '(Tensor x, float p) -> Tensor'",
+    _TS + "x__build_custom_op__mutmut_10": "as _build_custom_op__mutmut_6 (schema argument dropped)",
+    _TS + "x__custom__mutmut_10": "p = 1.0 instead of 0.0 for straight_through: its forward and derivative ignore p",
+    _TS + "x__legacy__mutmut_10": "as _custom__mutmut_10",
+    _TS + "x_surrogate_derivative__mutmut_12": "as _custom__mutmut_10",
+})
+
 STATUS_RE = re.compile(r"^\s+(\S+): (.+)$")
 KILLED = {"killed", "timeout", "caught by type check", "segfault"}
 

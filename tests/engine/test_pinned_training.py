@@ -1,7 +1,10 @@
-"""ExpIFCell at a non-zero v_rest: it starts at rest and leaks towards it, as
-AdExCell does (ExpIFCell is AdExCell with a = b = 0)."""
+"""Training cells and surrogates pinned: ExpIFCell at a non-zero v_rest (it
+starts at rest and leaks towards it, as AdExCell, which it is with a = b = 0),
+the documented defaults (SPEC 2.5 / 2.4), what constructors pass on, bounds and
+messages, and the surrogate derivatives against their closed forms."""
 import math
 
+import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -314,3 +317,66 @@ def test_op_builders():
     assert getattr(torch.ops.neurocore, name)(torch.tensor([1.0]), 0.5).tolist() == [1.0]
     # the fake (meta) kernel gives the shape without computing
     assert op(torch.empty(3, device="meta"), 0.5).shape == (3,)
+
+
+def test_cell_argument_messages():
+    assert C.LIFCell(surrogate_fn=None).surrogate_fn is S.atan_surrogate  # None means the default
+    with pytest.raises(TypeError) as e:
+        C.LIFCell(surrogate_fn=3)
+    assert str(e.value) == "LIFCell: surrogate_fn must be callable, got int"
+    with pytest.raises(ValueError) as e:
+        C.IFCell(reset_mechanism="x")
+    assert str(e.value) == "IFCell: reset_mechanism must be one of ('subtract', 'zero'), got 'x'"
+    with pytest.raises(ValueError) as e:
+        C.ExpIFCell(delta_t=0)
+    assert str(e.value) == "ExpIFCell: delta_t must be > 0, got 0.0"
+    with pytest.raises(ValueError, match=r"^ExpIFCell: v_rh must be finite, got nan"):
+        C.ExpIFCell(v_rh=float("nan"))
+    with pytest.raises(TypeError, match=r"^AdExCell: a must be a number or tensor, got str"):
+        C.AdExCell(a="x")
+    assert C.ExpIFCell(delta_t=1e-300).delta_t == 1e-300
+    for bad in (0.0, -1.0):
+        with pytest.raises(ValueError) as e:
+            C.LIFCell(threshold=bad, learn_threshold=True)
+        assert str(e.value) == f"LIFCell: a learnable threshold must be > 0, got {bad!r}"
+    t = C.LIFCell(threshold=torch.tensor([2.0], dtype=torch.float64), learn_threshold=True)
+    assert t.log_threshold.dtype == torch.get_default_dtype()
+    assert t.log_threshold.tolist() == pytest.approx([math.log(2.0)])
+
+
+def test_recurrent_cell_names_the_last_dimension():
+    with pytest.raises(ValueError, match="current's last dimension is 5, expected n_neurons=3"):
+        C.RecurrentLIFCell(3)(torch.zeros(2, 4, 5))
+
+
+def test_shape_parameter_types():
+    x = torch.tensor([X], dtype=torch.float64)
+    for bad, kind in ((True, "bool"), ("2", "str"), (None, "NoneType")):
+        with pytest.raises(TypeError) as e:
+            S.get_surrogate("fast_sigmoid", slope=bad)
+        assert str(e.value) == f"fast_sigmoid: slope must be a real number, got {kind}"
+    # anything with __float__ that is not a tensor is a number (NumPy scalars)
+    assert _grad(S.get_surrogate("fast_sigmoid", slope=np.float32(4.0))) == pytest.approx(4.0 / 1.4 ** 2)
+    assert float(S.surrogate_derivative("superspike", x, np.float32(2.0))[0]) == pytest.approx(1 / 1.2 ** 2)
+    with pytest.raises(TypeError, match="must be a Python number, not a tensor"):
+        S.surrogate_derivative("superspike", x, torch.tensor(2.0))
+
+
+@pytest.mark.parametrize("form", ["custom_op", "legacy", "dispatch"])
+def test_call_form_messages(form):
+    fn = {"custom_op": S.fast_sigmoid_custom_op, "legacy": S.fast_sigmoid_legacy,
+          "dispatch": S.fast_sigmoid}[form]
+    with pytest.raises(TypeError) as e:
+        fn([0.0])
+    assert str(e.value) == "fast_sigmoid: x must be a torch.Tensor, got list"
+    with pytest.raises(ValueError) as e:
+        fn(torch.zeros(1), -2.0)
+    assert str(e.value) == "fast_sigmoid: slope must be finite and > 0, got -2.0"
+    with pytest.raises(TypeError, match="^fast_sigmoid: x must be a floating-point tensor"):
+        fn(torch.zeros(1, dtype=torch.int64))
+
+
+def test_dispatch_path_message():
+    with pytest.raises(ValueError) as e:
+        S.triangular(torch.zeros(1), path="bad")
+    assert str(e.value) == "triangular: unknown path 'bad'; choose one of ('custom_op', 'legacy_autograd')"
