@@ -71,7 +71,7 @@ MODULES: dict[str, Module] = {
     "backends": Module(
         ("engine/backends/base.py", "engine/backends/numpy_backend.py", "engine/backends/__init__.py"),
         (E + "test_backends_numpy.py", E + "test_backend_contract.py", E + "test_pinned_delays.py",
-         E + "test_pinned_kernels.py"),
+         E + "test_pinned_kernels.py", E + "test_pinned_backends.py"),
     ),
     "network": Module(
         ("engine/network/*",),

@@ -1,0 +1,287 @@
+"""Pinned behaviour of the backend registry (engine/backends/__init__.py) and
+the shared simulator logic (engine/backends/base.py) that mutation testing
+found unpinned.  The registry tests work on copies of the module's tables
+(monkeypatch), so the real registrations are left as they were."""
+
+import numpy as np
+import pytest
+
+import engine.backends as B
+from engine.backends.base import Chunk, Simulator, deliver_rows, row_positions
+from engine.network import ConstantCurrent, Network, Population, Projection, SpikeMonitor
+
+
+@pytest.fixture
+def registry(monkeypatch):
+    for name in ("_factories", "_available", "_import_errors"):
+        monkeypatch.setattr(B, name, dict(getattr(B, name)))
+    monkeypatch.setattr(B, "_LAZY_MODULES", dict(B._LAZY_MODULES))
+    return B
+
+
+def _factory(net, dt):
+    return ("sim", net, dt)
+
+
+# -- registry -------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["", 5, None])
+def test_register_refuses_bad_names(registry, name):
+    with pytest.raises(ValueError, match="^backend name must be a non-empty string$"):
+        registry.register_backend(name, _factory)
+
+
+def test_register_refuses_bad_callables(registry):
+    with pytest.raises(TypeError, match="^factory for backend 'x' must be callable$"):
+        registry.register_backend("x", 5)
+    with pytest.raises(TypeError, match="^available for backend 'x' must be callable or None$"):
+        registry.register_backend("x", _factory, available=True)
+
+
+def test_register_clears_an_old_import_error(registry):
+    registry._import_errors["x"] = "old failure"
+    registry._import_errors["y"] = "other failure"
+    registry.register_backend("x", _factory)
+    assert "x" not in registry._import_errors and registry._import_errors["y"] == "other failure"
+    assert registry._check("x") == (True, "")
+
+
+def test_builtin_registration(registry):
+    from engine.backends.numpy_backend import factory
+
+    registry._factories.clear()
+    registry._register_builtin()
+    assert registry._factories == {"numpy": factory} and registry._available == {**registry._available,
+                                                                                   "numpy": None}
+
+
+def test_lazy_backends_that_fail(registry):
+    registry._LAZY_MODULES["ghost"] = "engine.no_such_module"
+    registry._LAZY_MODULES["mute"] = "json"  # imports fine, registers nothing
+    assert registry._check("ghost") == (
+        False, "cannot import engine.no_such_module: ModuleNotFoundError: No module named 'engine.no_such_module'")
+    assert registry._check("mute") == (False, "json did not register a backend named 'mute'")
+    assert registry._check("nowhere") == (False, "unknown backend 'nowhere'")
+
+
+@pytest.mark.parametrize("result, expected", [
+    (True, (True, "")), (False, (False, "")), (0, (False, "")), ((False, "no GPU"), (False, "no GPU")),
+    ((True, "ignored when available"), (True, "")), ((1,), (True, "")), ((0,), (False, "")),
+])
+def test_availability_probes(registry, result, expected):
+    registry.register_backend("probe", _factory, available=lambda: result)
+    assert registry._check("probe") == expected
+
+
+def test_a_failing_probe_means_unavailable(registry):
+    def boom():
+        raise OSError("driver missing")
+
+    registry.register_backend("probe", _factory, available=boom)
+    assert registry._check("probe") == (False, "availability check failed: driver missing")
+    with pytest.raises(RuntimeError, match="^backend 'probe' is not available: availability check failed: "
+                                           "driver missing$"):
+        registry.compile(Network(Population("LapicqueNeuron", 1)), "probe")
+
+
+def test_available_backends_order(registry, monkeypatch):
+    registry.register_backend("extra", _factory)
+    # the probe is stubbed: importing torch here would cost seconds
+    monkeypatch.setattr(registry, "_check", lambda name: (name == "numpy", name))
+    got = registry.available_backends()
+    assert list(got.items())[:4] == [("numpy", (True, "numpy")), ("compiled", (False, "compiled")),
+                                     ("torch", (False, "torch")), ("fixed_point", (False, "fixed_point"))]
+    assert list(got)[-1] == "extra" and got["extra"] == (False, "extra")
+
+
+def test_compile_passes_network_and_dt(registry):
+    registry.register_backend("fake", _factory)
+    net = Network(Population("LapicqueNeuron", 1))
+    assert registry.compile(net, "FAKE", dt=0.5) == ("sim", net, 0.5)
+    assert registry.compile(net, "fake") == ("sim", net, 0.001)
+    assert type(registry.compile(net)).__name__ == "NumpySimulator"
+
+
+def test_resolve_backend(registry):
+    with pytest.raises(TypeError, match="^backend must be a string, got int$"):
+        registry.resolve_backend(3)
+    assert registry.resolve_backend("Python") == "numpy"
+    assert registry.resolve_backend("AUTO") == "numpy"
+    assert registry.resolve_backend("Torch") == "torch"
+    with pytest.raises(ValueError, match=r"^unknown backend 'cuda'; choose one of auto, compiled, fixed_point, "
+                                         r"numpy, python, torch$"):
+        registry.resolve_backend("cuda")
+
+
+def _net(model="LapicqueNeuron", n=1000, pops=2, **params):
+    return Network(*[Population(model, n, params or None, label=f"p{i}") for i in range(pops)])
+
+
+def test_auto_backend_rules(registry, monkeypatch):
+    monkeypatch.setattr(registry, "_check", lambda name: (name == "compiled", ""))
+    assert registry.auto_backend() == "numpy"
+    assert registry.AUTO_MIN_NEURONS == 2000
+    assert registry.auto_backend(_net(n=999)) == "numpy"  # 1998 neurons
+    assert registry.auto_backend(_net(n=1000)) == "compiled"  # exactly 2000
+    assert registry.resolve_backend("Auto", _net(n=1000)) == "compiled"
+    assert registry.auto_backend(_net("StochasticLIFNeuron", noise_std=1.0)) == "numpy"
+    assert registry.auto_backend(_net("FixedPointLIFNeuron")) == "numpy"  # not in the one form
+    monkeypatch.setattr(registry, "_check", lambda name: (False, "no numba"))
+    assert registry.auto_backend(_net(n=1000)) == "numpy"
+
+
+# -- chunks and CSR helpers -------------------------------------------------------------------
+def test_chunk_times():
+    c = Chunk(start_step=10, n_steps=3, dt=0.5)
+    assert (c.t_start, c.t_end) == (5.0, 6.5)
+    np.testing.assert_array_equal(c.t, [5.0, 5.5, 6.0])
+
+
+def test_row_positions():
+    indptr = np.array([0, 2, 2, 5])
+    np.testing.assert_array_equal(row_positions(indptr, np.array([2, 0])), [2, 3, 4, 0, 1])
+    np.testing.assert_array_equal(row_positions(indptr, np.array([0, 2])), [0, 1, 2, 3, 4])
+    one = row_positions(np.array([0, 0, 1]), np.array([1]))
+    np.testing.assert_array_equal(one, [0])
+    empty = row_positions(indptr, np.array([1]))
+    assert empty.shape == (0,) and empty.dtype == np.int64
+
+
+@pytest.mark.parametrize("rows", [[0, 2], [0, 1, 2, 0, 2, 1]])  # the loop and the gathered path
+def test_deliver_rows(rows):
+    indptr = np.array([0, 2, 2, 4])
+    indices = np.array([0, 2, 1, 2])
+    data = np.array([1.0, 2.0, 3.0, 4.0])
+    idx = np.array(rows)
+    out = np.zeros(3)
+    deliver_rows(out, idx, None, indptr, indptr.tolist(), indices, data)
+    dense = np.array([[1.0, 0, 2.0], [0, 0, 0], [0, 3.0, 4.0]])
+    np.testing.assert_array_equal(out, dense[idx].sum(axis=0))
+    out = np.zeros(3)
+    vals = np.arange(1.0, len(rows) + 1)
+    deliver_rows(out, idx, vals, indptr, indptr.tolist(), indices, data)
+    np.testing.assert_array_equal(out, (dense[idx] * vals[:, None]).sum(axis=0))
+
+
+# -- the simulator -------------------------------------------------------------------------------
+@pytest.mark.parametrize("dt", [True, 0, -0.001, float("inf"), float("nan"), "0.001"])
+def test_simulator_refuses_bad_dt(dt):
+    with pytest.raises(ValueError, match="^dt must be a positive finite number of seconds"):
+        Simulator(Network(Population("LapicqueNeuron", 1)), dt)
+
+
+def test_simulator_refuses_foreign_objects():
+    a, b = Population("LapicqueNeuron", 2, label="a"), Population("LapicqueNeuron", 2, label="b")
+    with pytest.raises(ValueError, match="^the network has no population to simulate$"):
+        Simulator(Network(), 0.001)
+    net = Network(a)
+    net.projections.append(Projection(a, b, 1.0))
+    with pytest.raises(ValueError, match=r"its target population 'b' is not in this network$"):
+        Simulator(net, 0.001)
+    net = Network(a)
+    net.stimuli.append(ConstantCurrent(1.0, target=b))
+    with pytest.raises(ValueError, match=r"its target population 'b' is not in this network$"):
+        Simulator(net, 0.001)
+    net = Network(a)
+    net.monitors.append(SpikeMonitor(b, label="m"))
+    with pytest.raises(ValueError, match=r"^monitor 'm': its population 'b' is not in this network$"):
+        Simulator(net, 0.001)
+
+
+def _driven(tau_syn=None, delay=0):
+    a = Population("LapicqueNeuron", 2, label="a")
+    b = Population("LapicqueNeuron", 2, label="b")
+    net = Network(a, b, Projection(a, b, 0.4, topology="one_to_one", delay=delay, tau_syn=tau_syn),
+                  ConstantCurrent(60.0, target=a))
+    return net, a, b
+
+
+def test_reset_zeroes_synaptic_buffers_and_step_count():
+    net, a, b = _driven(tau_syn=5.0)
+    sim = Simulator(net, 0.001)
+    first = sim.advance(30)
+    assert first.spikes["a"][0].size > 0 and first.spikes["b"][0].size > 0
+    assert sim.t == pytest.approx(0.030) and sim.step_count == 30
+    assert any(buf.any() for buf in sim._syn.values())
+    sim.reset()
+    assert sim.step_count == 0 and sim.t == 0.0
+    for buf in sim._syn.values():
+        np.testing.assert_array_equal(buf, 0.0)
+    again = sim.advance(30)
+    for label in ("a", "b"):
+        np.testing.assert_array_equal(first.spikes[label][0], again.spikes[label][0])
+        np.testing.assert_array_equal(first.spikes[label][1], again.spikes[label][1])
+
+
+def test_snapshot_and_inherit_continue_a_run():
+    # one simulator for 40 steps against 20 + (snapshot -> new simulator) + 20
+    ref_net, *_ = _driven(tau_syn=5.0, delay=3)
+    ref = Simulator(ref_net, 0.001)
+    ref.advance(20)
+    ref_tail = ref.advance(20)
+    net, a, b = _driven(tau_syn=5.0, delay=3)
+    s1 = Simulator(net, 0.001)
+    s1.advance(20)
+    snap = s1.state_snapshot()
+    assert snap["step_count"] == 20 and snap["dt"] == 0.001
+    assert list(snap["syn"]) == [id(net.projections[0])]
+    s2 = Simulator(net, 0.001)
+    s2.inherit(snap)
+    assert s2.step_count == 20
+    np.testing.assert_array_equal(s2._proj_rt[0].out, snap["syn"][id(net.projections[0])])
+    tail = s2.advance(20)
+    for label in ("a", "b"):
+        np.testing.assert_array_equal(tail.spikes[label][0], ref_tail.spikes[label][0])
+        np.testing.assert_array_equal(tail.spikes[label][1], ref_tail.spikes[label][1])
+    with pytest.raises(ValueError, match=r"^cannot continue a run with dt=0.001 at dt=0.002$"):
+        Simulator(net, 0.002).inherit(snap)
+
+
+def _every_step_net(delay):
+    # 'a' is driven hard enough to spike on every step, so every slot of its
+    # delay line holds a spike and a misplaced slot shows
+    a = Population("LapicqueNeuron", 2, {"refractory_period": 0}, label="a")
+    b = Population("LapicqueNeuron", 2, label="b")
+    net = Network(a, b, Projection(a, b, 0.4, topology="one_to_one", delay=delay, tau_syn=5.0),
+                  ConstantCurrent(1000.0, target=a))
+    return net, a, b
+
+
+def _check_grown_line(new_line, old_line, t, n_new, n_old):
+    # the last n_old steps are carried over, the older slots stay empty
+    for back in range(1, n_old + 1):
+        assert new_line[(t - back) % n_new] is old_line[(t - back) % n_old]
+    for back in range(n_old + 1, n_new + 1):
+        assert new_line[(t - back) % n_new][0].size == 0
+
+
+def test_inherit_into_a_longer_delay_line_and_unknown_populations():
+    net, a, b = _every_step_net(delay=2)
+    s1 = Simulator(net, 0.001)
+    s1.advance(16)
+    assert all(entry[0].size for entry in s1._hist[0])
+    snap = s1.state_snapshot()
+    net.projections[0].delay = 4
+    c = Population("LapicqueNeuron", 1, label="c")
+    net.populations.insert(0, c)  # unknown to the snapshot, and listed first
+    s2 = Simulator(net, 0.001)
+    s2.inherit(snap)
+    assert s2._hist_len[1] == 5
+    _check_grown_line(s2._hist[1], s1._hist[0], 16, 5, 3)
+
+
+def test_delay_change_grows_the_line_in_place():
+    net, a, b = _every_step_net(delay=2)
+    sim = Simulator(net, 0.001)
+    sim.advance(16)
+    old = list(sim._hist[0])
+    net.projections[0].delay = 4
+    sim.advance(0)
+    assert sim._hist_len[0] == 5
+    _check_grown_line(sim._hist[0], old, 16, 5, 3)
+
+
+def test_instantaneous_projections_have_no_buffer_to_carry():
+    net2, *_ = _driven(tau_syn=None)
+    s3 = Simulator(net2, 0.001)
+    s3.advance(5)
+    assert s3.state_snapshot()["syn"] == {}
