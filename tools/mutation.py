@@ -94,7 +94,7 @@ MODULES: dict[str, Module] = {
         # torch.compile cannot trace mutmut's trampoline (it reads a ContextVar)
         deselect=(E + "test_surrogate.py::test_custom_op_under_torch_compile_fullgraph",),
     ),
-    "conversion": Module(("engine/conversion/*",), (E + "test_conversion.py",)),
+    "conversion": Module(("engine/conversion/*",), (E + "test_conversion.py", E + "test_pinned_conversion.py")),
     "hardware": Module(
         ("engine/hardware/export.py", "engine/hardware/report.py"),
         (E + "test_pinned_hardware.py", E + "test_fixed_point_backend.py", "tests/hdl/test_cosim.py"),
