@@ -45,25 +45,33 @@ def small_cuba_doc():
 
 
 def response(repeats):
+    """Wall and CPU time per control change (median of ``repeats``), with the
+    lab's own breakdown: float run, fixed run, metrics, controls, figures."""
     from neurocore_gui.labs.hardware import HardwareLab
     from neurocore_gui.store import SessionStore
 
+    med = lambda xs: statistics.median(xs) * 1e3  # noqa: E731
     for name, doc, pop in (("CUBA 100 neurons", small_cuba_doc(), "exc"),
                            ("poisson_feedforward 300 neurons", load("poisson_feedforward"), "layer")):
         lab = HardwareLab(store=SessionStore(document=doc))
-        lab.population.value = pop
-        fmt, code, engine_only = [], [], []
-        for i in range(repeats):
-            t0 = time.perf_counter()
-            lab.data_width.value = 12 if i % 2 == 0 else 16
-            fmt.append(time.perf_counter() - t0)
-            engine_only.append(lab.result.seconds)
-            t0 = time.perf_counter()
-            lab.volt_codes["v_threshold"].value = lab.volt_codes["v_threshold"].value + (1 if i % 2 == 0 else -1)
-            code.append(time.perf_counter() - t0)
-        print(f"{name}, 1000 steps: format change median {statistics.median(fmt) * 1e3:.0f} ms "
-              f"(engine float+fixed runs {statistics.median(engine_only) * 1e3:.0f} ms), "
-              f"code edit -> store -> redraw median {statistics.median(code) * 1e3:.0f} ms")
+        lab.population.value = pop  # the first refresh compiles (or loads) the kernels
+        for kind in ("format change", "code edit -> store -> redraw"):
+            wall, cpu, parts, loads = [], [], [], []
+            for i in range(repeats):
+                loads.append(os.getloadavg()[0])
+                c0, t0 = time.process_time(), time.perf_counter()
+                if kind == "format change":
+                    lab.data_width.value = 12 if i % 2 == 0 else 16
+                else:
+                    lab.volt_codes["v_threshold"].value = lab.volt_codes["v_threshold"].value + (1 if i % 2 == 0
+                                                                                                 else -1)
+                wall.append(time.perf_counter() - t0)
+                cpu.append(time.process_time() - c0)
+                parts.append(dict(lab.timings))
+            br = ", ".join(f"{k} {med([p[k] for p in parts]):.0f}" for k in
+                           ("float", "fixed", "metrics", "controls", "figures"))
+            print(f"{name}, 1000 steps, {kind}: median wall {med(wall):.0f} ms, CPU {med(cpu):.0f} ms "
+                  f"(n={repeats}, load {min(loads):.1f}-{max(loads):.1f}); parts (ms): {br}")
 
 
 def sweep():

@@ -18,6 +18,7 @@ reset before and after, so its own monitors end empty at step 0.
 
 from __future__ import annotations
 
+import time
 import warnings
 from dataclasses import dataclass, field
 
@@ -71,6 +72,8 @@ class ComparisonReport:
     dt: float
     populations: dict = field(default_factory=dict)
     warnings: list = field(default_factory=list)
+    # seconds spent: float run, fixed run (simulator set-up included), metrics
+    timings: dict = field(default_factory=dict)
 
     def summary(self) -> str:
         lines = [f"float vs fixed point ({self.qformat}), {self.n_steps} steps of {self.dt * 1e3:g} ms"]
@@ -132,10 +135,12 @@ def compare_float_fixed(network, duration=None, dt: float = 0.001, qformat=None,
         raise ValueError(f"n_steps must be a positive integer, got {n_steps!r}")
     n_steps = int(n_steps)
     network.reset()
+    t0 = time.perf_counter()
     try:
         sim_f = compile_network(network, float_backend, dt)
         chunk_f = sim_f.advance(n_steps)
         sim_f.reset()
+        t1 = time.perf_counter()
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", QuantisationWarning)
             sim_x = FixedPointSimulator(network, dt, qformat=qformat, options=options)
@@ -147,6 +152,7 @@ def compare_float_fixed(network, duration=None, dt: float = 0.001, qformat=None,
         sim_x.reset()
     finally:
         network.reset()
+    t2 = time.perf_counter()
     pops = network.populations
     rf, rx = _raster(chunk_f, pops, n_steps), _raster(chunk_x, pops, n_steps)
     seconds = n_steps * dt
@@ -159,6 +165,7 @@ def compare_float_fixed(network, duration=None, dt: float = 0.001, qformat=None,
             p.label, p.n, agreement=1.0 - diff.mean(axis=0), rate_float_hz=a.sum(axis=0) / seconds,
             rate_fixed_hz=b.sum(axis=0) / seconds, first_divergence=first.astype(np.int64),
             input_saturated=stats[p.label]["input_saturated"], v_wrapped=stats[p.label]["v_wrapped"])
+    report.timings = {"float_s": t1 - t0, "fixed_s": t2 - t1, "metrics_s": time.perf_counter() - t2}
     if return_chunks:
         return report, chunk_f, chunk_x
     return report

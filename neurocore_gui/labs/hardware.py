@@ -42,6 +42,45 @@ FLOAT_KINDS = {"LapicqueNeuron": "lapicque", "StochasticLIFNeuron": "stochastic_
 TAU_NAME = {"lapicque": "tau", "stochastic_lif": "tau_mem"}
 
 
+MAX_SHOWN = 8   # neurons whose v(t) the figure can overlay (shown_neurons keeps the first 8)
+
+
+def _v_figure():
+    """The v(t) figure: a float (solid) and a fixed-point (dashed) line per shown neuron."""
+    from bokeh.models import ColumnDataSource, Legend, LegendItem
+    from bokeh.plotting import figure
+
+    from neurocore_gui.plots import PALETTE
+
+    fig = figure(height=260, sizing_mode="stretch_width", x_axis_label="t (ms)", y_axis_label="v",
+                 title="v(t)", tools="pan,wheel_zoom,box_zoom,reset,save")
+    lines, items = [], []
+    for j in range(MAX_SHOWN):
+        color = PALETTE[j % len(PALETTE)]
+        lf = fig.line("t", "v", source=ColumnDataSource({"t": [], "v": []}), color=color, line_width=1.5,
+                      visible=False)
+        lx = fig.line("t", "v", source=ColumnDataSource({"t": [], "v": []}), color=color, line_width=1.5,
+                      line_dash="dashed", visible=False)
+        lines.append((lf, lx))
+        items += [LegendItem(label=f"float #{j}", renderers=[lf], visible=False),
+                  LegendItem(label=f"fixed #{j}", renderers=[lx], visible=False)]
+    fig.add_layout(Legend(items=items, click_policy="hide"), "right")
+    return fig, lines, items
+
+
+def _raster_figure():
+    """Both rasters in one figure (fixed point offset by 0.4 neuron)."""
+    from bokeh.models import ColumnDataSource
+    from bokeh.plotting import figure
+
+    fig = figure(height=260, sizing_mode="stretch_width", x_axis_label="t (ms)", y_axis_label="neuron",
+                 title="rasters", tools="pan,wheel_zoom,box_zoom,reset,save")
+    src = (ColumnDataSource({"t": [], "neuron": []}), ColumnDataSource({"t": [], "neuron": []}))
+    fig.scatter("t", "neuron", source=src[0], size=2, color="#1f77b4", legend_label="float")
+    fig.scatter("t", "neuron", source=src[1], size=2, color="#d62728", legend_label="fixed")
+    return fig, src
+
+
 class HardwareLab(pn.viewable.Viewer):
     """Float vs fixed point, tuning, co-simulation, resources and export of the store's network."""
 
@@ -77,8 +116,14 @@ class HardwareLab(pn.viewable.Viewer):
         self.status = pn.pane.Markdown("", sizing_mode="stretch_width")
         self.metrics = pn.pane.Markdown("", sizing_mode="stretch_width")
         self.warnings_pane = pn.pane.Alert("", alert_type="warning", visible=False, sizing_mode="stretch_width")
-        self.v_plot = pn.pane.HoloViews(hv.Curve([]), sizing_mode="stretch_width", height=260)
-        self.raster_plot = pn.pane.HoloViews(hv.Scatter([]), sizing_mode="stretch_width", height=260)
+        # Bokeh figures built once; a change writes new columns into their data
+        # sources (re-running the HoloViews pipeline for both figures took
+        # ~100 ms of the 300 ms budget on the loaded machine, this takes a few)
+        self._v_fig, self._v_lines, self._v_items = _v_figure()
+        self._r_fig, self._r_src = _raster_figure()
+        self.v_plot = pn.pane.Bokeh(self._v_fig, sizing_mode="stretch_width", height=260)
+        self.raster_plot = pn.pane.Bokeh(self._r_fig, sizing_mode="stretch_width", height=260)
+        self.timings: dict = {}        # seconds of the last refresh: float, fixed, metrics, controls, figures
         # sweep
         self.sweep_from = w.IntInput(name="from W", value=4, start=2, end=32, width=90)
         self.sweep_to = w.IntInput(name="to W", value=24, start=2, end=32, width=90)
@@ -175,21 +220,24 @@ class HardwareLab(pn.viewable.Viewer):
         return idx[:8]
 
     # -- parameter controls: code <-> float ------------------------------------------------------
-    def mapping(self):
+    def mapping(self, net=None):
         """``tuning.ParameterMapping`` of the selected population in the current format."""
-        net = self.build()
+        net = self.build() if net is None else net
         return tuning.population_mapping(net.population(self.population.value), self.qformat, self.dt_ms,
                                          self.options)
 
-    def _sync_controls(self) -> None:
-        """Show the selected population's codes and floats (without writing back)."""
+    def _sync_controls(self, net=None) -> None:
+        """Show the selected population's codes and floats (without writing back);
+        ``net``: a network built from the store for this refresh, to reuse."""
         kind = self._kind()
         enabled = kind is not None
         self._syncing = True
         try:
             if not enabled:
                 return
-            m = self.mapping()
+            if net is None:
+                net = self.build()
+            m = self.mapping(net)
             self.leak_k.value, self.gain_k.value = m.codes["leak_k"], m.codes["gain_k"]
             for k in self.volt_codes:
                 self.volt_codes[k].value = int(m.codes[k])
@@ -204,7 +252,7 @@ class HardwareLab(pn.viewable.Viewer):
                 self.resistance.value = round(m.model_floats["resistance"], 6)
                 for k in self.volts:
                     self.volts[k].value = m.model_floats[k]
-            self._show_weights()
+            self._show_weights(net)
         except (ValueError, NotImplementedError) as exc:
             self.status.object = f"**Cannot map {self.population.value!r}:** {exc}"
         finally:
@@ -215,16 +263,20 @@ class HardwareLab(pn.viewable.Viewer):
             if kind == "native":
                 self.tau.disabled = self.resistance.disabled = True
 
-    def _show_weights(self) -> None:
-        from engine.backends.fixed_point import FixedPointSimulator, QuantisationWarning
+    def _show_weights(self, net=None) -> None:
+        from engine.backends.fixed_point import map_population, quantise_weights
 
-        net = self.build()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", QuantisationWarning)
-            sim = FixedPointSimulator(net, float(self.store.run_dt), qformat=self.qformat, options=self.options)
+        net = self.build() if net is None else net
+        # the backend's own mapping and weight rule, without building a simulator
+        dt_ms = self.dt_ms
+        maps = {}
+        for pop in net.populations:
+            own = pop.model.dt
+            maps[id(pop)] = map_population(pop, self.qformat, dt_ms if own is None else float(own), self.options,
+                                           warn=False)
         rows = ["| projection | weights (float) | codes | zero codes |", "|---|---|---|---|"]
         for proj in net.projections:
-            codes = sim.weight_codes(proj)
+            codes = quantise_weights(proj, maps[id(proj.target)], warn=False)
             data = np.asarray(proj.data, dtype=float)
             lost = int(np.count_nonzero((data != 0) & (codes == 0)))
             label = proj.label or f"{proj.source.label}->{proj.target.label}"
@@ -294,6 +346,7 @@ class HardwareLab(pn.viewable.Viewer):
         """Recompute float vs fixed for the current network and settings (page thread)."""
         t0 = time.perf_counter()
         self.error = ""
+        net = None
         try:
             if not self.population.value:
                 raise ValueError("the network has no population")
@@ -307,9 +360,16 @@ class HardwareLab(pn.viewable.Viewer):
         except (ValueError, NotImplementedError, KeyError) as exc:
             self.result = None
             self.error = str(exc)
-        self._sync_controls()
+        t1 = time.perf_counter()
+        self._sync_controls(net)
+        t2 = time.perf_counter()
         self._draw()
-        self.last_seconds = time.perf_counter() - t0
+        t3 = time.perf_counter()
+        self.last_seconds = t3 - t0
+        rep = self.result.report.timings if self.result is not None else {}
+        self.timings = {"float": rep.get("float_s", 0.0), "fixed": rep.get("fixed_s", 0.0),
+                        "metrics": rep.get("metrics_s", 0.0), "compare": t1 - t0, "controls": t2 - t1,
+                        "figures": t3 - t2, "total": t3 - t0}
 
     def agreement(self) -> dict:
         if self.result is None:
@@ -336,18 +396,23 @@ class HardwareLab(pn.viewable.Viewer):
         self.warnings_pane.visible = bool(r.warnings)
         dt_ms = rep.dt * 1e3
         t = np.arange(r.v_float.shape[0]) * dt_ms
-        curves = []
-        for j, i in enumerate(r.neurons):
-            curves.append(hv.Curve((t, r.v_float[:, j]), "t (ms)", "v", label=f"float #{i}"))
-            curves.append(hv.Curve((t, r.v_fixed[:, j]), "t (ms)", "v", label=f"fixed #{i}").opts(line_dash="dashed"))
-        self.v_plot.object = hv.Overlay(curves).opts(title=f"v(t) of {r.population}: float vs {rep.qformat}",
-                                                     responsive=True, height=260, legend_position="right")
+        shown = len(r.neurons)
+        for j, (lf, lx) in enumerate(self._v_lines):
+            on = j < shown
+            lf.visible = lx.visible = on
+            self._v_items[2 * j].visible = self._v_items[2 * j + 1].visible = on
+            if on:
+                i = r.neurons[j]
+                lf.data_source.data = {"t": t, "v": r.v_float[:, j]}
+                lx.data_source.data = {"t": t, "v": r.v_fixed[:, j]}
+                self._v_items[2 * j].label = f"float #{i}"
+                self._v_items[2 * j + 1].label = f"fixed #{i}"
+        self._v_fig.title.text = f"v(t) of {r.population}: float vs {rep.qformat}"
         steps_f, ids_f = r.spikes_float.get(r.population, (np.zeros(0), np.zeros(0)))
         steps_x, ids_x = r.spikes_fixed.get(r.population, (np.zeros(0), np.zeros(0)))
-        sf = hv.Scatter((np.asarray(steps_f) * dt_ms, np.asarray(ids_f)), "t (ms)", "neuron", label="float")
-        sx = hv.Scatter((np.asarray(steps_x) * dt_ms, np.asarray(ids_x) + 0.4), "t (ms)", "neuron", label="fixed")
-        self.raster_plot.object = (sf.opts(size=2, color="#1f77b4") * sx.opts(size=2, color="#d62728")).opts(
-            title=f"rasters of {r.population} (fixed offset by 0.4)", responsive=True, height=260)
+        self._r_src[0].data = {"t": np.asarray(steps_f) * dt_ms, "neuron": np.asarray(ids_f, dtype=float)}
+        self._r_src[1].data = {"t": np.asarray(steps_x) * dt_ms, "neuron": np.asarray(ids_x) + 0.4}
+        self._r_fig.title.text = f"rasters of {r.population} (fixed offset by 0.4)"
 
     # -- long work off the page thread ------------------------------------------------------------
     def _start(self, name: str, target, *args) -> bool:
