@@ -195,6 +195,70 @@ EQUIVALENT.update({
     _TS + "x_surrogate_derivative__mutmut_12": "as _custom__mutmut_10",
 })
 
+# engine/network and engine/backends
+_NW, _BK = "engine.network.", "engine.backends."
+_INT64 = "dtype dropped: NumPy's default integer (arange, asarray of Python ints) is int64 on 64-bit Linux/NumPy 2"
+_F64 = "dtype dropped: np.zeros/np.array of Python floats is float64 already"
+_ACCEPTED = ("every NeuronModel class defines accepted_parameters (Population() calls it unconditionally), "
+             "so the parameter_names() fallback is never taken")
+EQUIVALENT.update({
+    _NW + "io.x__literal__mutmut_12": "x >= 0 instead of x > 0: _literal only sees non-finite x (+-inf, nan)",
+    _NW + "io.x__literal__mutmut_13": "x > 1 instead of x > 0: as _literal__mutmut_12 (+inf > 1, -inf is not)",
+    _NW + "io.x__float_array__mutmut_12":
+        "set < {int, float} instead of <=: for exactly {int, float} the per-item loop runs and finds nothing",
+    _NW + "io.x__int_array__mutmut_12": "as _float_array__mutmut_12 ({int}: the loop runs and accepts)",
+    _NW + "io.x__named__mutmut_2":
+        "DocumentError(None, ...): a None path is falsy like '', same text; the path is overwritten next line",
+    _NW + "io.x__checked__mutmut_8": "as _named__mutmut_2",
+    _NW + "io.x__accepted__mutmut_6": "getattr without its None default: " + _ACCEPTED,
+    _NW + "io.x__accepted__mutmut_10": "`callable(accepted) or True`: " + _ACCEPTED,
+    _NW + "io.x_dump_document__mutmut_32": "encode('UTF-8'): codec names are case-insensitive",
+    _NW + "io.x_dump_document__mutmut_23":
+        "allow_nan=None: validate_document (its _scan) refuses every non-finite number before json.dumps, "
+        "and meta is sanitised, so json never meets one",
+    _NW + "io.x_dump_document__mutmut_26": "as dump_document__mutmut_23 (allow_nan dropped)",
+    _NW + "io.x_dump_document__mutmut_28": "as dump_document__mutmut_23 (allow_nan=True)",
+    _NW + "population.xǁPopulationǁset_param__mutmut_6": "getattr without its None default: " + _ACCEPTED,
+    _NW + "population.xǁPopulationǁset_param__mutmut_11": "`callable(accepted) or True`: " + _ACCEPTED,
+    _NW + "population.xǁPopulationǁget_states__mutmut_4": "np.array(v) copies by default (copy=True)",
+    _NW + "plasticity.x_make_plasticity__mutmut_8": "the join separator of a one-rule list ('stdp') is never used",
+    _NW + "plasticity.xǁSTDPRuntimeǁ__init____mutmut_51": _INT64,
+    _NW + "plasticity.xǁSTDPRuntimeǁ__init____mutmut_53": _INT64,
+    _NW + "plasticity.xǁSTDPRuntimeǁ__init____mutmut_56":
+        "argsort kind: the synapses of one column are used as a set of distinct positions (w[pos] += ...), "
+        "so their order within the column does not matter",
+    _NW + "plasticity.xǁSTDPRuntimeǁ__init____mutmut_57": "as STDPRuntime.__init____mutmut_56",
+    _NW + "plasticity.xǁSTDPRuntimeǁ__init____mutmut_59": "as STDPRuntime.__init____mutmut_56",
+    _NW + "plasticity.xǁSTDPRuntimeǁ__init____mutmut_61": "kind='STABLE': NumPy accepts the name in any case",
+    _NW + "projection.x__row_ranges__mutmut_21": _INT64,
+    _NW + "projection.x__row_ranges__mutmut_23": _INT64,
+    _NW + "projection.xǁProjectionǁset_csr__mutmut_75":
+        "nnz >= 1 instead of > 1: with one synapse the same-row comparison runs over empty arrays",
+    _NW + "projection.xǁProjectionǁfrom_csr__mutmut_14":
+        "placeholder topology dropped: the declared default is 'random'; the metadata replaces it",
+    _NW + "projection.xǁProjectionǁfrom_csr__mutmut_16":
+        "placeholder weight 1.0: with probability 0 no synapse is sampled, and the metadata replaces the weight",
+    _NW + "monitors.x__check_record__mutmut_15":
+        "'XXiuXX' still contains 'i' and 'u', and no NumPy dtype kind is 'X'",
+    _NW + "monitors.x__check_record__mutmut_38": _INT64,
+    _NW + "monitors.x__check_record__mutmut_40": _INT64,
+    _NW + "monitors.xǁStateMonitorǁrecord__mutmut_9": _INT64,
+    _NW + "monitors.xǁStateMonitorǁrecord__mutmut_12": _INT64,
+    _NW + "monitors.xǁStateMonitorǁ__getattr____mutmut_3":
+        "startswith('XX_XX'): a '_name' that is not a variable still raises (no variable starts with '_')",
+    _NW + "monitors.xǁStateMonitorǁ__getattr____mutmut_6":
+        "the .get default differs only while 'variables' is unset, and no public attribute is looked up "
+        "before _init_declared sets it",
+    _NW + "monitors.xǁStateMonitorǁ__getattr____mutmut_8": "as StateMonitor.__getattr____mutmut_6",
+    _NW + "network.xǁNetworkǁ__getstate____mutmut_4": "pop('_lock') without default: _lock always exists",
+    _NW + "stimuli.xǁPoissonInputǁ_changed__mutmut_1": "Stimulus._changed ignores its name argument",
+    _NW + "declare.x__check_items__mutmut_30":
+        "kinds < {float, float64} instead of <=: a row with both types goes through the per-item loop, "
+        "which accepts them",
+    _BK + "base.xǁSimulatorǁ_setup_populations__mutmut_3": _F64,
+    _BK + "base.xǁSimulatorǁ_setup_populations__mutmut_5": _F64,
+})
+
 STATUS_RE = re.compile(r"^\s+(\S+): (.+)$")
 KILLED = {"killed", "timeout", "caught by type check", "segfault"}
 
