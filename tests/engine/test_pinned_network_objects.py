@@ -261,3 +261,25 @@ def test_propagate_scales_rows_and_sums():
     np.testing.assert_array_equal(proj.propagate(np.array([False, True, False])), [0.0, 3.0])
     with pytest.raises(ValueError, match=r"^source_spikes contains non-finite values$"):
         proj.propagate([0.0, float("inf"), 0.0])
+
+
+def test_live_change_blocker_passes_the_kind():
+    from engine.network import ConstantCurrent
+
+    pop = Population("LapicqueNeuron", 2, label="x")
+    net = Network(pop, ConstantCurrent(1.0, target=pop, label="x"))
+    # the label names two objects: only kind= says which; no simulator yet, so nothing blocks
+    assert net.live_change_blocker("x", "amplitude", kind="stimulus") is None
+    with pytest.raises(ValueError, match="label 'x' names a population and a stimulus"):
+        net.live_change_blocker("x", "amplitude")
+
+
+def test_declared_entry_unknown_key_lists_the_allowed_ones():
+    from engine.network import StepCurrent
+
+    with pytest.raises(DocumentError) as e:
+        nio._declared_entry(StepCurrent, {"onset": 1, "bogus": 2}, "stimuli[0]", {"type", "label", "target"})
+    assert e.value.path == "stimuli[0].bogus"
+    assert str(e.value) == ("stimuli[0].bogus: unknown key for StepCurrent (allowed: amplitude, label, offset, "
+                            "onset, target, type)")
+    assert nio._declared_entry(StepCurrent, {"onset": 1, "type": "StepCurrent"}, "s", {"type"}) == {"onset": 1}
