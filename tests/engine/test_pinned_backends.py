@@ -285,3 +285,103 @@ def test_instantaneous_projections_have_no_buffer_to_carry():
     s3 = Simulator(net2, 0.001)
     s3.advance(5)
     assert s3.state_snapshot()["syn"] == {}
+
+
+# -- per-population dt, advance arguments, outputs ------------------------------------------------
+def test_population_dt_is_used_and_warned_once():
+    import warnings
+
+    p = Population("LapicqueNeuron", 3, {"dt": 0.5}, label="p")
+    net = Network(p, ConstantCurrent(2.0, target=p))
+    with pytest.warns(UserWarning) as rec:
+        sim = Simulator(net, 0.001)
+    assert [str(w.message) for w in rec] == [
+        "population 'p': its dt=0.5 ms differs from the run's step 1 ms; its neurons integrate with dt=0.5 ms "
+        "per step (remove 'dt' from its params to follow the run)"]
+    assert sim._pop_dt == [0.5]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the same pair of steps warns only once
+        sim.advance(1)
+    ref = Population("LapicqueNeuron", 3)
+    ref.step_all(2.0, dt=0.5)
+    np.testing.assert_array_equal(p.state["v"], ref.state["v"])
+
+
+def test_population_dt_equal_to_the_run_or_unused_is_silent():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sim = Simulator(Network(Population("LapicqueNeuron", 1, {"dt": 1.0})), 0.001)
+        assert sim._pop_dt == [1.0]
+        sim = Simulator(Network(Population("RulkovMapNeuron", 1, {"dt": 0.5})), 0.001)  # a map: no dt
+        assert sim._pop_dt == [0.5]
+        assert Simulator(Network(Population("LapicqueNeuron", 1)), 0.002)._pop_dt == [2.0]
+
+
+def test_advance_arguments():
+    sim = Simulator(Network(Population("LapicqueNeuron", 1)), 0.001)
+    with pytest.raises(ValueError, match="n_steps"):
+        sim.advance(-1)
+    with pytest.raises(TypeError, match="n_steps must be an integer"):
+        sim.advance(2.0)
+    chunk = sim.advance(0)
+    assert chunk.n_steps == 0 and sim.step_count == 0
+
+
+def test_rate_model_reports_its_mean_output_and_no_spikes():
+    p = Population("WilsonCowanPopulation", 4, label="wc")
+    net = Network(p, ConstantCurrent(2.0, target=p))
+    sim = Simulator(net, 0.001)
+    means = []
+    for _ in range(5):
+        c = sim.advance(1)
+        means.append(c.rates["wc"][0])
+        assert c.spikes["wc"][0].size == 0
+    ref = Population("WilsonCowanPopulation", 4)
+    for m in means:
+        y = ref.step_all(2.0, dt=1.0)  # the run step, 1 ms
+        assert m == pytest.approx(float(np.mean(y)), rel=1e-12)
+
+
+def test_plasticity_helpers_reread_the_rule():
+    from engine.network import STDP
+
+    a = Population("LapicqueNeuron", 2, label="a")
+    b = Population("LapicqueNeuron", 2, label="b")
+    proj = Projection(a, b, 0.5, topology="all_to_all", plasticity=STDP(tau_plus=10.0, tau_minus=20.0))
+    sim = Simulator(Network(a, b, proj), 0.001)
+    helper = sim._plastic[0][0]
+    proj.plasticity.a_plus, proj.plasticity.w_max = 0.3, 0.9
+    proj.plasticity.tau_plus, proj.plasticity.tau_minus = 5.0, 4.0
+    sim.advance(0)
+    assert sim._plastic[0][0] is helper  # same connectivity: the helper is kept
+    assert (helper.a_plus, helper.w_max) == (0.3, 0.9)
+    assert helper.dec_pre == pytest.approx(np.exp(-1 / 5.0)) and helper.dec_post == pytest.approx(np.exp(-1 / 4.0))
+    proj.set_csr([0, 1, 2], [0, 1], [0.5, 0.5])
+    sim.advance(0)
+    assert sim._plastic[0][0] is not helper and sim._plastic[0][1:] == (0, 1)
+
+
+def test_a_stimulus_moved_off_the_network_is_refused_at_the_next_advance():
+    a = Population("LapicqueNeuron", 1, label="a")
+    stim = ConstantCurrent(1.0, target=a)
+    sim = Simulator(Network(a, stim), 0.001)
+    stim.target = Population("LapicqueNeuron", 1, label="elsewhere")
+    with pytest.raises(ValueError, match="its target population 'elsewhere' is not in this network$"):
+        sim.advance(1)
+
+
+def test_state_monitor_records_the_chosen_neurons():
+    from engine.network import StateMonitor
+
+    p = Population("LapicqueNeuron", 4, label="p")
+    m = StateMonitor(p, "v", record=[3, 1], label="m")
+    net = Network(p, ConstantCurrent(0.3, target=p), m)
+    c = Simulator(net, 0.001).advance(3)
+    ref = Population("LapicqueNeuron", 4)
+    rows = []
+    for _ in range(3):
+        ref.step_all(0.3)
+        rows.append(ref.state["v"][[3, 1]].copy())
+    np.testing.assert_array_equal(c.traces["m"]["v"], rows)
