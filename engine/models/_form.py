@@ -424,7 +424,19 @@ class _Tracer:
 
 
 _REPLAY_CACHE: dict = {}
-_REPLAY_CACHE_MAX = 256
+_REPLAY_CACHE_MAX = 256            # entries
+_REPLAY_CACHE_BYTES = 256 << 20    # scratch buffers held by all entries together
+_replay_bytes = [0]
+
+
+def _cache_put(key, fn):
+    """Keep ``fn`` under ``key``, dropping the oldest entries beyond either bound."""
+    _REPLAY_CACHE[key] = fn
+    _replay_bytes[0] += getattr(fn, "nbytes", 0)
+    while len(_REPLAY_CACHE) > 1 and (len(_REPLAY_CACHE) > _REPLAY_CACHE_MAX
+                                      or _replay_bytes[0] > _REPLAY_CACHE_BYTES):
+        old = _REPLAY_CACHE.pop(next(iter(_REPLAY_CACHE)))
+        _replay_bytes[0] -= getattr(old, "nbytes", 0)
 
 
 def _replay_for(view, plan, dt, current, args, std):
@@ -453,9 +465,7 @@ def _replay_for(view, plan, dt, current, args, std):
         fn = _REPLAY_CACHE.get(key, False)
         if fn is False:
             fn = _record(plan, dt, current, args, std)
-            if len(_REPLAY_CACHE) >= _REPLAY_CACHE_MAX:
-                _REPLAY_CACHE.pop(next(iter(_REPLAY_CACHE)))
-            _REPLAY_CACHE[key] = fn
+            _cache_put(key, fn)
     d["_form_replay"] = (plan, current, list(args), fn)
     return fn
 
@@ -618,6 +628,7 @@ def _compile(tr, n_in, out, has_noise, args):
     exec(compile(text, "<form replay>", "exec"), ns)  # noqa: S102
     fn = ns["replay"]
     fn.source = text
+    fn.nbytes = sum(ns[name].nbytes for name in buffers)
     return fn
 
 

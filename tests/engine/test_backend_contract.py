@@ -173,3 +173,21 @@ def test_replay_is_not_used_on_overlapping_state_arrays():
     buf = np.zeros(20)
     assert _replay_for(view, plan, 0.1, np.zeros(10), [buf[:10], buf[5:15]], 0.0) is None
     assert _replay_for(view, plan, 0.1, np.zeros(10), [np.zeros(10), np.zeros(10)], 0.0) is not None
+
+
+def test_replay_cache_is_bounded_by_its_buffers(monkeypatch):
+    from engine.models import _form
+
+    monkeypatch.setattr(_form, "_REPLAY_CACHE", {})
+    monkeypatch.setattr(_form, "_replay_bytes", [0])
+    monkeypatch.setattr(_form, "_REPLAY_CACHE_BYTES", 3 * 20_000 * 8)
+    net = Network(Population("LapicqueNeuron", 20_000, label="a"), seed=1)
+    sim = net.simulator("numpy", 1e-4)
+    sim.advance(2)
+    (fn,) = [f for f in _form._REPLAY_CACHE.values()]
+    assert fn.nbytes >= 20_000 * 8  # it holds scratch buffers of the population's size
+    for n in (20_001, 20_002, 20_003):  # each size is a new entry; the oldest go
+        Network(Population("LapicqueNeuron", n, label="a"), seed=1).simulator("numpy", 1e-4).advance(2)
+    assert _form._replay_bytes[0] <= 3 * 20_000 * 8 or len(_form._REPLAY_CACHE) == 1
+    assert len(_form._REPLAY_CACHE) < 4
+    assert _form._replay_bytes[0] == sum(f.nbytes for f in _form._REPLAY_CACHE.values())
