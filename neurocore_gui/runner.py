@@ -37,11 +37,16 @@ class Runner:
         ``target_chunk_s`` of wall time (bounded by ``min_chunk``/``max_chunk``).
     speed:
         simulated seconds per wall-clock second; ``None`` runs flat out.
+    on_chunk:
+        zero-argument callable run in the worker thread after each chunk is
+        queued (the page uses it to draw the chunk at once instead of at its
+        next periodic check).  Must be cheap and thread-safe.
     """
 
     def __init__(self, make_simulator: Callable[[], Any], dt: float, *, chunk_steps: int = 50,
                  min_chunk: int = 1, max_chunk: int = 5000, target_chunk_s: float = 0.03,
-                 speed: float | None = None, max_queue: int = 4, adaptive: bool = True):
+                 speed: float | None = None, max_queue: int = 4, adaptive: bool = True,
+                 on_chunk: Callable[[], None] | None = None):
         self._make = make_simulator
         self.dt = float(dt)
         self.chunk_steps = int(chunk_steps)
@@ -50,6 +55,7 @@ class Runner:
         self.target_chunk_s = float(target_chunk_s)
         self.speed = speed
         self.adaptive = adaptive
+        self.on_chunk = on_chunk
         self.queue: queue.Queue = queue.Queue(maxsize=max_queue)
         self.sim = None
         self.error: str | None = None
@@ -220,12 +226,19 @@ class Runner:
             if self.adaptive and elapsed > 0 and self._step_request == 0:
                 ideal = n * self.target_chunk_s / elapsed
                 self.chunk_steps = int(max(self.min_chunk, min(self.max_chunk, 0.5 * n + 0.5 * ideal)))
+            queued = False
             while not self._stop.is_set():
                 try:
                     self.queue.put((gen, chunk), timeout=0.1)
+                    queued = True
                     break
                 except queue.Full:
                     continue
+            if queued and self.on_chunk is not None:
+                try:
+                    self.on_chunk()
+                except Exception:  # noqa: BLE001 - a closed page must not stop the run
+                    traceback.print_exc()
             self._throttle()
 
     def _throttle(self) -> None:

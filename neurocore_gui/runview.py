@@ -32,22 +32,22 @@ __all__ = ["RunView", "LiveSimulator", "build_live_network", "live_set", "FrameA
 
 
 class FrameAck(JSComponent):
-    """Flow control for streaming: the server bumps ``seq`` with every frame;
-    the browser echoes it in ``ack`` once it has processed that frame (the
-    message arrives after the frame's patches on the same websocket).  The run
-    view sends a new frame only when the previous one was acknowledged, so a
-    slow browser gets fewer frames instead of an ever-growing backlog (which
-    would also delay every other reply, e.g. opening an editor)."""
+    """Flow control for streaming: the server bumps the frame number with
+    every frame; the browser echoes it in ``ack`` once it has processed that
+    frame (the message arrives after the frame's patches on the same
+    websocket).  The run view keeps at most ``RunView.frames_in_flight``
+    frames unacknowledged, so a slow browser gets fewer frames instead of an
+    ever-growing backlog (which would also delay every other reply, e.g.
+    opening an editor)."""
 
-    seq = param.Integer(default=0)
+    #: ``[frame number, progress line, live-rates line]``.  The lines travel
+    #: with the frame's number as one property: every property a Panel
+    #: component changes costs a failed attribute look-up on its Bokeh model
+    #: (with a "did you mean" search) and each component change re-derives
+    #: its theme, which together were most of a frame's server time.
+    #: Trusted HTML made by the run view, never user input.
+    frame = param.List(default=[0, "", ""])
     ack = param.Integer(default=0)
-    # The progress and live-rates lines travel with the frame's number: one
-    # property change a frame instead of three.  Each change of a Panel
-    # component re-derives its theme (~5 ms on the loaded machine), so two
-    # HTML panes plus this cost ~15 ms, most of a frame's server time.
-    # Trusted HTML made by the run view, never user input.
-    progress_html = param.String(default="")
-    rates_html = param.String(default="")
     # Panel applies browser-side changes after a 50 ms debounce by default;
     # that delay alone capped streaming near 1 / (50 ms + period) frames/s
     _debounce = 0
@@ -55,22 +55,61 @@ class FrameAck(JSComponent):
     # one toggles the session's busy state, and the page shell re-syncs on
     # every toggle (a walk of the whole document, ~20 ms per frame)
     _busy__ignore = ["ack"]
+    # the lines are updated in place (a new span only when its markup
+    # changes); the ack waits for the next animation frame, i.e. until the
+    # browser has handled what arrived with the frame.  window.__ncacks keeps
+    # the last 256 (arrival, ack) times for profiling.
     _esm = """
 export function render({ model, el }) {
   const progress = document.createElement('div')
   progress.className = 'nc-progress'
   const rates = document.createElement('div')
   rates.className = 'nc-live-rates'
-  progress.innerHTML = model.progress_html
-  rates.innerHTML = model.rates_html
-  model.on('progress_html', () => { progress.innerHTML = model.progress_html })
-  model.on('rates_html', () => { rates.innerHTML = model.rates_html })
-  model.on('seq', () => { const t0 = performance.now(); requestAnimationFrame(() => { (window.__ncacks = window.__ncacks || []).push([t0, performance.now()]); model.ack = model.seq }) })
+  let seq = null, shownP = null, shownR = null
+  const show = () => {
+    const [n, p, r] = model.frame
+    if (p !== shownP) { progress.innerHTML = p; shownP = p }
+    if (r !== shownR) { rates.innerHTML = r; shownR = r }
+    if (seq !== null && n !== seq) {
+      const t0 = performance.now()
+      requestAnimationFrame(() => {
+        const log = (window.__ncacks = window.__ncacks || [])
+        log.push([t0, performance.now()])
+        if (log.length > 256) log.splice(0, log.length - 256)
+        model.ack = n
+      })
+    }
+    seq = n
+  }
+  show()
+  model.on('frame', show)
   const box = document.createElement('div')
   box.append(progress, rates)
   return box
 }
 """
+
+    @property
+    def seq(self) -> int:
+        return self.frame[0]
+
+    @property
+    def progress_html(self) -> str:
+        return self.frame[1]
+
+    @property
+    def rates_html(self) -> str:
+        return self.frame[2]
+
+    def send(self, progress: str, rates: str) -> None:
+        """A new frame: its number and both lines in one change."""
+        self.frame = [self.frame[0] + 1, progress, rates]
+
+    def set_line(self, name: str, value: str) -> None:
+        """One line outside a frame (reset, pause): no new frame number."""
+        n, p, r = self.frame
+        self.frame = [n, value, r] if name == "progress_html" else [n, p, value]
+
 
 class _Line:
     """``.object`` of one of :class:`FrameAck`'s HTML lines, so the run view
@@ -85,7 +124,7 @@ class _Line:
 
     @object.setter
     def object(self, value: str) -> None:
-        setattr(self.owner, self.name, value)
+        self.owner.set_line(self.name, value)
 
 
 BACKEND_LABELS = {"numpy": "NumPy", "torch": "torch", "fixed_point": "fixed-point"}
@@ -224,7 +263,7 @@ class RunView(pn.viewable.Viewer):
         self.pause_btn.on_click(lambda e: self.pause())
         self.step_btn.on_click(lambda e: self.step())
         self.reset_btn.on_click(lambda e: self.reset())
-        self.frame_ack = FrameAck(progress_html=self._progress_html(0.0, 0, "idle"),
+        self.frame_ack = FrameAck(frame=[0, self._progress_html(0.0, 0, "idle"), ""],
                                   sizing_mode="stretch_width", margin=(0, 5))
         self.progress = _Line(self.frame_ack, "progress_html")
         self.live_rates = _Line(self.frame_ack, "rates_html")
@@ -272,6 +311,13 @@ class RunView(pn.viewable.Viewer):
         self._doc = None  # the session's document (for one-shot timeouts)
         self._push_scheduled = False
         self.idle_factor = 1.0
+        #: the most frames a second (at 1x, chunks of 20 ms arrive 50 times a
+        #: second; more frames than the eye needs only take CPU from the
+        #: browser and the simulation on a small machine)
+        self.max_fps = 40.0
+        self._wake_pending = False  # a tick is scheduled by the worker's last chunk
+        self._urgent_until = 0.0  # after a live edit: frames without pacing, one more in flight
+        self._bar_at = 0.0  # last progress bar update (perf_counter)
         self.push_costs: list[float] = []
         self.frame_ack.param.watch(self._on_ack, "ack")
         #: frames sent but not yet acknowledged by the browser: with two, the
@@ -410,6 +456,10 @@ class RunView(pn.viewable.Viewer):
             if self._can_set_live(live.network, change):
                 self.runner.apply(lambda sim: self._apply_live(live, change))
                 self._param_changed_at = time.perf_counter()
+                # the frames that show the change go out as soon as their
+                # chunk is ready: no pacing delay, one more frame in flight
+                self._urgent_until = self._param_changed_at + 0.5
+                self._next_push_at = 0.0
                 return
             self._restart(f"{change.get('name')} of {change.get('label') or change.get('what')} "
                           "cannot change in a running simulation")
@@ -502,7 +552,7 @@ class RunView(pn.viewable.Viewer):
             # blocks and the run falls behind real time (2 chunks gave 0.75x).
             # Flat out, 6 chunks of ~30 ms bound the queued-ahead work.
             self.runner = Runner(self._make_simulator, self.dt, speed=SPEEDS[self.speed.value],
-                                 max_queue=6)
+                                 max_queue=6, on_chunk=self._wake)
             self._apply_speed()
         self.runner.dt = self.dt
         ok = self.runner._ensure_sim()
@@ -657,6 +707,8 @@ class RunView(pn.viewable.Viewer):
             self._live_rates_html = "Now: " + " · ".join(rates)
             self._dirty = True
         wait = self._next_push_at - time.perf_counter()
+        if time.perf_counter() < self._urgent_until:
+            wait = 0.0
         if self._dirty and self._browser_ready() and wait > 0:
             self._push_later(wait)
         elif self._dirty and self._browser_ready():
@@ -667,7 +719,8 @@ class RunView(pn.viewable.Viewer):
             # the rest stays free for the user's clicks and edits
             self.push_costs.append(now - t_push)
             del self.push_costs[:-50]
-            self._next_push_at = now + self.idle_factor * (now - t_push)
+            self._next_push_at = max(now + self.idle_factor * (now - t_push),
+                                     t_push + 1.0 / self.max_fps)
             self.frame_times.append(now)
             del self.frame_times[:-200]
         if r.state == "error":
@@ -702,6 +755,28 @@ class RunView(pn.viewable.Viewer):
 
         doc.add_timeout_callback(push, max(1, int(wait_s * 1e3)))
 
+    def _wake(self) -> None:
+        """In the worker thread, after each chunk: have the page's event loop
+        drain and draw it now.  Without this a chunk waited for the next
+        periodic tick (80 ms) or the browser's next acknowledgement, which
+        capped the frame rate near 12-15 frames/s whatever the browser could
+        do, and added that wait to every edit's latency.  Bokeh's
+        ``add_next_tick_callback`` is the document method that is safe to
+        call from another thread; at most one such tick is pending."""
+        doc = self._doc
+        if doc is None or self._wake_pending or self._cb is None:
+            return
+        self._wake_pending = True
+        try:
+            doc.add_next_tick_callback(self._woken)
+        except Exception:  # noqa: BLE001 - the session is closing: the periodic tick is gone too
+            self._wake_pending = False
+
+    def _woken(self) -> None:
+        self._wake_pending = False
+        if self._cb is not None and self.runner is not None:
+            self.tick()
+
     def _on_ack(self, event) -> None:
         """The browser finished the last frame: send the next one now rather
         than at the next periodic tick (which would add up to a whole period,
@@ -712,7 +787,8 @@ class RunView(pn.viewable.Viewer):
 
     def _browser_ready(self) -> bool:
         fa = self.frame_ack
-        if not self._ack_seen or fa.seq - fa.ack < self.frames_in_flight:
+        limit = self.frames_in_flight + (time.perf_counter() < self._urgent_until)
+        if not self._ack_seen or fa.seq - fa.ack < limit:
             return True
         return time.perf_counter() - self._sent_at > 2.0  # lost ack: do not stall forever
 
@@ -737,10 +813,11 @@ class RunView(pn.viewable.Viewer):
             progress = self._progress_html(
                 self._last_t, self._last_steps, state,
                 f" · chunk {r.chunk_steps} steps · {self.raster.total_spikes} spikes")
-            if slow == 0:  # a Material UI re-render: only every few frames
+            now = time.perf_counter()
+            if now - self._bar_at > 0.25:  # a Material UI re-render: a few times a second
+                self._bar_at = now
                 self.progress_bar.value = int(100 * ((self._last_t % 1.0) / 1.0))
-            self.frame_ack.param.update(progress_html=progress, rates_html=self._live_rates_html,
-                                        seq=self.frame_ack.seq + 1)
+            self.frame_ack.send(progress, self._live_rates_html)
         self._sent_at = time.perf_counter()
 
     @staticmethod

@@ -367,3 +367,144 @@ def test_figure_export_format_switches_every_live_figure_to_svg_and_back(app):
     assert backends() == {"svg"}
     rv.figure_format.value = "PNG"
     assert backends() == {"canvas"}
+
+
+# -- frames driven by the worker's chunks ---------------------------------------------------
+def test_on_chunk_runs_in_the_worker_once_the_chunk_can_be_drained():
+    import threading
+
+    seen = []
+    r = Runner(_Made(), DT, max_chunk=10, adaptive=False)
+
+    def on_chunk():
+        # the chunk is already in the queue when the page is told about it
+        seen.append((threading.current_thread().name, [c.start_step for c in r.drain()]))
+    r.on_chunk = on_chunk
+    try:
+        r.step(30)
+        deadline = time.time() + 10
+        while len(seen) < 3 and time.time() < deadline:
+            time.sleep(0.005)
+        assert seen == [("neurocore-runner", [0]), ("neurocore-runner", [10]), ("neurocore-runner", [20])]
+    finally:
+        r.stop()
+
+
+class _FakeDoc:
+    """The served document's next-tick queue (thread-safe, as Bokeh's is),
+    run by hand."""
+
+    def __init__(self):
+        import threading
+
+        self.callbacks = []
+        self.later = []
+        self._lock = threading.Lock()
+
+    def add_next_tick_callback(self, cb):
+        with self._lock:
+            self.callbacks.append(cb)
+
+    def add_timeout_callback(self, cb, ms):
+        self.later.append((ms, cb))  # not run: these tests are over long before
+
+    def run(self):
+        with self._lock:
+            cbs, self.callbacks = self.callbacks, []
+        for cb in cbs:
+            cb()
+        return len(cbs)
+
+
+def _served(rv):
+    doc = _FakeDoc()
+    rv._doc = doc
+    rv._ensure_callback = lambda: setattr(rv, "_cb", rv._cb or _Stoppable())
+    return doc
+
+
+class _Stoppable:
+    def stop(self):
+        pass
+
+
+def test_a_chunk_is_drawn_at_once_not_at_the_next_periodic_tick(app):
+    """Each queued chunk schedules one tick on the page's event loop (at most
+    one pending); that tick draws the frame, with no periodic tick at all."""
+    rv = app.run
+    rv.show_figures()
+    doc = _served(rv)
+    rv.speed.value = "1x real time"
+    rv.step(60)  # three chunks of 20 steps at 1x
+    deadline = time.time() + 10
+    while rv.runner.steps_done < 60 and time.time() < deadline:
+        time.sleep(0.005)
+    assert rv.runner.steps_done == 60
+    assert 1 <= len(doc.callbacks) <= 3  # coalesced while none has run yet
+    seq0 = rv.frame_ack.seq
+    assert doc.run() >= 1
+    assert rv.frame_ack.seq == seq0 + 1  # one frame, with every chunk drained
+    assert rv.raster.latest_bin * rv.raster.spb + rv.raster.spb > 59
+    assert "t = 0.060 s" in rv.frame_ack.progress_html
+    assert doc.callbacks == []
+
+
+def test_frames_in_flight_are_bounded_and_an_edit_gets_one_more(app):
+    rv = app.run
+    rv._ack_seen = True
+    rv._sent_at = time.perf_counter()
+    fa = rv.frame_ack
+    fa.send("p", "r")
+    fa.send("p", "r")
+    assert fa.seq - fa.ack == 2 and not rv._browser_ready()
+    rv._urgent_until = time.perf_counter() + 1.0  # right after a live edit
+    assert rv._browser_ready()
+    fa.send("p", "r")
+    assert not rv._browser_ready()  # still bounded: three at most
+    fa.ack = fa.seq
+    rv._urgent_until = 0.0
+    assert rv._browser_ready()
+
+
+def test_frame_ack_sends_the_lines_with_the_frame_number_in_one_change(app):
+    fa = app.run.frame_ack
+    changes = []
+    fa.param.watch(lambda e: changes.append(e.name), list(fa.param))
+    n = fa.seq
+    fa.send("<span class='nc-t'>t</span>", "Now: A")
+    assert changes == ["frame"] and fa.seq == n + 1
+    assert (fa.progress_html, fa.rates_html) == ("<span class='nc-t'>t</span>", "Now: A")
+    app.run.progress.object = "paused"  # a line outside a frame keeps the number
+    assert fa.seq == n + 1 and fa.progress_html == "paused" and fa.rates_html == "Now: A"
+
+
+def test_a_live_edit_is_drawn_without_the_frame_pacing_delay(app):
+    rv = app.run
+    rv.show_figures()
+    doc = _served(rv)
+    rv.speed.value = "as fast as possible"
+    rv.start()
+    _tick_until(rv, lambda: rv.raster.total_spikes > 0)
+    rv._next_push_at = time.perf_counter() + 60.0  # as if the last frame had been very slow
+    b = app.builder
+    node = next(n for n in b.nodes if n["data"]["label"] == "E")
+    b.flow.selection = {"nodes": [node["id"]], "edges": []}
+    b.field_editor.widgets["v_threshold"].value = 1000.0
+    deadline = time.time() + 10
+
+    def drawn_steps():
+        # the steps of the last frame sent to the browser, from its progress line
+        import re
+        return int(re.search(r"(\d+) steps", rv.frame_ack.progress_html).group(1))
+
+    # the page keeps draining (flat out, a full queue would hold the worker back)
+    while rv._live_applied is None and time.time() < deadline:
+        doc.run()
+        time.sleep(0.002)
+    applied_at = rv._live_applied[0]  # steps done when the worker made the change
+    assert rv.live.network.population("E").model.v_threshold == 1000.0
+    # a frame with the chunks after the change is sent now, not a minute later
+    while drawn_steps() <= applied_at and time.time() < deadline:
+        doc.run()
+        time.sleep(0.002)
+    assert drawn_steps() > applied_at
