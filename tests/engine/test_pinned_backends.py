@@ -385,3 +385,39 @@ def test_state_monitor_records_the_chosen_neurons():
         ref.step_all(0.3)
         rows.append(ref.state["v"][[3, 1]].copy())
     np.testing.assert_array_equal(c.traces["m"]["v"], rows)
+
+
+# -- the NumPy backend's fusion -----------------------------------------------------------------
+def test_identical_deterministic_populations_share_one_block():
+    from engine.backends.numpy_backend import NumpySimulator, _signature
+
+    a, b = Population("LapicqueNeuron", 3, label="a"), Population("LapicqueNeuron", 2, label="b")
+    c = Population("LapicqueNeuron", 2, {"tau": 5.0}, label="c")
+    s1 = Population("StochasticLIFNeuron", 2, {"noise_std": 1.0}, label="s1")
+    s2 = Population("StochasticLIFNeuron", 2, {"noise_std": 1.0}, label="s2")
+    assert _signature(a) == _signature(b) != _signature(c)
+    assert _signature(s1) is None
+    sim = NumpySimulator(Network(a, b, c, s1, s2), 0.001)
+    assert [blk.members for blk in sim._blocks] == [[0, 1], [2], [3], [4]]
+    fused = sim._blocks[0]
+    assert fused.n == 5 and fused.offsets.tolist() == [0, 3, 5]
+    # the members' state arrays are views into the block's arrays
+    assert np.shares_memory(a.state["v"], fused.state["v"]) and np.shares_memory(b.state["v"], fused.state["v"])
+    assert sim._pop_slot[:3] == [(0, 0, 3), (0, 3, 5), (1, 0, 2)]
+
+
+def test_fused_block_results_split_per_member():
+    from engine.backends.numpy_backend import NumpySimulator
+
+    a, b = Population("LapicqueNeuron", 3, label="a"), Population("LapicqueNeuron", 2, label="b")
+    net = Network(a, b, ConstantCurrent(60.0, target=b))
+    c = NumpySimulator(net, 0.001).advance(5)
+    assert c.spikes["a"][0].size == 0  # only b is driven
+    ref = Population("LapicqueNeuron", 2)
+    steps, ids = [], []
+    for t in range(5):
+        y = ref.step_all(60.0)
+        for i in np.flatnonzero(y):
+            steps.append(t)
+            ids.append(i)
+    assert c.spikes["b"][0].tolist() == steps and c.spikes["b"][1].tolist() == ids and steps
