@@ -114,6 +114,7 @@ class SessionStore(param.Parameterized):
         """
         doc = copy.deepcopy(self.document)
         entry = self._find(doc, kind, label)
+        index = self._index(doc, kind, label)  # before a "label" change renames the entry
         if kind == "population" and name not in ("n", "model", "label"):
             entry.setdefault("params", {})[name] = value
         else:
@@ -122,7 +123,6 @@ class SessionStore(param.Parameterized):
                               "seed", "allow_self_connections", "delay", "type")
         if validate:
             self._validate(doc)
-        index = self._index(doc, kind, label)
         with param.parameterized.batch_call_watchers(self):
             self.document = doc
             self.dirty = True
