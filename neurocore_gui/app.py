@@ -10,7 +10,13 @@ import panel as pn
 pn.extension("katex", notifications=True,
              disconnect_notification="Connection to the NeuroCore server lost: the run has stopped and "
                                      "nothing can be saved until the server is back; then reload the page.")
-hv.extension("bokeh", logo=False)
+# this file runs again for every page; the plotting backend is process-wide
+# and needs loading once (~0.1 s a page otherwise, in a py-spy profile)
+import neurocore_gui  # noqa: E402
+
+if not getattr(neurocore_gui, "_hv_bokeh_loaded", False):
+    hv.extension("bokeh", logo=False)
+    neurocore_gui._hv_bokeh_loaded = True
 
 from neurocore_gui.session import create_app  # noqa: E402
 

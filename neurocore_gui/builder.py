@@ -26,7 +26,7 @@ from neurocore_gui import catalog, graph
 from neurocore_gui.editors import FieldEditor, declared_fields, model_fields, validate_model_value
 from neurocore_gui.store import SessionStore
 
-__all__ = ["Builder", "EXAMPLES_DIR", "example_names"]
+__all__ = ["Builder", "EXAMPLES_DIR", "after_first_paint", "example_names"]
 
 ROOT = Path(__file__).resolve().parent.parent
 #: the engine's limit on a network file (a saved file must load back)
@@ -51,6 +51,35 @@ def _one_render(method):
         with pn.io.hold():
             return method(*args, **kwargs)
     return held
+
+
+def in_server_session() -> bool:
+    """Whether this runs while a served page's session is being made."""
+    doc = pn.state.curdoc
+    return doc is not None and doc.session_context is not None
+
+
+def after_first_paint(make, **column_kw) -> pn.Column:
+    """A column that gets ``make()``'s objects once the page has loaded.
+
+    The first document a browser gets is what it must render before the
+    canvas shows: every Material UI widget in it is a React root of its own,
+    and rendering them was the largest share of the page's JavaScript time
+    (docs/app-performance.md, "Page load").  Parts the first view can do
+    without (the palette, the neuron selection) are sent in the session's
+    onload, right after.  Outside a served page (tests, a notebook) the
+    column is filled at once."""
+    col = pn.Column(sizing_mode="stretch_width", margin=0, **column_kw)
+
+    def fill() -> None:
+        objs = make()
+        col.objects = list(objs) if isinstance(objs, (list, tuple)) else [objs]
+
+    if in_server_session():
+        pn.state.onload(fill)
+    else:
+        fill()
+    return col
 
 
 #: Canvas node type of a population with a self-projection or a back edge
@@ -212,6 +241,10 @@ class Builder(pn.viewable.Viewer):
         self._hint = pn.pane.Markdown("", sizing_mode="stretch_width", css_classes=["nc-editor-hint"])
         self.field_editor: FieldEditor | None = None
         self._build_widgets()
+        # made here, so its onload comes before the run view's figures: the
+        # palette is what a user reaches for first
+        self._sidebar = after_first_paint(self._sidebar_objects)
+        self._sidebar_column: pn.Column | None = None
         self.store.param.watch(self._on_store, "revision")
         if self.store.document.get("populations") or self.store.document.get("stimuli"):
             self._draw_store()
@@ -1127,8 +1160,16 @@ class Builder(pn.viewable.Viewer):
                          sizing_mode="stretch_width")
 
     def sidebar(self):
-        return pn.Column(pn.pane.Markdown("#### Palette\nClick to add, or drag onto the canvas."),
-                         self.palette, self.examples, self.surrogate_picker(), sizing_mode="stretch_width")
+        """The examples menu, then the palette and the surrogate choice (those
+        two sent after the first paint, below it, so nothing already drawn
+        moves when they arrive)."""
+        if self._sidebar_column is None:
+            self._sidebar_column = pn.Column(self.examples, self._sidebar, sizing_mode="stretch_width")
+        return self._sidebar_column
+
+    def _sidebar_objects(self) -> list:
+        return [pn.pane.Markdown("#### Palette\nClick to add, or drag onto the canvas."),
+                self.palette, self.surrogate_picker()]
 
     def surrogate_picker(self):
         """The network's surrogate choice (the training lab's picker over the

@@ -15,7 +15,7 @@ import importlib.util
 import inspect
 
 from neurocore_gui.browser_copy import BrowserCopy
-from neurocore_gui.builder import Builder, example_names
+from neurocore_gui.builder import Builder, after_first_paint, example_names
 from neurocore_gui.runview import RunView
 from neurocore_gui.store import SessionStore
 
@@ -108,7 +108,7 @@ class App(pn.viewable.Viewer):
         self.page = pmui.Page(
             title="NeuroCore",
             sidebar=[self.run.controls(), pmui.Divider(), self.builder.sidebar(), pmui.Divider(),
-                     self.run.selection_controls(), self.browser_copy],
+                     after_first_paint(self.run.selection_controls), self.browser_copy],
             main=[self.tabs],
             sidebar_width=330,
         )

@@ -63,7 +63,8 @@ def test_page_loads_offline_without_errors(open_page):
     time.sleep(1.5)  # let late resources (fonts, icons) arrive
     assert node(page, "E").count() == 1 and node(page, "I").count() == 1
     assert page.locator(".react-flow__edge").count() == 6
-    assert page.get_by_text("LapicqueNeuron", exact=True).count() >= 1  # palette from the registry
+    # the palette from the registry (it comes right after the first paint)
+    page.get_by_text("LapicqueNeuron", exact=True).first.wait_for(timeout=60_000)
     page.screenshot(path=str(ARTIFACTS / "01_loaded.png"))
     log.assert_clean()
     assert len(log.requests) > 5
