@@ -261,6 +261,28 @@ EQUIVALENT.update({
         "which accepts them",
     _BK + "base.xǁSimulatorǁ_setup_populations__mutmut_3": _F64,
     _BK + "base.xǁSimulatorǁ_setup_populations__mutmut_5": _F64,
+    _BK + "base.xǁSimulatorǁ_step_populations__mutmut_9":
+        "integer current cast to float64 (astype(None)) after rint: the integer kernels (TrueNorth, Loihi, "
+        "SpiNNaker, FixedPointLIF) give the same state and output for whole-valued floats (checked)",
+    _NW + "population.xǁPopulationǁstep_all__mutmut_35": "as base._step_populations__mutmut_9",
+    _NW + "population.xǁPopulationǁstep_all__mutmut_17":
+        "currents without dtype=float64: int or bool currents are promoted to the same float64 values by the "
+        "kernels' float arithmetic (non-finite and shape checks behave the same)",
+    _NW + "population.xǁPopulationǁstep_all__mutmut_19": "as step_all__mutmut_17",
+    _NW + "projection.xǁProjectionǁpropagate__mutmut_3":
+        "source_spikes without dtype=float64: the row scales are multiplied into float64 weights, same values",
+    _NW + "projection.xǁProjectionǁpropagate__mutmut_5": "as propagate__mutmut_3",
+    _NW + "projection.xǁProjectionǁpropagate__mutmut_35": "out = ... instead of out += ...: out is all zeros there",
+    _NW + "monitors.xǁSpikeMonitorǁfiring_rates__mutmut_6":
+        "allow_float=None: integer() only tests `not allow_float`, as for False",
+    _NW + "monitors.xǁSpikeMonitorǁisi__mutmut_5": "as firing_rates__mutmut_6",
+    _NW + "plasticity.x_make_plasticity__mutmut_20": "as make_plasticity__mutmut_8 (one rule, no separator)",
+    _NW + "plasticity.xǁSTDPRuntimeǁ__init____mutmut_19":
+        "getattr without default: Projection.__init__ always sets plasticity_state",
+    _NW + "stimuli.x__dt_field__mutmut_1":
+        "allow_None=None: param sets allow_None itself when the default is None (checked)",
+    _NW + "stimuli.x__dt_field__mutmut_7": "as _dt_field__mutmut_1 (allow_None dropped)",
+    _NW + "stimuli.x__dt_field__mutmut_12": "as _dt_field__mutmut_1 (allow_None=False)",
 })
 
 EQUIVALENT["neurocore_gui.graph.x_projection_data__mutmut_6"] = (

@@ -162,7 +162,7 @@ def test_firing_rates_and_isi():
             mon.firing_rates(bad)
     with pytest.raises(TypeError, match="n_steps must be an integer"):
         mon.firing_rates(10.0)
-    with pytest.raises(ValueError, match=r"dt \(s\)"):
+    with pytest.raises(ValueError, match=r"^dt \(s\) "):
         mon.firing_rates(10, dt=0.0)
     steps, ids = mon.raster_data()
     np.testing.assert_array_equal(mon.isi(2), np.diff(steps[ids == 2]))

@@ -41,7 +41,8 @@ def test_stdp_boundaries():
     r = STDP(tau_plus=0.5, tau_minus=0.25, a_plus=0.0, a_minus=0.0, w_min=0.3, w_max=0.3)
     assert (r.tau_plus, r.tau_minus, r.a_plus, r.w_max) == (0.5, 0.25, 0.0, 0.3)
     for kwargs in ({"a_plus": -0.1}, {"a_minus": -0.1}):
-        with pytest.raises(ValueError, match="STDP a_plus and a_minus must be >= 0"):
+        with pytest.raises(ValueError, match=r"^STDP a_plus and a_minus must be >= 0 \(their signs are fixed "
+                                             r"by the rule\)$"):
             STDP(**kwargs)
     with pytest.raises(ValueError, match=r"STDP w_max \(0.1\) must be >= w_min \(0.2\)"):
         STDP(w_min=0.2, w_max=0.1)
@@ -136,3 +137,14 @@ def test_runtime_unclipped_values_and_an_empty_last_column():
     rt.apply(np.array([1]), np.zeros(0, dtype=np.int64))
     down = 0.5 - 0.2 * math.exp(-0.1)
     np.testing.assert_allclose(proj.to_dense(), [[up, up, 0.0], [down, down, 0.0]], rtol=1e-15)
+
+
+def test_runtime_clips_only_the_weights_it_touched():
+    # weights outside [w_min, w_max] from the start stay as they are until a spike moves them
+    proj = _projection([[0.5, 0.5], [0.5, 0.5]], a_plus=0.1, a_minus=0.1, w_min=0.0, w_max=0.3)
+    rt = STDPRuntime(proj, 1.0)
+    none = np.zeros(0, dtype=np.int64)
+    rt.apply(np.array([0]), none)  # pre 0: row 0 depressed by 0 (no post trace), then clipped
+    np.testing.assert_array_equal(proj.to_dense(), [[0.3, 0.3], [0.5, 0.5]])
+    rt.apply(none, np.array([1]))  # post 1: column 1 potentiated, then clipped
+    np.testing.assert_array_equal(proj.to_dense(), [[0.3, 0.3], [0.5, 0.3]])
