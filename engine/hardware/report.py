@@ -125,7 +125,7 @@ def compare_float_fixed(network, duration=None, dt: float = 0.001, qformat=None,
     into the report (and still emitted).  With ``return_chunks`` the result is
     ``(report, float_chunk, fixed_chunk)`` (spikes and monitor traces of both runs)."""
     from engine.backends import compile as compile_network
-    from engine.backends.fixed_point import FixedPointSimulator, QuantisationWarning
+    from engine.backends.fixed_point import FixedPointSimulator, QuantisationWarning, _warn_user
 
     if n_steps is None:
         if duration is None:
@@ -147,7 +147,7 @@ def compare_float_fixed(network, duration=None, dt: float = 0.001, qformat=None,
             chunk_x = sim_x.advance(n_steps)
         notes = list(dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, QuantisationWarning)))
         for n in notes:
-            warnings.warn(n, QuantisationWarning, stacklevel=2)
+            _warn_user(n)  # at the caller's line, like the backend's own warnings
         stats = {k: dict(v) for k, v in sim_x.stats.items()}
         sim_x.reset()
     finally:
