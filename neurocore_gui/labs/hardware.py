@@ -47,6 +47,7 @@ MAX_SHOWN = 8   # neurons whose v(t) the figure can overlay (shown_neurons keeps
 
 def _v_figure():
     """The v(t) figure: a float (solid) and a fixed-point (dashed) line per shown neuron."""
+    from bokeh.core.properties import value
     from bokeh.models import ColumnDataSource, Legend, LegendItem
     from bokeh.plotting import figure
 
@@ -62,8 +63,8 @@ def _v_figure():
         lx = fig.line("t", "v", source=ColumnDataSource({"t": [], "v": []}), color=color, line_width=1.5,
                       line_dash="dashed", visible=False)
         lines.append((lf, lx))
-        items += [LegendItem(label=f"float #{j}", renderers=[lf], visible=False),
-                  LegendItem(label=f"fixed #{j}", renderers=[lx], visible=False)]
+        items += [LegendItem(label=value(f"float #{j}"), renderers=[lf], visible=False),
+                  LegendItem(label=value(f"fixed #{j}"), renderers=[lx], visible=False)]
     fig.add_layout(Legend(items=items, click_policy="hide"), "right")
     return fig, lines, items
 
@@ -396,6 +397,8 @@ class HardwareLab(pn.viewable.Viewer):
         self.warnings_pane.visible = bool(r.warnings)
         dt_ms = rep.dt * 1e3
         t = np.arange(r.v_float.shape[0]) * dt_ms
+        from bokeh.core.properties import value
+
         shown = len(r.neurons)
         for j, (lf, lx) in enumerate(self._v_lines):
             on = j < shown
@@ -405,8 +408,9 @@ class HardwareLab(pn.viewable.Viewer):
                 i = r.neurons[j]
                 lf.data_source.data = {"t": t, "v": r.v_float[:, j]}
                 lx.data_source.data = {"t": t, "v": r.v_fixed[:, j]}
-                self._v_items[2 * j].label = f"float #{i}"
-                self._v_items[2 * j + 1].label = f"fixed #{i}"
+                # value(): a plain string label would be read as a column name
+                self._v_items[2 * j].label = value(f"float #{i}")
+                self._v_items[2 * j + 1].label = value(f"fixed #{i}")
         self._v_fig.title.text = f"v(t) of {r.population}: float vs {rep.qformat}"
         steps_f, ids_f = r.spikes_float.get(r.population, (np.zeros(0), np.zeros(0)))
         steps_x, ids_x = r.spikes_fixed.get(r.population, (np.zeros(0), np.zeros(0)))

@@ -110,3 +110,34 @@ def test_format_change_redraws_sweep_cosim_and_export(page, tmp_path):
     assert "DATA_WIDTH = 6;" in z.read("network_params.vh").decode()
     assert page.get_by_text("Traceback").count() == 0
     log.assert_clean()
+
+
+def test_resources_button_shows_cells_flip_flops_luts_and_fmax(page):
+    """"Resources" synthesises one neuron of the current format with Yosys and
+    places and routes it for the ECP5 (yowasp-nextpnr): the page shows the
+    generic cell, flip-flop and multiplier counts and the LUTs, DSPs and fmax.
+    Q4.4: the format whose place and route takes seconds, not minutes."""
+    page, log = page
+    set_number(page, "Fraction bits F", 4)
+    page.get_by_text("Float vs Q12.4").first.wait_for(timeout=60_000)
+    set_number(page, "Data width W (bits)", 8)
+    page.get_by_text("Float vs Q4.4").first.wait_for(timeout=60_000)
+    page.get_by_role("button", name="Resources").click()
+    page.get_by_text(re.compile(r"Synthesising and placing|One neuron in|Resources failed")).first.wait_for(
+        timeout=60_000)
+    page.get_by_text(re.compile(r"fmax [\d.]+ MHz|Resources failed")).first.wait_for(timeout=600_000)
+    text = page.locator("p", has_text=re.compile(r"One neuron in|Resources failed")).first.inner_text()
+    page.screenshot(path=str(ARTIFACTS / "hardware_lab_resources.png"), full_page=True)
+    assert "Resources failed" not in text, text
+    assert "One neuron in Q4.4" in text and "ecp5" in text, text
+    nums = {key: float(re.search(pattern, text).group(1)) for key, pattern in {
+        "cells": r"(\d+) cells", "flip_flops": r"(\d+) flip-flops", "luts": r"(\d+) LUTs",
+        "ffs": r"(\d+) FFs", "fmax": r"fmax ([\d.]+) MHz"}.items()}
+    # one Q4.4 neuron: an 8-bit membrane, the spike and the refractory counter
+    refr = int(number_input(page, "refractory (steps)").input_value())
+    expected = 8 + 1 + max(1, refr.bit_length())
+    assert nums["flip_flops"] == expected and nums["ffs"] >= expected, (nums, refr)
+    assert nums["cells"] > nums["flip_flops"] and nums["luts"] > 10, nums
+    assert 1.0 < nums["fmax"] < 1000.0, nums
+    assert page.get_by_text("Traceback").count() == 0
+    log.assert_clean()
