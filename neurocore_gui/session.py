@@ -63,6 +63,48 @@ def _freeze_import_heap() -> None:
 
 _freeze_import_heap()
 
+def release_process_refs(obj) -> int:
+    """Drop the watchers that parameter references of ``obj`` put on the
+    process-wide ``pn.state`` and ``pn.config``; returns how many.
+
+    ``panel_material_ui.Page`` binds its ``busy`` to ``pn.state.param.busy``.
+    Param resolves such a reference with a watcher registered on
+    ``pn.state``, which lives as long as the process, and never removes it,
+    not even when the value is later overwritten (holoviz/param#963).  That
+    watcher (``Page.param._sync_refs``) held every closed session's Page,
+    and through it the App, its store, runner, figures and Bokeh Document,
+    for the life of the server.  Call this when the session is destroyed."""
+    private = obj._param__private
+    shared = (pn.state, pn.config)
+    kept, dropped = [], 0
+    for names, watcher in private.ref_watchers:
+        if any(watcher.inst is o for o in shared):
+            watcher.inst.param.unwatch(watcher)
+            dropped += 1
+        else:
+            kept.append((names, watcher))
+    private.ref_watchers = kept
+    return dropped
+
+
+def forget_document(doc) -> int:
+    """Remove what ``pn.state._views`` still holds for ``doc``, a destroyed
+    session's Bokeh Document; returns how many entries.
+
+    Panel files each root it renders there as (view, model, document, comm)
+    and removes the entry in ``_server_destroy`` only for a view that
+    registered the document in its ``_documents``.  panel_material_ui's
+    ``NotificationArea`` (the page's toasts, made per session by
+    ``pn.extension(notifications=True)``) does not, so its entry, and with
+    it the whole destroyed Document and its models, stayed in this
+    class-level dict for the life of the server."""
+    views = pn.state._views
+    stale = [ref for ref, entry in list(views.items()) if entry[2] is doc]
+    for ref in stale:
+        views.pop(ref, None)
+    return len(stale)
+
+
 CSS = """
 .nc-canvas { border: 1px solid #ddd; border-radius: 6px; }
 """
@@ -182,5 +224,16 @@ class App(pn.viewable.Viewer):
 def create_app(example: str | None = DEFAULT_EXAMPLE) -> App:
     app = App(example=example)
     if pn.state.curdoc is not None:
-        pn.state.on_session_destroyed(lambda ctx: app.close())
+        pn.state.on_session_destroyed(lambda ctx: release_session(app, ctx._document))
     return app
+
+
+def release_session(app: App, doc) -> None:
+    """A destroyed session: stop its work, then drop what process-wide
+    objects still hold of it (see docs/server.md, "Memory of closed
+    sessions")."""
+    try:
+        app.close()
+    finally:
+        release_process_refs(app.page)
+        forget_document(doc)
