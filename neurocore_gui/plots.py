@@ -351,6 +351,11 @@ class _SeriesView:
         self.y = np.concatenate([self.y, y])[-self.length:]
         self._new_t.append(t)
         self._new_y.append(y)
+        if len(self._new_t) > 64:
+            # not pushed for a while (the figure is off screen): only the
+            # last window can ever be sent, so keep no more than that
+            self._new_t = [np.concatenate(self._new_t)[-self.length:]]
+            self._new_y = [np.concatenate(self._new_y)[-self.length:]]
 
     def _element(self, data):
         if not self.series:

@@ -48,13 +48,18 @@ class FrameAck(JSComponent):
     #: Trusted HTML made by the run view, never user input.
     frame = param.List(default=[0, "", ""])
     ack = param.Integer(default=0)
+    #: the live figures ("raster", "traces", "rates") the browser reports as
+    #: off screen (scrolled away, another tab): their frames are held back
+    #: until they show again, since repainting a Bokeh figure (axes, labels,
+    #: glyphs) is most of the browser's work per frame
+    hidden = param.List(default=[])
     # Panel applies browser-side changes after a 50 ms debounce by default;
     # that delay alone capped streaming near 1 / (50 ms + period) frames/s
     _debounce = 0
     # an acknowledgement is not work the user waits for: without this, each
     # one toggles the session's busy state, and the page shell re-syncs on
     # every toggle (a walk of the whole document, ~20 ms per frame)
-    _busy__ignore = ["ack"]
+    _busy__ignore = ["ack", "hidden"]
     # the lines are updated in place (a new span only when its markup
     # changes); the ack waits for the next animation frame, i.e. until the
     # browser has handled what arrived with the frame.  window.__ncacks keeps
@@ -83,6 +88,39 @@ export function render({ model, el }) {
   }
   show()
   model.on('frame', show)
+  // which figures are on screen: each figure's element is found once
+  // (through the shadow roots of Panel's layouts) and watched by an
+  // IntersectionObserver; looked for again only while one is missing or
+  // was replaced (a re-created figure)
+  const figs = {raster: '.nc-raster', traces: '.nc-traces', rates: '.nc-rates'}
+  const watched = {}, onScreen = {}
+  const io = new IntersectionObserver((entries) => {
+    for (const e of entries) { onScreen[e.target.__ncfig] = e.isIntersecting }
+    const hidden = Object.keys(figs).filter((k) => onScreen[k] === false)
+    if (hidden.join() !== model.hidden.join()) { model.hidden = hidden }
+  })
+  const find = (root, sel) => {
+    const hit = root.querySelector(sel)
+    if (hit) return hit
+    for (const e of root.querySelectorAll('*')) {
+      if (e.shadowRoot) { const h = find(e.shadowRoot, sel); if (h) return h }
+    }
+    return null
+  }
+  const scan = () => {
+    for (const [name, sel] of Object.entries(figs)) {
+      const old = watched[name]
+      if (old && old.isConnected) continue
+      const e = find(document, sel)
+      if (!e || e === old) continue
+      if (old) io.unobserve(old)
+      e.__ncfig = name
+      watched[name] = e
+      io.observe(e)
+    }
+  }
+  const timer = setInterval(scan, 1000)
+  model.on('remove', () => { clearInterval(timer); io.disconnect() })
   const box = document.createElement('div')
   box.append(progress, rates)
   return box
@@ -803,12 +841,16 @@ class RunView(pn.viewable.Viewer):
         # (neurocore_gui.plots) and reference no new model, so Bokeh has no
         # model graph to recompute; a freeze would force that walk of the
         # whole page (~10 % of the server's time while streaming) every frame
+        hidden = self.frame_ack.hidden
         with pn.io.hold():
-            self.raster.push()
+            # a figure off screen keeps its data; its next frame on screen
+            # sends what it missed (bounded by its window)
+            if "raster" not in hidden:
+                self.raster.push()
             # traces and rates on different frames (both every frame when slow_every == 1)
-            if slow == 1 % self.slow_every:
+            if slow == 1 % self.slow_every and "traces" not in hidden:
                 self.traces.push()
-            if slow == 0:
+            if slow == 0 and "rates" not in hidden:
                 self.rates.push()
             progress = self._progress_html(
                 self._last_t, self._last_steps, state,

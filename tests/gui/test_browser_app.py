@@ -228,8 +228,8 @@ def choose(page, css_class, label):
     wait_for(lambda: box.inner_text().strip() == label, what=f"{css_class} = {label}")
 
 
-def download(page, click) -> tuple[str, bytes]:
-    with page.expect_download() as dl:
+def download(page, click, timeout: float = 30_000) -> tuple[str, bytes]:
+    with page.expect_download(timeout=timeout) as dl:
         click()
     return dl.value.suggested_filename, open(dl.value.path(), "rb").read()
 
@@ -253,7 +253,13 @@ def test_figures_and_data_export_for_a_lab_report(open_page):
         save = page.locator(f".nc-{fig} .bk-tool-icon-save").first
         names = []
         def svg_saved():
-            names.append(download(page, save.click))
+            # a click that lands while the old figure is being swapped for
+            # the new one saves nothing: click again, as a user would
+            from playwright.sync_api import TimeoutError as PlaywrightTimeout
+            try:
+                names.append(download(page, save.click, timeout=8_000))
+            except PlaywrightTimeout:
+                return False
             return names[-1][0] == f"{fig}.svg"
         wait_for(svg_saved, timeout=30, what=f"{fig}.svg from the save tool")
         name, data = names[-1]

@@ -508,3 +508,41 @@ def test_a_live_edit_is_drawn_without_the_frame_pacing_delay(app):
         doc.run()
         time.sleep(0.002)
     assert drawn_steps() > applied_at
+
+
+def test_figures_off_screen_are_not_drawn_until_they_show_again(app):
+    rv = app.run
+    rv.show_figures()
+    rv.slow_every = 1  # every figure on every frame
+    rv.speed.value = "as fast as possible"
+    rv.frame_ack.hidden = ["traces", "rates"]  # as the browser reports a scrolled page
+    rv.start()
+    _tick_until(rv, lambda: len(rv.rates.t) > 5 and len(rv.traces.t) > 5 and rv.raster.spikes_in_window > 0)
+    rv.pause()
+    assert len(rv.rates.buffer.data["t"]) == 0 and len(rv.traces.buffer.data["t"]) == 0
+    assert rv.raster.pipe.data[0].shape == (rv.raster.rows, rv.raster.cols, 4)
+    assert (rv.raster.pipe.data[0][..., :3] != 255).any()  # the raster on screen was drawn
+    rv.frame_ack.hidden = []
+    rv._dirty = True
+    rv._next_push_at = 0.0
+    rv.tick()
+    # the frame after they show again carries the window they missed
+    assert rv.rates.buffer.data["t"].tolist() == pytest.approx(rv.rates.t.tolist())
+    assert rv.traces.buffer.data["t"].tolist() == pytest.approx(rv.traces.t.tolist())
+
+
+def test_a_series_not_drawn_for_long_keeps_only_its_window_pending():
+    from neurocore_gui.plots import RateView
+
+    rates = RateView(["A"], DT, window_s=0.05, bin_s=0.01)  # 5 bins
+    for start in range(0, 10_000, 10):  # 1 000 bins, never pushed
+        rates.add(dataclasses.replace(_chunk_like(start, 10), rates={"A": np.full(10, 0.001)}))
+    pending = np.concatenate(rates._new_t)
+    assert len(rates._new_t) <= 65 and len(pending) <= 64 + rates.length
+    assert pending[-rates.length:].tolist() == pytest.approx(rates.t.tolist())
+
+
+def _chunk_like(start, n):
+    from engine.backends.base import Chunk
+
+    return Chunk(start_step=start, n_steps=n, dt=DT, spikes={}, rates={})
