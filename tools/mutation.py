@@ -283,6 +283,10 @@ EQUIVALENT.update({
         "allow_None=None: param sets allow_None itself when the default is None (checked)",
     _NW + "stimuli.x__dt_field__mutmut_7": "as _dt_field__mutmut_1 (allow_None dropped)",
     _NW + "stimuli.x__dt_field__mutmut_12": "as _dt_field__mutmut_1 (allow_None=False)",
+    _NW + "monitors.x__check_record__mutmut_29": "as firing_rates__mutmut_6 (allow_float=None)",
+    _NW + "io.x__estimate__mutmut_8":
+        "largest starts at cost 1 instead of 0: a population costs >= 40 bytes, and a 0-cost entry (empty "
+        "CSR) needs populations, so the largest part is the same (and '' when there is none)",
 })
 
 EQUIVALENT["neurocore_gui.graph.x_projection_data__mutmut_6"] = (

@@ -33,6 +33,8 @@ def test_document_error_text_and_path():
 def test_float_array():
     arr = nio._float_array([1, 2.5], "w")
     assert arr.dtype == np.float64 and arr.tolist() == [1.0, 2.5]
+    arr = nio._float_array([1, 2], "w")  # whole numbers are read as floats too
+    assert arr.dtype == np.float64 and arr.tolist() == [1.0, 2.0]
     for items, msg in (([1, "x"], "w[1]: expected a number, got a string"),
                        ([1.0, True], "w[1]: expected a number, got a boolean"),
                        ([1.0, 2.0, float("nan"), float("inf")], "w[2]: expected a finite number, got "),
@@ -223,8 +225,9 @@ def test_dump_document_plain_and_gzip():
     assert gz[4:8] == b"\0\0\0\0"  # mtime 0: the same network gives the same bytes
     assert gz[8] == 0  # XFL 0: neither the fastest nor the best compression level (6)
     assert dump_document(doc, compress=True) == gz
-    with pytest.raises(DocumentError, match=r"^expected an object, got a list$"):
+    with pytest.raises(DocumentError, match=r"^expected an object, got a list$") as e:
         dump_document([1])
+    assert e.value.path == ""  # the document itself
 
 
 def test_dump_document_size_limits(monkeypatch):
