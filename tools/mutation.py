@@ -262,6 +262,15 @@ EQUIVALENT.update({
         "which accepts them",
     _BK + "base.xǁSimulatorǁ_setup_populations__mutmut_3": _F64,
     _BK + "base.xǁSimulatorǁ_setup_populations__mutmut_5": _F64,
+    _BK + "base.x_deliver_rows__mutmut_3":
+        "< instead of <= _LOOP_ROWS: exactly 4 rows take the gathered path, which gives the same sums",
+    _BK + "base.x_deliver_rows__mutmut_7": "b >= a: an empty row's slice adds nothing",
+    _BK + "base.x_row_positions__mutmut_25": _INT64,
+    _BK + "base.x_row_positions__mutmut_27": _INT64,
+    _BK + "base.xǁSimulatorǁinherit__mutmut_42":
+        "the shape check skipped: a synaptic slice always has n_target entries, and a buffer written into an "
+        "instantaneous projection's current array is zeroed at the start of the next step",
+    _BK + "numpy_backend.xǁNumpySimulatorǁ_deliver__mutmut_3": "as base.deliver_rows__mutmut_3",
     _BK + "base.xǁSimulatorǁ_step_populations__mutmut_9":
         "integer current cast to float64 (astype(None)) after rint: the integer kernels (TrueNorth, Loihi, "
         "SpiNNaker, FixedPointLIF) give the same state and output for whole-valued floats (checked)",

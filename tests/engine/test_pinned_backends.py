@@ -421,3 +421,22 @@ def test_fused_block_results_split_per_member():
             steps.append(t)
             ids.append(i)
     assert c.spikes["b"][0].tolist() == steps and c.spikes["b"][1].tolist() == ids and steps
+
+
+@pytest.mark.parametrize("sim_cls", ["numpy", "base"])
+def test_graded_outputs_are_delivered_scaled(sim_cls):
+    # a rate population's outputs scale its rows (few rows: the small-row path)
+    from engine.backends.numpy_backend import NumpySimulator
+
+    src = Population("WilsonCowanPopulation", 2, label="src")
+    tgt = Population("LapicqueNeuron", 2, label="tgt")
+    net = Network(src, tgt, Projection(src, tgt, np.array([[2.0, 0.0], [0.0, 3.0]])),
+                  ConstantCurrent(2.0, target=src))
+    sim = (NumpySimulator if sim_cls == "numpy" else Simulator)(net, 0.001)
+    sim.advance(2)
+    src_ref, tgt_ref = Population("WilsonCowanPopulation", 2), Population("LapicqueNeuron", 2)
+    y1 = src_ref.step_all(2.0, dt=1.0).copy()
+    tgt_ref.step_all(0.0)  # step 0: nothing has arrived yet
+    tgt_ref.step_all(np.array([2.0, 3.0]) * y1)  # step 1: step 0's outputs times the weights
+    assert y1.min() > 0
+    np.testing.assert_allclose(tgt.state["v"], tgt_ref.state["v"], rtol=1e-12)
