@@ -24,7 +24,6 @@ import io
 import math
 import threading
 import time
-import warnings
 
 import holoviews as hv
 import holoviews.plotting.bokeh  # noqa: F401 - registers the renderer that .opts() needs

@@ -144,3 +144,15 @@ def test_bad_kernel_name_and_non_finite_stimulus():
         net = Network(a, ConstantCurrent(1e308, target=a), ConstantCurrent(1e308, target=a))
         with pytest.raises(ValueError, match="'a' is not finite"):
             FixedPointSimulator(net, 0.001, kernel=kernel).advance(2)
+
+
+def test_without_numba_auto_runs_the_python_loop(monkeypatch):
+    import engine.backends.fixed_point as fp
+
+    monkeypatch.setattr(fp, "_KERNEL", [None])  # as if numba failed to import
+    net, _ = random_network(4)
+    sim = FixedPointSimulator(net, 0.001, qformat="Q8.8")
+    sim.advance(5)
+    assert sim.last_kernel == "python"
+    with pytest.raises(NotImplementedError, match="numba"):
+        FixedPointSimulator(net, 0.001, qformat="Q8.8", kernel="compiled").advance(1)
