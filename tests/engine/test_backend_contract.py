@@ -4,7 +4,9 @@ on every float backend with NumPy's (float64) spikes.
 The network: one population of the model, a step current a little above its
 firing range and a recurrent projection (delayed, exponential synapse), so
 neuron kernels, delivery and synapses are all exercised.  A model added as one
-file is covered here with no other edit.
+file is covered here with no other edit.  On compiled, the models sharing a
+``default_dt`` run as populations of one network (one numba kernel per group
+instead of per model: the compilation is what this file costs in CI).
 """
 
 import numpy as np
@@ -48,12 +50,77 @@ def run(name, backend):
     return steps, ids, rates, state
 
 
-def _backends():
+def _backends(names=("torch", "compiled")):
     out = []
-    for name in ("torch", "compiled"):
+    for name in names:
         ok, reason = available_backends().get(name, (False, "not registered"))
         out.append(pytest.param(name, marks=pytest.mark.skipif(not ok, reason=reason)))
     return out
+
+
+# -- compiled: the same per-model networks, as one network per time step -------------------
+# numba compiles one kernel per network shape, ~1-4 s of CPU per model; the
+# models that share a default_dt run as populations of one network (each with
+# its own step current and recurrent projection, nothing between them), so a
+# handful of kernels are compiled instead of one per model.  Every model still
+# runs on compiled and is compared, population by population, with NumPy on
+# the very same network.  One test per group, so xdist workers never compile
+# the same kernel twice.
+def _dt_groups():
+    groups = {}
+    for name in FORM_MODELS:
+        groups.setdefault(registry[name].default_dt, []).append(name)
+    return groups
+
+
+def build_group(names, seed=5):
+    objs = []
+    for name in names:
+        cls = registry[name]
+        lo, hi = cls.current_range
+        amp = hi if not cls.integer else max(1, int(round(hi)))
+        pop = Population(name, N, {}, label=name)
+        w = 0.05 * (hi - lo) if not cls.integer else max(1, int(round(0.05 * (hi - lo))))
+        proj = Projection(pop, pop, {"dist": "uniform", "low": -w, "high": w} if not cls.integer else w,
+                          probability=0.3, delay=1, tau_syn=None if cls.integer else 2.0, seed=seed)
+        objs += [pop, proj, StepCurrent(10, n_steps(name), amp, target=pop), SpikeMonitor(pop),
+                 StateMonitor(pop, [cls.voltage_variable])]
+    return Network(*objs, seed=seed)
+
+
+def run_group(dt_ms, names, backend):
+    net = build_group(names)
+    sim = net.simulator(backend, dt_ms * 1e-3)
+    total = max(n_steps(name) for name in names)
+    chunks = [sim.advance(total // 2), sim.advance(total - total // 2)]  # streamed in two chunks
+    out = {}
+    for name, pop in zip(names, net.populations):
+        out[name] = (np.concatenate([c.spikes[name][0] for c in chunks]),
+                     np.concatenate([c.spikes[name][1] for c in chunks]),
+                     np.concatenate([c.rates[name] for c in chunks]),
+                     {k: v.copy() for k, v in pop.state.items()})
+    return out
+
+
+@pytest.mark.parametrize("backend", _backends(["compiled"]))
+@pytest.mark.parametrize("dt_ms", sorted(_dt_groups()), ids=lambda dt: f"dt{dt:g}ms")
+def test_every_model_matches_numpy_spikes_on_compiled(dt_ms, backend):
+    names = _dt_groups()[dt_ms]
+    want, got = run_group(dt_ms, names, "numpy"), run_group(dt_ms, names, backend)
+    failures = []
+    for name in names:
+        steps, ids, rates, state = want[name]
+        try:
+            if registry[name].output == "spikes":
+                assert steps.size > 0, "never fires in the contract network"
+            np.testing.assert_array_equal(got[name][0], steps)
+            np.testing.assert_array_equal(got[name][1], ids)
+            np.testing.assert_allclose(got[name][2], rates, rtol=1e-9, atol=1e-12)
+            for var in state:
+                np.testing.assert_allclose(got[name][3][var], state[var], rtol=1e-7, atol=1e-9, err_msg=var)
+        except AssertionError as exc:
+            failures.append(f"{name}: {exc}")
+    assert not failures, "\n".join(failures)
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +134,7 @@ def reference():
     return get
 
 
-@pytest.mark.parametrize("backend", _backends())
+@pytest.mark.parametrize("backend", _backends(["torch"]))
 @pytest.mark.parametrize("name", FORM_MODELS)
 def test_every_model_matches_numpy_spikes(name, backend, reference):
     if backend == "torch":
