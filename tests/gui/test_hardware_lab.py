@@ -123,3 +123,27 @@ def test_cosim_resources_and_export():
     lab2.population.value = "exc"
     assert lab2.start_cosim() and lab2.wait("cosim", 300)
     assert "PASS" in lab2.cosim_status.object and "neuron of 'exc'" in lab2.cosim_status.object
+
+
+def test_figures_are_updated_in_place_with_the_result(lab):
+    """A change writes the new traces and rasters into the same Bokeh models
+    (no figure rebuilt) and records where the time went."""
+    v_fig, r_fig = lab.v_plot.object, lab.raster_plot.object
+    lab.neurons.value = "3, 7, 11"
+    lab.data_width.value = 14
+    r = lab.result
+    assert lab.v_plot.object is v_fig and lab.raster_plot.object is r_fig
+    assert r.report.qformat == "Q6.8" and f"float vs {r.report.qformat}" in v_fig.title.text
+    shown = [(lf, lx) for lf, lx in lab._v_lines if lf.visible]
+    assert len(shown) == 3 and not any(lx.visible for _, lx in lab._v_lines[3:])
+    for j, (lf, lx) in enumerate(shown):
+        assert np.array_equal(lf.data_source.data["v"], r.v_float[:, j])
+        assert np.array_equal(lx.data_source.data["v"], r.v_fixed[:, j])
+    assert [it.label["value"] for it in lab._v_items[:6]] == ["float #3", "fixed #3", "float #7", "fixed #7",
+                                                              "float #11", "fixed #11"]
+    steps_x, ids_x = r.spikes_fixed["layer"]
+    assert len(lab._r_src[1].data["t"]) == steps_x.size > 0
+    assert np.allclose(lab._r_src[1].data["neuron"], ids_x + 0.4)
+    t = lab.timings
+    assert set(t) >= {"float", "fixed", "metrics", "controls", "figures", "total"}
+    assert 0 < t["float"] + t["fixed"] + t["controls"] + t["figures"] <= t["total"]
