@@ -11,7 +11,8 @@ refractory 2, random input codes so a few percent fire each step) with
 Before timing, the three are checked bit for bit against each other.  Prints
 the machine and, per N, the median neuron-steps/s of each.
 
-Usage: ``python bench/fixed_point.py [--repeats 7] [--sizes 1000,100000,1000000]``
+Usage: ``python bench/fixed_point.py [--repeats 7] [--sizes 1000,100000,1000000]``;
+``--network``: the ``fixed_point`` backend's Python vs compiled loop on two example networks.
 """
 
 from __future__ import annotations
@@ -70,13 +71,48 @@ def check_bit_exact(n: int = 2000, steps: int = 50) -> None:
         assert [w[1] for w in want] == v.tolist() == arr.v.tolist()
 
 
+def network_loops(repeats: int) -> None:
+    """The fixed_point backend on whole networks: the Python step loop against
+    the compiled chunk loop (same codes), 1000 steps, wall and CPU medians."""
+    import json
+    import warnings
+
+    from engine.backends.fixed_point import FixedPointSimulator
+    from engine.network import Network
+
+    assets = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "assets", "networks")
+    warnings.simplefilter("ignore")
+    for name in ("cuba", "poisson_feedforward"):
+        with open(os.path.join(assets, f"{name}.json")) as fh:
+            doc = json.load(fh)
+        for kernel in ("python", "compiled"):
+            net = Network.from_dict(doc)
+            sim = FixedPointSimulator(net, 0.001, qformat="Q8.8", kernel=kernel)
+            sim.advance(1)  # compile or load the kernel
+            wall, cpu = [], []
+            for _ in range(repeats):
+                sim.reset()
+                c0, t0 = time.process_time(), time.perf_counter()
+                sim.advance(1000)
+                wall.append(time.perf_counter() - t0)
+                cpu.append(time.process_time() - c0)
+            n = sum(p.n for p in net.populations)
+            print(f"{name} ({n} neurons) x 1000 steps, {kernel:>8} loop: wall {statistics.median(wall) * 1e3:7.1f} ms,"
+                  f" CPU {statistics.median(cpu) * 1e3:7.1f} ms (median of {repeats}, load {os.getloadavg()[0]:.1f})")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--sizes", default="1000,100000,1000000")
+    ap.add_argument("--network", action="store_true",
+                    help="only the backend's Python vs compiled loop on CUBA and poisson_feedforward")
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     print(f"machine: {machine()}")
+    if args.network:
+        network_loops(args.repeats)
+        return
     check_bit_exact()
     print("bit-exact check (scalar == naive == optimised, 2000 neurons x 50 steps): ok")
     print(f"{'N':>9} {'variant':>10} {'dtype':>6} {'neuron-steps/s (median)':>24}")
