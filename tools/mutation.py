@@ -271,6 +271,15 @@ EQUIVALENT.update({
         "the shape check skipped: a synaptic slice always has n_target entries, and a buffer written into an "
         "instantaneous projection's current array is zeroed at the start of the next step",
     _BK + "numpy_backend.xǁNumpySimulatorǁ_deliver__mutmut_3": "as base.deliver_rows__mutmut_3",
+    _BK + "numpy_backend.xǁNumpySimulatorǁ_deliver__mutmut_9": "as base.deliver_rows__mutmut_7",
+    _BK + "numpy_backend.xǁNumpySimulatorǁ_deliver__mutmut_20":
+        "indptr_list=None: deliver_rows reads it only on its loop path, which this call never takes "
+        "(the loop case returned above)",
+    _BK + "numpy_backend.xǁNumpySimulatorǁ_step_populations__mutmut_19":
+        "always np.not_equal(y, 0): for a 1-D bool y, y.nonzero() and (y != 0).nonzero() are the same indices",
+    _BK + "numpy_backend.xǁNumpySimulatorǁ_step_populations__mutmut_20":
+        "always y.nonzero(): for a 1-D y it equals (y != 0).nonzero()",
+    _BK + "numpy_backend.xǁNumpySimulatorǁ_step_populations__mutmut_5": "as base._step_populations__mutmut_9",
     _BK + "base.xǁSimulatorǁ_step_populations__mutmut_9":
         "integer current cast to float64 (astype(None)) after rint: the integer kernels (TrueNorth, Loihi, "
         "SpiNNaker, FixedPointLIF) give the same state and output for whole-valued floats (checked)",

@@ -440,3 +440,20 @@ def test_graded_outputs_are_delivered_scaled(sim_cls):
     tgt_ref.step_all(np.array([2.0, 3.0]) * y1)  # step 1: step 0's outputs times the weights
     assert y1.min() > 0
     np.testing.assert_allclose(tgt.state["v"], tgt_ref.state["v"], rtol=1e-12)
+
+
+@pytest.mark.parametrize("sim_cls", ["numpy", "base"])
+def test_integer_models_get_the_nearest_integer_input(sim_cls):
+    from engine.backends.numpy_backend import NumpySimulator
+
+    p = Population("SpiNNakerLIFNeuron", 3, label="sp")
+    sim = (NumpySimulator if sim_cls == "numpy" else Simulator)(Network(p, ConstantCurrent(2.6, target=p)), 0.001)
+    sim.advance(4)
+    ref = Population("SpiNNakerLIFNeuron", 3)
+    exact, raw = ref.model.initial_state(3), ref.model.initial_state(3)
+    for _ in range(4):
+        ref.model.step(exact, np.full(3, 3, dtype=np.int64), 1.0, ref.rng)  # rint(2.6) = 3
+        ref.model.step(raw, np.full(3, 2.6), 1.0, ref.rng)
+    assert not np.array_equal(exact["v"], raw["v"])  # the kernel tells 2.6 from 3
+    for k in exact:
+        np.testing.assert_array_equal(p.state[k], exact[k])
