@@ -20,6 +20,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 SESSIONS = 8
 CYCLES = 20
+WARMUP = 5  # sessions before the memory baseline (caches; see test_closed_sessions_give_back_memory)
 FIGURES = ARTIFACTS / "load_faults.json"
 
 
@@ -152,13 +153,19 @@ def test_closed_sessions_give_back_threads_and_memory(server, nc_browser):
     assert after["threads"] <= baseline["threads"]
 
 
-@pytest.mark.xfail(strict=True, reason="known defect: a closed session's App and Bokeh Document stay "
-                                       "alive after Bokeh discards the session (about 3 MiB per page "
-                                       "opened, 6 MiB with a run); remove this mark once they are freed")
 def test_closed_sessions_give_back_memory(server):
     """Sessions opened and closed over Bokeh's WebSocket protocol (no browser,
     so only the server's side is measured): once Bokeh has discarded them the
-    server's RSS is back within 10 % of what it was after the first one."""
+    server's RSS is back within 10 % of what it was after the first ones.
+
+    The baseline follows WARMUP sessions, not one: the first few sessions
+    still grow the process once (in-process, with each session discarded at
+    once, RSS rose ~14 MiB over the first 6 and then stayed flat for the
+    next 14, while no App or Document of a closed session survived: that is
+    tests/gui/test_session_memory.py).  What is left above the baseline is
+    the allocator's high-water mark: Bokeh keeps a closed session 15-30 s,
+    so back-to-back cycles hold about a dozen at once, and Python keeps most
+    of their freed memory for reuse rather than returning it to the system."""
     import asyncio
 
     from tests.gui.conftest import BokehWS
@@ -178,15 +185,19 @@ def test_closed_sessions_give_back_memory(server):
         def steady():
             samples.append(proc_status(proc.pid)["rss_mib"])
             return len(samples) > 8 and max(samples[-8:]) - min(samples[-8:]) < 1.0 and samples[-1]
-        return wait_for(lambda: steady() or (time.sleep(4) and False), timeout=180, what="RSS steady")
+        return wait_for(lambda: steady() or (time.sleep(2) and False), timeout=180, what="RSS steady")
 
     asyncio.run(cycle())
+    after_first = proc_status(proc.pid)["rss_mib"]
+    for _ in range(WARMUP - 1):
+        asyncio.run(cycle())
     baseline = discarded(0)
     for _ in range(CYCLES):
         asyncio.run(cycle())
     peak = proc_status(proc.pid)["rss_mib"]
     after = discarded(peak)
-    record("open_close_memory", {"cycles": CYCLES, "baseline_mib": round(baseline, 1),
+    record("open_close_memory", {"cycles": CYCLES, "warmup_sessions": WARMUP,
+                                 "after_first_session_mib": round(after_first, 1), "baseline_mib": round(baseline, 1),
                                  "peak_mib": round(peak, 1), "after_mib": round(after, 1)})
     assert after <= 1.10 * baseline, f"RSS {after:.0f} MiB after {CYCLES} sessions, {baseline:.0f} before"
 
