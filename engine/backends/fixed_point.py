@@ -52,6 +52,13 @@ non-zero leak, gain or weight that rounds to 0, or a value that saturates,
 emits a :class:`QuantisationWarning` naming the parameter or projection and
 the smallest Q-format that avoids it.
 
+The step loop: by default (``kernel="auto"``) a chunk runs in one numba call
+(:mod:`engine.backends.fixed_point_kernel`) doing the same int64 operations
+in the same order as the Python step loop, so the codes are identical; noise
+(``noise_amplitude``), plasticity or a missing numba run the Python loop.
+``kernel="python"`` forces that loop, ``kernel="compiled"`` refuses the
+fallback; ``sim.last_kernel`` says which loop ran the last chunk.
+
 State monitors record ``v`` in the population's own units (volts of the float
 model = code / 2**F; integer codes for FixedPointLIFNeuron).  ``sim.stats``
 counts, per population, the input samples that saturated (``input_saturated``)
