@@ -312,6 +312,22 @@ EQUIVALENT["neurocore_gui.graph.x_projection_data__mutmut_6"] = (
     "copy.copy instead of copy.deepcopy of each declared Projection default: all of them are immutable "
     "(numbers, strings, None)")
 
+# the hardware export and report
+_HE, _HR = "engine.hardware.export.", "engine.hardware.report."
+EQUIVALENT.update({
+    _HE + "x__dense_codes__mutmut_3":
+        "a float instead of an int64 dense matrix: it is only range-checked and written through to_hex, "
+        "which converts each entry with int()",
+    _HE + "x__dense_codes__mutmut_5": "as _dense_codes__mutmut_3",
+    _HR + "x__raster__mutmut_4":
+        "a float 0/1 raster instead of bool: only compared (!=) and summed, with the same results",
+    _HR + "x__raster__mutmut_6": "as _raster__mutmut_4",
+    _HR + "x__raster__mutmut_9":
+        "steps + start_step instead of - start_step: compare_float_fixed resets the network first, "
+        "so both chunks start at step 0",
+    _HR + "x_compare_float_fixed__mutmut_3": "float_backend 'NUMPY': backend names are case-insensitive",
+})
+
 STATUS_RE = re.compile(r"^\s+(\S+): (.+)$")
 KILLED = {"killed", "timeout", "caught by type check", "segfault"}
 

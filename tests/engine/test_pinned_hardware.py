@@ -263,3 +263,90 @@ def test_compare_float_fixed_arguments():
         with pytest.raises(ValueError, match="n_steps must be a positive integer"):
             compare_float_fixed(net, n_steps=bad)
     assert compare_float_fixed(net, 0.0026, dt=0.001).n_steps == 3  # rounded, not truncated
+
+
+# -- more exact values (survivors of the first mutation pass) -----------------------------
+
+def test_export_options_format_and_paths(tmp_path):
+    net, a, b = two_layer(stim=lambda a: StepCurrent(0, 1, -0.75, target=a))
+    out = tmp_path / "deep" / "er"  # parents are created
+    exp = export_network(net, out, qformat="Q4.12", n_steps=1, options={"saturate": True, "rounding": "nearest"})
+    assert exp.directory == out and exp.header == out / "network_params.vh"
+    ints, _ = header_params(exp.header)
+    assert (ints["DATA_WIDTH"], ints["FRACTION"]) == (16, 12)
+    assert (ints["POP_OUT_SATURATE"], ints["POP_OUT_ROUND"]) == (1, 1)
+    assert ints["NCYC"] == 1
+    text = exp.header.read_text()
+    assert text.endswith(f'localparam OUT_FILE = "{(out / "rtl_out.txt").as_posix()}";\n')
+    assert "// two-layer bench (hdl/tb_network2.v): A drives B" in text.splitlines()
+    # -0.75 in Q4.12 = -3072 = 0xf400 on A's two neurons (the low words), B's three at 0
+    assert exp.stimulus.read_text() == "0000" * 3 + "f400" * 2 + "\n"
+
+
+def test_export_messages_in_full(tmp_path):
+    a, b, c = (Population("LapicqueNeuron", 1, label=x) for x in "abc")
+    net = Network(a, b, c, Projection(a, b, weight=0.5))
+    with pytest.raises(ValueError) as e:
+        export_network(net, tmp_path, require_two_layer=True)
+    assert str(e.value) == ("the RTL bench hdl/tb_network2.v runs two populations A -> B with projections A->B "
+                            "only (no delay, one common tau_syn or none); this network has 3 populations and "
+                            "1 projections that do not fit that shape")
+    f = Population("FixedPointLIFNeuron", 1, params={"noise_amplitude": 3}, label="f")
+    g = Population("FixedPointLIFNeuron", 1, label="g")
+    with pytest.raises(ValueError) as e:
+        export_network(Network(f, g, Projection(f, g, weight=1.0)), tmp_path, require_two_layer=True)
+    assert str(e.value) == "the RTL bench drives noise_in = 0; set noise_amplitude = 0 to export"
+
+
+def test_a_self_projection_is_not_the_two_layer_shape():
+    a, b = Population("LapicqueNeuron", 1, label="a"), Population("LapicqueNeuron", 1, label="b")
+    assert two_layer_shape(Network(a, b, Projection(a, b, weight=0.5), Projection(a, a, weight=0.5))) is None
+
+
+def test_stimulus_codes_targets_and_dtype():
+    from engine.backends.fixed_point import FixedPointSimulator
+
+    a, b = Population("LapicqueNeuron", 2, label="a"), Population("LapicqueNeuron", 1, label="b")
+    net = Network(a, b, StepCurrent(0, 2, 0.5), StepCurrent(1, 2, -0.25, target=b))  # untargeted: the first
+    codes = stimulus_codes(FixedPointSimulator(net, 0.001, qformat="Q8.8"), 2)
+    assert [c.dtype for c in codes] == [np.int64, np.int64]
+    assert codes[0].tolist() == [[128, 128], [128, 128]] and codes[1].tolist() == [[0], [-64]]
+
+
+def test_compare_counts_saturation_per_neuron_and_divergence_of_a_pair():
+    # neuron 0 gets 0.5 - 1/1024 (float: never fires, Q8.8: fires every step), neuron 1 gets 0.25 (never);
+    # the input 200 saturates on a second population, 3 neurons x 4 steps
+    a = Population("LapicqueNeuron", 2, params={"tau": 1e-6, "v_threshold": 0.5}, label="a")
+    s = Population("LapicqueNeuron", 3, params={"tau": 1e-6, "v_threshold": 0.5}, label="s")
+    net = Network(a, s, TimedArray(np.array([[0.5 - 1 / 1024, 0.25]]), target=a), StepCurrent(0, 99, 200.0, target=s))
+    t0 = __import__("time").perf_counter()
+    rep = compare_float_fixed(net, n_steps=4, dt=0.001, qformat="Q8.8")
+    wall = __import__("time").perf_counter() - t0
+    ca, cs = rep.populations["a"], rep.populations["s"]
+    assert ca.first_divergence.tolist() == [0, -1] and ca.first_divergence.dtype == np.int64
+    assert ca.agreement.tolist() == [0.0, 1.0]
+    assert (cs.input_saturated, ca.input_saturated) == (12, 0)
+    assert ca.v_wrapped == 0 and cs.v_wrapped == 0
+    assert set(rep.timings) == {"float_s", "fixed_s", "metrics_s"}
+    assert all(0 <= v <= wall for v in rep.timings.values())
+    assert compare_float_fixed(net, n_steps=1, dt=0.001).n_steps == 1
+    with pytest.raises(ValueError) as e:
+        compare_float_fixed(net)
+    assert str(e.value) == "give duration (s) or n_steps"
+
+
+def test_compare_runs_float_at_the_given_step():
+    # tau 10 ms, R*I = 1.5, threshold 1: the float spike times depend on dt
+    def net():
+        p = Population("LapicqueNeuron", 1, params={"tau": 10.0}, label="p")
+        return Network(p, StepCurrent(0, 10_000, 1.5, target=p))
+
+    rep, cf, _ = compare_float_fixed(net(), n_steps=100, dt=0.0005, return_chunks=True)
+    ref = net().simulator("numpy", dt=0.0005).advance(100)
+    assert cf.spikes["p"][0].tolist() == ref.spikes["p"][0].tolist() and len(ref.spikes["p"][0]) > 0
+
+
+def test_summary_legend():
+    r = ComparisonReport("Q8.8", 1, 0.001)
+    assert r.summary().splitlines()[-1] == ("(agree: mean fraction of steps with equal output; same: neurons "
+                                            "with identical trains; rates in Hz)")
