@@ -167,12 +167,13 @@ def conversion_curve(trained: TrainedAnn, *, percentile: float = 99.9, Ts=T_VALU
     # one run of the longest T read at every T: the curve costs max(Ts) steps, not sum(Ts)
     preds, all_counts = snn.classify_over_T(xt, Ts, encoding="poisson", seed=seed)
     acc = {T: 100.0 * float((preds[T] == yte).float().mean()) for T in Ts}
-    counts = [all_counts[T][picks].numpy() for T in Ts] if picks else []
+    # (len(Ts), len(picks), n_out); indexing with an empty pick list keeps n_out
+    counts = np.stack([all_counts[T][picks].numpy() for T in Ts])
     if progress is not None:
         progress(1.0, "SNN accuracy: " + ", ".join(f"T={T}: {acc[T]:.1f} %" for T in Ts))
     return Curve(trained.config, float(percentile), Ts, trained.ann_acc, acc, picks,
                  xte[picks].numpy().reshape(-1, 8, 8), yte[picks].numpy(),
-                 np.asarray(counts).reshape(len(Ts), len(picks), -1), convert_s,
+                 counts, convert_s,
                  time.perf_counter() - t0, int(yte.shape[0]))
 
 

@@ -188,3 +188,58 @@ def test_cache_lookup_keys():
     assert cache.curves() == [marker]
     # a hit costs nothing: get_curve returns the cached object without training
     assert cache.get_curve(cfg, 99.9, progress=_stopper) is marker
+
+
+def test_qcfs_repr_and_config_messages():
+    assert QCFSActivation(4, theta=2.5).extra_repr() == "T=4, theta=2.5, learn_theta=False"
+    assert QCFSActivation(8, theta=1.0, learn_theta=True).extra_repr() == "T=8, theta=1, learn_theta=True"
+    for kw, msg in (({"arch": "rnn"}, "arch must be one of ('mlp', 'cnn'), got 'rnn'"),
+                    ({"activation": "tanh"}, "activation must be one of ('relu', 'qcfs'), got 'tanh'"),
+                    ({"epochs": 0}, "epochs must be a whole number in 1..1000, got 0"),
+                    ({"epochs": 1001}, "epochs must be a whole number in 1..1000, got 1001"),
+                    ({"epochs": True}, "epochs must be a whole number in 1..1000, got True"),
+                    ({"seed": -1}, "seed must be a non-negative whole number, got -1"),
+                    ({"seed": 1.0}, "seed must be a non-negative whole number, got 1.0")):
+        with pytest.raises(ValueError) as e:
+            CU.AnnConfig(**kw)
+        assert str(e.value) == msg
+    for ok in ({"epochs": 1}, {"epochs": 1000}, {"seed": 0}):
+        CU.AnnConfig(**ok)
+    assert CU.AnnConfig("cnn", "qcfs").name == "CNN QCFS" and CU.AnnConfig().name == "MLP ReLU"
+
+
+def test_classify_over_T_needs_a_T():
+    snn = CV.convert(nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 2)), T=4)
+    with pytest.raises(ValueError) as e:
+        snn.classify_over_T(torch.zeros(1, 2), [])
+    assert str(e.value) == "Ts must name at least one T"
+    # one sample (1-D input): class indices and counts without the batch axis
+    preds, counts = snn.classify_over_T(torch.tensor([0.5, 0.25]), [2, 4], encoding="constant")
+    assert preds[4].dim() == 0 and counts[4].shape == (2,)
+    p2, c2 = snn.classify_over_T(torch.tensor([[0.5, 0.25]]), [2, 4], encoding="constant")
+    assert int(p2[4][0]) == int(preds[4]) and c2[4][0].tolist() == counts[4].tolist()
+
+
+def test_a_small_curve_end_to_end():
+    trained = CU.train_ann(CU.AnnConfig("mlp", "relu", epochs=1))
+    seen = []
+    t0 = __import__("time").perf_counter()
+    c = CU.conversion_curve(trained, percentile=99.0, Ts=(4, 2), n_samples=3, seed=0,
+                            progress=lambda f, m: seen.append((f, m)))
+    wall = __import__("time").perf_counter() - t0
+    _, _, xte, yte = CU.digits_data()
+    picks = [int(np.flatnonzero(yte.numpy() == k)[0]) for k in range(3)]  # the first 0, 1 and 2
+    assert c.ann is trained.config and c.percentile == 99.0 and c.Ts == (2, 4)
+    assert c.ann_acc == trained.ann_acc
+    assert c.sample_index == picks and c.sample_labels.tolist() == [0, 1, 2]
+    assert np.array_equal(c.sample_images, xte[picks].numpy().reshape(3, 8, 8))
+    assert c.sample_counts.shape == (2, 3, 10) and c.n_test == yte.shape[0]
+    assert all(abs(c.snn_acc[T] * c.n_test / 100 - round(c.snn_acc[T] * c.n_test / 100)) < 1e-3 for T in c.Ts)  # float32 mean
+    assert 0 <= c.convert_s <= c.curve_s <= wall
+    assert [m for _, m in seen] == [
+        "converting MLP ReLU (percentile 99)", "running the SNN for T = 2, 4 (one run of 4 steps)",
+        "SNN accuracy: " + ", ".join(f"T={T}: {c.snn_acc[T]:.1f} %" for T in (2, 4))]
+    assert [f for f, _ in seen] == [0.0, 0.1, 1.0]
+    again = CU.conversion_curve(trained, percentile=99.0, Ts=(2, 4), n_samples=0)
+    assert again.sample_index == [] and again.sample_counts.shape == (2, 0, 10)
+    assert again.snn_acc == c.snn_acc  # the same seed, the same Poisson draws
