@@ -274,13 +274,15 @@ def _reloads(ctx, page, url: str, n: int, warm: int, server_pid, result: dict) -
     page.close()
     canvas, network = [], []
     for _ in range(warm):
+        cpu0, bcpu0 = cpu_seconds(server_pid), browser_cpu_seconds(ctx.browser)
         pg, r = open_page(ctx, url, ".react-flow__node", server_pid)
         t0 = time.time()
         while pg.locator(".react-flow__node", has_text=re.compile(r"^L ·")).count() == 0:
             if time.time() - t0 > 60:
                 raise RuntimeError("the reloaded page did not restore the network")
             time.sleep(0.02)
-        network.append(dict(r, ms=pg.evaluate("() => performance.now()")))
+        network.append(dict(r, ms=pg.evaluate("() => performance.now()"), server_cpu=cpu_seconds(server_pid) - cpu0,
+                            browser_cpu=browser_cpu_seconds(ctx.browser) - bcpu0))
         canvas.append(r)
         pg.close()
     ctx.close()
