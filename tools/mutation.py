@@ -109,6 +109,9 @@ MODULES: dict[str, Module] = {
         ("tests/gui/test_viewmodel.py", "tests/gui/test_store.py", "tests/gui/test_pinned_documents.py",
          "tests/gui/test_pinned_viewmodel.py"),
         copy=("assets",),
+        # times out waiting for the fixed-point restart under mutmut (and once without it at load ~30):
+        # a run-view timing test, not one of graph.py / store.py
+        deselect=("tests/gui/test_store.py::test_q_format_change_while_running_applies_and_says_how",),
     ),
 }
 
