@@ -350,3 +350,39 @@ def test_summary_legend():
     r = ComparisonReport("Q8.8", 1, 0.001)
     assert r.summary().splitlines()[-1] == ("(agree: mean fraction of steps with equal output; same: neurons "
                                             "with identical trains; rates in Hz)")
+
+
+def test_compare_passes_the_options_and_counts_wraps():
+    from engine.backends.fixed_point import FixedPointSimulator
+
+    def net():
+        p = Population("LapicqueNeuron", 2, params={"tau": 2.0, "v_threshold": 127.0, "v_rest": 100.0}, label="p")
+        return Network(p, StepCurrent(0, 99, 127.0, target=p))
+
+    for opts in (None, {"saturate": True}):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", QuantisationWarning)
+            ref = FixedPointSimulator(net(), 0.001, qformat="Q8.8", options=opts)
+            ref_spikes = ref.advance(6).spikes["p"][0].tolist()
+            rep, _, cx = compare_float_fixed(net(), n_steps=6, qformat="Q8.8", options=opts, return_chunks=True)
+        assert rep.populations["p"].v_wrapped == ref.stats["p"]["v_wrapped"]
+        assert cx.spikes["p"][0].tolist() == ref_spikes
+    # the two option sets differ here (measured above through the simulator itself)
+    assert rep.populations["p"].v_wrapped > 0
+
+
+def test_stimulus_word_of_an_odd_negative_code(tmp_path):
+    net, a, b = two_layer(stim=lambda a: StepCurrent(0, 1, -1 / 4096, target=a))
+    exp = export_network(net, tmp_path, qformat="Q4.12", n_steps=1)
+    assert exp.stimulus.read_text() == "0000" * 3 + "ffff" * 2 + "\n"  # -1 in 16 bits
+
+
+def test_compare_leaves_other_warning_filters_alone():
+    # only QuantisationWarnings are collected; a caller's "error" filter for another
+    # category still applies inside (here NumPy's overflow while quantising 1e308)
+    p = Population("LapicqueNeuron", 1, params={"v_reset": 1e308}, label="p")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", QuantisationWarning)
+        warnings.simplefilter("error", RuntimeWarning)
+        with pytest.raises(RuntimeWarning, match="overflow"):
+            compare_float_fixed(Network(p), n_steps=2, qformat="Q8.8")
