@@ -63,6 +63,12 @@ def main(argv=None) -> int:
     ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s]
+    if "torch" in args.backends:
+        import torch
+
+        # one thread, as the other backends: torch's spinning worker threads
+        # otherwise burn CPU time on a shared machine
+        torch.set_num_threads(1)
     if args.large and 400_000 not in sizes:
         sizes.append(400_000)
     print(f"machine: {platform.platform()} | {platform.processor() or platform.machine()} | "
