@@ -531,7 +531,9 @@ def main(argv=None) -> int:
     ng_python = None if args.no_nengo else nengo_python(args.nengo_python)
     if ng_python is not None and not (shutil.which(ng_python) or Path(ng_python).is_file()):
         raise ValueError(f"--nengo-python {ng_python!r}: no such interpreter")
-    if ng_python is None:
+    if args.no_nengo:
+        print("nengo-gui: not run (--no-nengo)")
+    elif ng_python is None:
         print("nengo-gui: not installed (give --nengo-python), its side of the comparison is not run")
     with sync_playwright() as p, tempfile.TemporaryDirectory() as tmp:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)

@@ -71,7 +71,8 @@ def test_export_nir_import_it_back_and_refuse_a_bad_file(open_page, tmp_path):
 def test_surrogate_override_in_the_editor_shows_in_python(open_page):
     page, log = open_page()
     wait_for(lambda: node(page, "E").count() == 1, what="example drawn")
-    assert page.get_by_text("Surrogate gradient").first.is_visible()  # the network's picker, sidebar
+    # the network's picker, in the sidebar (sent right after the first paint)
+    page.get_by_text("Surrogate gradient").first.wait_for(state="visible", timeout=60_000)
     node(page, "E").click()
     page.locator(".nc-pop-surrogate [role=combobox]").first.wait_for(timeout=60_000)
     choose(page, "nc-pop-surrogate", "superspike")
