@@ -429,14 +429,19 @@ _REPLAY_CACHE_BYTES = 256 << 20    # scratch buffers held by all entries togethe
 _replay_bytes = [0]
 
 
+_replay_lock = threading.Lock()  # sessions of the app step their networks in threads
+
+
 def _cache_put(key, fn):
     """Keep ``fn`` under ``key``, dropping the oldest entries beyond either bound."""
-    _REPLAY_CACHE[key] = fn
-    _replay_bytes[0] += getattr(fn, "nbytes", 0)
-    while len(_REPLAY_CACHE) > 1 and (len(_REPLAY_CACHE) > _REPLAY_CACHE_MAX
-                                      or _replay_bytes[0] > _REPLAY_CACHE_BYTES):
-        old = _REPLAY_CACHE.pop(next(iter(_REPLAY_CACHE)))
-        _replay_bytes[0] -= getattr(old, "nbytes", 0)
+    with _replay_lock:
+        old = _REPLAY_CACHE.pop(key, None)
+        _replay_bytes[0] += getattr(fn, "nbytes", 0) - getattr(old, "nbytes", 0)
+        _REPLAY_CACHE[key] = fn
+        while len(_REPLAY_CACHE) > 1 and (len(_REPLAY_CACHE) > _REPLAY_CACHE_MAX
+                                          or _replay_bytes[0] > _REPLAY_CACHE_BYTES):
+            old = _REPLAY_CACHE.pop(next(iter(_REPLAY_CACHE)))
+            _replay_bytes[0] -= getattr(old, "nbytes", 0)
 
 
 def _replay_for(view, plan, dt, current, args, std):

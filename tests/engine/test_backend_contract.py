@@ -258,3 +258,41 @@ def test_replay_cache_is_bounded_by_its_buffers(monkeypatch):
     assert _form._replay_bytes[0] <= 3 * 20_000 * 8 or len(_form._REPLAY_CACHE) == 1
     assert len(_form._REPLAY_CACHE) < 4
     assert _form._replay_bytes[0] == sum(f.nbytes for f in _form._REPLAY_CACHE.values())
+
+
+def test_replay_buffers_are_per_thread():
+    # two simulators of the same shape stepped at the same time in two threads
+    # share the recorded program but never its scratch buffers
+    import threading
+
+    def one():
+        # large enough that NumPy releases the GIL inside each operation
+        pop = Population("LapicqueNeuron", 200_000, {"refractory_period": 2}, label="P")
+        pop.set_voltages(np.linspace(0.0, 0.99, 200_000))
+        net = Network(pop, StepCurrent(0, 10 ** 6, 1.2, target=pop), seed=1)
+        c = net.simulator("numpy", 1e-3).advance(60)
+        return c.spikes["P"], pop.state["v"].copy()
+
+    want = one()
+    assert want[0][0].size > 100_000  # every neuron fires, some twice
+    got = [None, None]
+
+    def worker(k):
+        got[k] = one()
+
+    import sys
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads between almost every two operations
+    try:
+        threads = [threading.Thread(target=worker, args=(k,)) for k in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(interval)
+    for g in got:
+        np.testing.assert_array_equal(g[0][0], want[0][0])
+        np.testing.assert_array_equal(g[0][1], want[0][1])
+        np.testing.assert_array_equal(g[1], want[1])
