@@ -125,3 +125,23 @@ def test_projection_data_is_the_declared_defaults():
     assert d == {"label": None, "weight": -0.5, "probability": 1.0, "delay": 0, "topology": "random",
                  "plasticity": None, "seed": 42, "weight_threshold": 0.0, "allow_self_connections": True,
                  "tau_syn": None}
+
+
+def test_set_run_dt_keeps_the_rest_of_meta():
+    s = _store()
+    d = s.network_dict()
+    d["meta"] = {"layout": {"E": [1.0, 2.0]}, "run": {"dt": 0.001, "other": 3}}
+    s.replace(d)
+    s.set_run_dt(0.0002)
+    assert s.document["meta"] == {"layout": {"E": [1.0, 2.0]}, "run": {"dt": 0.0002, "other": 3}}
+
+
+def test_set_param_counts_one_revision_and_creates_params():
+    s = SessionStore()
+    s.replace({"schema_version": 1, "populations": [{"label": "P", "model": "LapicqueNeuron", "n": 2}]})
+    rev, srev = s.revision, s.structure_revision
+    s.set_param("population", "P", "tau", 5.0)
+    assert s.document["populations"][0]["params"] == {"tau": 5.0}
+    assert s.revision == rev + 1 and s.structure_revision == srev
+    s.set_param("population", "P", "n", 3)
+    assert s.revision == rev + 2 and s.structure_revision == srev + 1
