@@ -243,3 +243,37 @@ def test_a_small_curve_end_to_end():
     again = CU.conversion_curve(trained, percentile=99.0, Ts=(2, 4), n_samples=0)
     assert again.sample_index == [] and again.sample_counts.shape == (2, 0, 10)
     assert again.snn_acc == c.snn_acc  # the same seed, the same Poisson draws
+
+
+def _conv_qcfs_net():
+    torch.manual_seed(3)
+    return nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), QCFSActivation(8, theta=1.0), nn.Flatten(),
+                         nn.Linear(2 * 4 * 6, 3)).eval()
+
+
+def test_calibrate_bias_on_a_convolution():
+    # the exact case (QCFS, T = L, constant input): nothing to correct, also per channel
+    net = _conv_qcfs_net()
+    x = torch.rand(64, 1, 4, 6, generator=torch.Generator().manual_seed(5))  # not square: rows != columns
+    snn = CV.convert(net, T=8)
+    sizes = snn.calibrate_bias(x, encoding="constant")
+    assert len(sizes) == 2 and max(sizes) < 1e-5
+    # a systematic offset in the convolution's bias is taken back, channel by channel
+    snn = CV.convert(net, T=8)
+    snn.biases[0].add_(torch.tensor([0.15, -0.1]))
+    with torch.no_grad():
+        target = net[1](net[0](x))  # (N, 2, 4, 6)
+
+    def channel_error():
+        spikes = snn._layer(0, x.unsqueeze(0), 8, True)[1]
+        rate = spikes.sum(0) / 8 * snn.thresholds[0]
+        return (rate.reshape(target.shape) - target).mean(dim=(0, 2, 3))
+
+    before = channel_error()
+    assert float(before[0]) > 0.05 and float(before[1]) < -0.03
+    sizes = snn.calibrate_bias(x, encoding="constant")
+    after = channel_error()
+    # (clipping at 0 and theta and the 1/8 quantisation leave part of it; a correction
+    # averaged with the wrong count of positions would be off by a factor of 24)
+    assert float(after.abs().max()) < 0.6 * float(before.abs().min())
+    assert 0.05 < sizes[0] < 0.15
