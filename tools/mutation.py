@@ -311,6 +311,9 @@ EQUIVALENT.update({
         "CSR) needs populations, so the largest part is the same (and '' when there is none)",
 })
 
+EQUIVALENT["neurocore_gui.store.xǁSessionStoreǁ_validate__mutmut_3"] = (
+    "a shallow instead of a deep copy for the trial build: network_from_dict only reads the document "
+    "(it builds its own dicts), so the copy is never written")
 EQUIVALENT["neurocore_gui.graph.x_projection_data__mutmut_6"] = (
     "copy.copy instead of copy.deepcopy of each declared Projection default: all of them are immutable "
     "(numbers, strings, None)")
