@@ -306,6 +306,8 @@ EQUIVALENT.update({
     _NW + "stimuli.x__dt_field__mutmut_7": "as _dt_field__mutmut_1 (allow_None dropped)",
     _NW + "stimuli.x__dt_field__mutmut_12": "as _dt_field__mutmut_1 (allow_None=False)",
     _NW + "monitors.x__check_record__mutmut_29": "as firing_rates__mutmut_6 (allow_float=None)",
+    _NW + "stimuli.xǁPoissonInputǁapply__mutmut_4":
+        "random() <= p instead of < p: differs only when the generator returns exactly p (chance 2**-53)",
     _NW + "io.x__estimate__mutmut_8":
         "largest starts at cost 1 instead of 0: a population costs >= 40 bytes, and a 0-cost entry (empty "
         "CSR) needs populations, so the largest part is the same (and '' when there is none)",

@@ -450,3 +450,68 @@ def test_step_current_may_be_empty_not_reversed():
     assert StepCurrent(5, 5, 1.0).offset == 5
     with pytest.raises(ValueError, match=r"StepCurrent offset \(4\) must be >= onset \(5\)"):
         StepCurrent(5, 4, 1.0)
+
+
+def test_memory_estimate_skips_what_it_cannot_size(monkeypatch):
+    from engine import resources
+
+    seen = []
+    monkeypatch.setattr(resources, "check", lambda what, n: seen.append((what, n)))
+    pb = resources.projection_bytes
+    lap = lambda n: 8 * n * 5  # noqa: E731  (Lapicque: 2 state variables + 3 buffers)
+    pops = [{"label": "x", "model": "NoSuchModel", "n": 5}, {"label": "z", "model": "LapicqueNeuron", "n": 0},
+            {"label": "t", "model": "LapicqueNeuron", "n": True}, {"label": "h", "model": "LapicqueNeuron",
+                                                                    "n": 10 ** 12 + 1},
+            {"label": "m", "model": 5, "n": 3}, {"label": 5, "model": "LapicqueNeuron", "n": 3},
+            {"label": "a", "model": "LapicqueNeuron", "n": 10}, {"label": "b", "model": "LapicqueNeuron", "n": 20},
+            {"label": "one", "model": "LapicqueNeuron", "n": 1}]
+    skipped = [{"source": "a", "target": "zz"}, {"source": ["a"], "target": "b"}, {"source": "a", "target": 3},
+               {"source": "a", "target": "b", "probability": True}, {"source": "a", "target": "b", "probability": 1.5},
+               {"source": "a", "target": "b", "probability": -0.1}, {"source": "a", "target": "b", "topology": "ring"},
+               {"source": "a", "target": "b", "csr": {"data": "x"}}]
+    sized = [{"source": "a", "target": "b"}, {"source": "a", "target": "b", "topology": "all_to_all"},
+             {"source": "b", "target": "b", "topology": "one_to_one", "probability": 0.5},
+             {"source": "a", "target": "b", "probability": 0.25}, {"source": "a", "target": "b", "probability": 0}]
+    nio._estimate({"populations": pops, "projections": skipped + sized})
+    expected = (lap(10) + lap(20) + lap(1) + pb(10, 20, "random", 1.0)[0] + pb(10, 20, "all_to_all", 1.0)[0]
+                + pb(20, 20, "one_to_one", 0.5)[0] + pb(10, 20, "random", 0.25)[0] + pb(10, 20, "random", 0)[0])
+    assert [n for _, n in seen] == [expected]
+    assert pb(10, 20, "random", 1.0)[0] > pb(10, 20, "random", 1.0)[1]  # the peak while building counts
+    seen.clear()
+    # a projection as the largest part, named by index and ends
+    nio._estimate({"populations": [{"label": "a", "model": "LapicqueNeuron", "n": 300}],
+                   "projections": [{"source": "a", "target": "a", "topology": "all_to_all"}]})
+    assert seen == [("the network of this document (largest part: projections[0] (a->a))",
+                     lap(300) + pb(300, 300, "all_to_all", 1.0)[0])]
+    assert pb(300, 300, "all_to_all", 1.0)[0] > lap(300)
+    seen.clear()
+    nio._estimate({"populations": [{"label": "big", "model": "LapicqueNeuron", "n": 10 ** 12}]})
+    assert seen == [("the network of this document (largest part: populations[0] ('big', n=1000000000000))",
+                     lap(10 ** 12))]
+
+
+def test_stimulus_dt_warning_tolerance_and_once_per_step():
+    from engine.network import PoissonInput
+
+    p = PoissonInput(1, 10.0, 1.0, dt=0.001)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert p.step_dt(0.001) == 0.001  # equal: silent
+        assert p.step_dt(0.001 * (1 + 1e-12)) == 0.001  # float noise: silent
+    with pytest.warns(RuntimeWarning, match="its dt=0.001 s differs from the run's step 0.0010001 s"):
+        assert p.step_dt(0.0010001) == 0.001
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        p.step_dt(0.0010001)  # the same run step again: warned already
+
+
+def test_poisson_input_adds_to_the_current_and_checks_its_target():
+    from engine.network import PoissonInput
+
+    p = PoissonInput(2, 1000.0, 0.5, dt=0.001)  # rate * dt = 1: a spike on every step
+    out = np.ones(3)
+    p.apply(0, out)
+    np.testing.assert_array_equal(out, [1.5, 1.5, 1.0])
+    with pytest.raises(ValueError) as e:
+        PoissonInput(5, label="noise").check_target(Population("LapicqueNeuron", 3, label="p"))
+    assert str(e.value) == "PoissonInput 'noise' n=5 exceeds the size of target population 'p' (n=3)"
