@@ -306,6 +306,9 @@ EQUIVALENT.update({
     _NW + "stimuli.x__dt_field__mutmut_7": "as _dt_field__mutmut_1 (allow_None dropped)",
     _NW + "stimuli.x__dt_field__mutmut_12": "as _dt_field__mutmut_1 (allow_None=False)",
     _NW + "monitors.x__check_record__mutmut_29": "as firing_rates__mutmut_6 (allow_float=None)",
+    _NW + "io.x__estimate__mutmut_144": "as _named__mutmut_2 (the path is set on the next line)",
+    _NW + "io.x__estimate__mutmut_151":
+        "split() instead of split(' '): the part's name has single spaces only, so the first word is the same",
     _NW + "stimuli.xǁPoissonInputǁapply__mutmut_4":
         "random() <= p instead of < p: differs only when the generator returns exactly p (chance 2**-53)",
     _NW + "io.x__estimate__mutmut_8":
