@@ -491,7 +491,7 @@ class RunView(pn.viewable.Viewer):
             return  # positions only; a new dt applies at the next reset (its field says so)
         if kind == "param" and self.live is not None:
             live = self.live
-            if self._can_set_live(live.network, change):
+            if self._can_set_live(live.network, change, live.sim):
                 self.runner.apply(lambda sim: self._apply_live(live, change))
                 self._param_changed_at = time.perf_counter()
                 # the frames that show the change go out as soon as their
@@ -511,12 +511,18 @@ class RunView(pn.viewable.Viewer):
                 self._rebuild_figures()
 
     @staticmethod
-    def _can_set_live(network, change: dict) -> bool:
+    def _can_set_live(network, change: dict, sim=None) -> bool:
         if hasattr(network, "set"):
             if change.get("label") is None:
                 return False
-            blocker = getattr(network, "live_change_blocker", None)  # e.g. a fixed-point Q-format
             try:
+                if sim is not None:
+                    # the page compiles its own simulator (not network.simulator()),
+                    # so ask that one what it cannot take: e.g. a fixed-point Q-format
+                    check = getattr(sim, "live_change_blocker", None)
+                    obj = network.find(change["label"], change.get("what"))
+                    return check is None or check(obj, change["name"]) is None
+                blocker = getattr(network, "live_change_blocker", None)
                 return blocker is None or blocker(change["label"], change["name"],
                                                   kind=change.get("what")) is None
             except ValueError:  # the running network has no such object: rebuild
@@ -706,7 +712,11 @@ class RunView(pn.viewable.Viewer):
             why, self._live_failed = self._live_failed, None
             self._restart(f"the running simulation refused {why}")
             return
-        if r.state == "error" and self._live_applied is not None \
+        # one reading of the worker's state for this tick: it may fail while
+        # this tick drains, and a failure caused by a live change must take
+        # the restart path below, not the "stopped" message at the end
+        state = r.state
+        if state == "error" and self._live_applied is not None \
                 and self._live_applied[0] == r.steps_done:
             name, self._live_applied = self._live_applied[1], None
             r.state = "running"  # what _restart resumes
@@ -761,12 +771,12 @@ class RunView(pn.viewable.Viewer):
                                      t_push + 1.0 / self.max_fps)
             self.frame_times.append(now)
             del self.frame_times[:-200]
-        if r.state == "error":
+        if state == "error":
             self.show_error(f"The simulation stopped: {r.error}. The network is unchanged; "
                             "fix it (or choose another backend) and press Reset.")
             r.state = "idle"
             self._update_buttons()
-        elif not chunks and not self._dirty and r.state != "running" and r.queue.empty() \
+        elif not chunks and not self._dirty and state != "running" and r.state == state and r.queue.empty() \
                 and r._step_request == 0:
             if self._cb is not None:
                 self._cb.stop()

@@ -158,6 +158,33 @@ def test_q_format_change_while_running_applies_and_says_how(app, backend):
     assert rv.runner.state == "running" and rv.runner.error is None and not rv.message.visible
 
 
+def test_a_live_change_that_fails_while_the_page_draws_restarts_the_run(app):
+    """The worker may fail on a live change while a tick is draining its
+    chunks: that failure must still take the restart path (with the change),
+    not the "simulation stopped" message, and the run goes on."""
+    rv, store = app.run, app.store
+    rv.speed.value = "as fast as possible"
+    rv.start()
+    _tick_until(rv, lambda: rv.raster.total_spikes > 0, what="spikes")
+    r = rv.runner
+    drain = r.drain
+
+    def drain_then_fail():
+        chunks = drain()
+        with r._cond:  # what the worker does when the chunk after a live change raises
+            r.state, r.error = "error", "ValueError: planted"
+            rv._live_applied = (r.steps_done, "tau")
+        r.drain = drain
+        return chunks
+
+    r.drain = drain_then_fail
+    rv.tick()
+    assert not rv.message.visible  # not reported as a stopped simulation
+    rv.tick()
+    assert "restarted" in rv.info.object and "tau" in rv.info.object and "planted" in rv.info.object
+    _tick_until(rv, lambda: rv.runner.steps_done > 0 and rv.runner.state == "running", what="the new run")
+
+
 def test_exports_belong_to_the_network_on_the_canvas(app, tmp_path):
     rv, b = app.run, app.builder
     rv.speed.value = "as fast as possible"
