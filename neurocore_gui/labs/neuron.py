@@ -154,6 +154,12 @@ class NeuronLab(pn.viewable.Viewer):
         self.model_select = pmui.Select(label="Model", options=names, value=self.model, width=270)
         self.preset_select = pmui.Select(label="Preset", options={"(none)": ""}, value="", width=270)
         self.preset_text = pn.pane.Markdown("", sizing_mode="stretch_width", visible=False)
+        # a preset with its own current (pulses, ramps) is not one of the
+        # protocols below: say so, so the fields are not read as what runs
+        self.protocol_note = pn.pane.Markdown(
+            "<small>The preset's own current is running (its protocol is described above). "
+            "Changing a field below replaces it with that protocol.</small>",
+            sizing_mode="stretch_width", visible=False, css_classes=["nc-preset-current"])
         self.protocol = pmui.RadioButtonGroup(label="Protocol", options=list(PROTOCOLS), value="step")
         self.duration = pmui.FloatInput(label=f["duration_ms"], value=300.0, width=120)
         self.amp = pmui.FloatSlider(label=f["amplitude"], start=0.0, end=1.0, step=0.01, value=0.5, width=270)
@@ -262,7 +268,7 @@ class NeuronLab(pn.viewable.Viewer):
             self.preset_select.options = {"(none)": "", **{p.title: p.key for p in presets}}
             self.preset_select.value = ""
             self.preset_select.visible = bool(presets)
-            self.preset_text.visible = False
+            self.preset_text.visible = self.protocol_note.visible = False
             lines = r" \\ ".join(equations_latex(cls))
             self.eq_pane.object = rf"$$\begin{{gathered}} {lines} \end{{gathered}}$$"
             self.clicked = []
@@ -297,7 +303,7 @@ class NeuronLab(pn.viewable.Viewer):
     def apply_preset(self, key: str) -> None:
         """Set the preset's parameters and protocol and re-run (``""``: none)."""
         if not key:
-            self.preset_text.visible = False
+            self.preset_text.visible = self.protocol_note.visible = False
             self._changed()
             return
         p = find_preset(self.model, key)
@@ -322,6 +328,7 @@ class NeuronLab(pn.viewable.Viewer):
             self.preset_text.object = (f"**{p.title}** — {p.text}\n\n*{describe_protocol(p)}*\n\n"
                                        f"<small>{p.reference}</small>")
             self.preset_text.visible = True
+            self.protocol_note.visible = not p.protocol
         finally:
             self._hold = False
         self._changed(preset=True)
@@ -771,7 +778,7 @@ class NeuronLab(pn.viewable.Viewer):
             protocol_widgets += [w for w in ws if w not in protocol_widgets]
         controls = pn.Column(
             self.model_select, self.preset_select, self.preset_text,
-            pn.pane.Markdown("**Input current**"), self.protocol, pn.FlexBox(self.duration, *protocol_widgets),
+            pn.pane.Markdown("**Input current**"), self.protocol_note, self.protocol, pn.FlexBox(self.duration, *protocol_widgets),
             pn.pane.Markdown("**Parameters**"), self.param_box,
             pn.pane.Markdown("**Phase plane**"), pn.FlexBox(self.nc_current, self.plane_x, self.plane_y, self.freeze),
             pn.pane.Markdown("**F-I curve**"), pn.Row(self.imax), pn.Row(self.fi_btn, self.fi_cancel),

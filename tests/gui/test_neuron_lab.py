@@ -109,10 +109,12 @@ def test_preset_sets_parameters_protocol_and_text(lab):
     st = lab.last_result["spike_times_ms"]
     isi = np.diff(st)
     assert st.size > 10 and isi.max() > 4 * isi.min()
+    assert not lab.protocol_note.visible                # a step preset: the fields below are what runs
     lab.preset_select.value = "rebound_spike"           # a segment protocol (hyperpolarising pulse)
     assert lab.last_result["current"].min() == -15.0 and len(lab.last_result["spike_steps"]) == 1
+    assert lab.protocol_note.visible                    # ... not here: the page says the preset's current runs
     lab.onset.value = 10.0                               # editing the protocol leaves the preset
-    assert lab.preset_select.value == ""
+    assert lab.preset_select.value == "" and not lab.protocol_note.visible
 
 
 def test_izhikevich_2004_lists_all_twenty_panels_and_a_new_one_shows_its_behaviour(lab):
