@@ -14,7 +14,7 @@ Rinzel & Ermentrout (1998); FitzHugh (1961).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -95,6 +95,8 @@ def describe_protocol(p: Preset) -> str:
 
 
 def _izh(key, title, text, a, b, c, d, v0, duration, expect, protocol=None, segments=(), baseline=0.0, dt=0.25):
+    # the panels this 2003-form model shares with Izhikevich2004Neuron take
+    # that model's paragraph (text=None, filled in below _FIG1): one text each
     return Preset("SCIzhikevichNeuron", key, title, text, dict(a=a, b=b, c=c, d=d), duration,
                   protocol=protocol or {}, segments=tuple(segments), baseline=baseline,
                   initial={"v": v0, "u": b * v0}, dt_ms=dt, expect=expect, reference=IZH_2004)
@@ -106,66 +108,46 @@ def _step(amp, onset):
 
 _IZH = [
     _izh("tonic_spiking", "(A) tonic spiking",
-         "A step of current makes the neuron fire a regular train for as long as the input lasts, "
-         "like cortical regular-spiking cells under a sustained depolarisation. The reset (c = -65 mV) "
-         "is low and the after-spike jump of u (d = 6) is modest, so every cycle starts from the same "
-         "state and the inter-spike intervals settle to one value.",
+         None,
          0.02, 0.2, -65, 6, -70, 200, "tonic", _step(14, 10)),
     _izh("phasic_spiking", "(B) phasic spiking",
-         "The neuron answers the onset of a weak step with a single spike and then stays silent: "
-         "with b = 0.25 the recovery variable follows v closely and catches up with the input, so "
-         "it reports a change rather than a level.",
+         None,
          0.02, 0.25, -65, 6, -64, 200, "phasic", _step(0.5, 20)),
     _izh("tonic_bursting", "(C) tonic bursting",
-         "A high reset (c = -50 mV) and a small jump d = 2 make u build up over several fast spikes "
-         "until it ends the burst; u then decays and the next burst starts: periodic bursts, as in "
-         "chattering neurons of cat neocortex.",
+         None,
          0.02, 0.2, -50, 2, -70, 220, "bursting", _step(15, 22)),
     _izh("phasic_bursting", "(D) phasic bursting",
-         "Like phasic spiking, but the onset response is a burst of spikes (c = -55 mV, tiny d): the "
-         "neuron signals the start of the input with a burst and then stays quiet.",
+         None,
          0.02, 0.25, -55, 0.05, -64, 200, "phasic_burst", _step(0.6, 20), dt=0.2),
     _izh("mixed_mode", "(E) mixed mode",
-         "An initial burst followed by tonic single spikes: the first spikes come before u has grown, "
-         "later ones are spaced by the accumulated recovery, as in intrinsically bursting cortical cells.",
+         None,
          0.02, 0.2, -55, 4, -70, 160, "initial_burst", _step(10, 16)),
     _izh("spike_frequency_adaptation", "(F) spike-frequency adaptation",
-         "The inter-spike intervals lengthen during a constant step: each spike adds d = 8 to the slow "
-         "recovery variable (a = 0.01), which builds up and slows the firing.",
+         None,
          0.01, 0.2, -65, 8, -70, 85, "adapting", _step(30, 8.5)),
     _izh("class2_excitability", "(H) class 2 excitability",
-         "Under a slowly rising ramp the neuron starts firing at a clearly non-zero rate: the rest "
-         "state loses stability through an Andronov-Hopf bifurcation (a = 0.2, b = 0.26), so the "
-         "frequency does not grow from zero as it does for class 1 neurons.",
+         None,
          0.2, 0.26, -65, 0, -64, 300, "class2",
          {"protocol": "ramp", "start": -0.5, "end": -0.5 + 0.015 * 270, "onset_ms": 30, "offset_ms": 300,
           "baseline": -0.5}),
     _izh("spike_latency", "(I) spike latency",
-         "A brief pulse just above threshold is answered with a spike after a long delay: the state "
-         "passes slowly near the ghost of the rest point, so the latency encodes how far above "
-         "threshold the input was.",
+         None,
          0.02, 0.2, -65, 6, -70, 100, "latency", segments=[(10, 13, 7.04)], dt=0.2),
     _izh("subthreshold_oscillations", "(J) subthreshold oscillations",
-         "After a short pulse the voltage rings: damped oscillations around rest (the rest point is a "
-         "stable focus), with a spike on the first, largest swing.",
+         None,
          0.05, 0.26, -60, 0, -62, 200, "subthreshold_oscillation", segments=[(20, 25, 2.0)]),
     _izh("resonator", "(K) resonator",
-         "The neuron prefers inputs at its resonant frequency: of two pulse pairs of the same strength "
-         "only the pair whose spacing matches the damped subthreshold oscillation adds up to a spike.",
+         None,
          0.1, 0.26, -60, -1, -62, 400, "resonator",
          segments=[(40, 44, 0.65), (60, 64, 0.65), (280, 284, 0.65), (320, 324, 0.65)]),
     _izh("rebound_spike", "(M) rebound spike",
-         "Released from a brief hyperpolarising pulse, the neuron fires a spike: during the pulse u "
-         "falls (b = 0.25), and at release the lowered recovery lets v overshoot threshold.",
+         None,
          0.03, 0.25, -60, 4, -64, 200, "rebound", segments=[(20, 25, -15.0)], dt=0.2),
     _izh("rebound_burst", "(N) rebound burst",
-         "The same post-inhibitory rebound with a high reset and no after-spike jump (c = -52, d = 0) "
-         "gives a burst instead of a single spike, as thalamo-cortical cells do.",
+         None,
          0.03, 0.25, -52, 0, -64, 200, "rebound_burst", segments=[(20, 25, -15.0)], dt=0.2),
     _izh("threshold_variability", "(O) threshold variability",
-         "The threshold depends on the recent past: a weak excitatory pulse alone does nothing, but "
-         "the same pulse right after a brief inhibition fires the cell, because the inhibition lowered "
-         "the recovery variable.",
+         None,
          0.03, 0.25, -60, 4, -64, 100, "threshold_variability",
          segments=[(10, 15, 1.0), (70, 75, -6.0), (80, 85, 1.0)]),
     _izh("bistability", "(P) bistability",
@@ -388,6 +370,9 @@ _OTHER = [
            {}, 300.0, protocol={"protocol": "step", "amplitude": 0.5, "onset_ms": 0.0},
            expect="tonic", reference="R. FitzHugh (1961)"),
 ]
+
+_FIG1_TEXT = {p.key: p.text for p in _FIG1}
+_IZH = [replace(p, text=_FIG1_TEXT[p.key]) if p.text is None else p for p in _IZH]
 
 PRESETS: list[Preset] = _FIG1 + _IZH + _ADEX + _OTHER
 
