@@ -515,3 +515,22 @@ def test_poisson_input_adds_to_the_current_and_checks_its_target():
     with pytest.raises(ValueError) as e:
         PoissonInput(5, label="noise").check_target(Population("LapicqueNeuron", 3, label="p"))
     assert str(e.value) == "PoissonInput 'noise' n=5 exceeds the size of target population 'p' (n=3)"
+
+
+def test_network_to_dict_passes_include_state():
+    net, doc = _doc()
+    assert net.to_dict()["populations"][0]["state"] == {"v": [0.5, 0.5]}
+    assert "state" not in net.to_dict(include_state=False)["populations"][0]
+
+
+def test_document_keys_unknown_and_missing():
+    with pytest.raises(DocumentError) as e:
+        nio._keys({"a": 1, "zz": 2, "yy": 3}, "populations[0]", {"a", "b"}, set())
+    assert e.value.path == "populations[0].yy" and str(e.value) == "populations[0].yy: unknown key (allowed: a, b)"
+    with pytest.raises(DocumentError) as e:
+        nio._keys({"zz": 1}, "", {"a"}, set())
+    assert e.value.path == "zz" and str(e.value) == "zz: unknown key (allowed: a)"
+    with pytest.raises(DocumentError) as e:
+        nio._keys({"a": 1}, "stimuli[2]", {"a", "b", "c"}, {"a", "c", "b"})
+    assert e.value.path == "stimuli[2]" and str(e.value) == "stimuli[2]: missing key 'b'"
+    nio._keys({"a": 1, "b": 2}, "x", {"a", "b"}, {"a", "b"})  # all present: fine
