@@ -87,7 +87,8 @@ MODULES: dict[str, Module] = {
         (E + "test_models_contract.py", E + "test_models_if.py", E + "test_models_conductance.py",
          E + "test_models_maps_rate_hw.py", E + "test_models_oscillators.py", E + "test_neurons_reference.py",
          E + "test_reference_compat.py", E + "test_fixed_point_lif.py",
-         E + "test_pinned_kernels.py", E + "test_pinned_conductance.py", E + "test_pinned_models.py"),
+         E + "test_pinned_kernels.py", E + "test_pinned_conductance.py", E + "test_pinned_models.py",
+         E + "test_izhikevich2004.py"),
         # the torch and compiled (numba) backends read the models' kernel source,
         # which mutmut's trampolines replace
         keyword="not torch and not compiled",
