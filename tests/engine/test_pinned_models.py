@@ -168,3 +168,205 @@ def test_int_noise():
     draws = _form._int_noise(4, np.random.default_rng(0), (2000,))
     assert draws.dtype == np.int64 and draws.shape == (2000,)
     assert set(np.unique(draws)) == {0, 1, 2, 3}
+
+
+# -- rebind -------------------------------------------------------------------------------------
+def test_rebind_swaps_namespace_helpers_and_memoises():
+    class FakeNP:
+        inf = np.inf
+
+        @staticmethod
+        def asarray(x):
+            return ("asarray", tuple(np.asarray(x).tolist()))
+
+        @staticmethod
+        def where(c, a, b):
+            return "fake-where"
+
+    # spike_reset calls np.where: rebound, it must see the fake namespace
+    fn = _form.rebind(_form.spike_reset, FakeNP)
+    assert fn is not _form.spike_reset and fn.__name__ == "spike_reset"
+    assert fn(True, 1.0, 2.0) == "fake-where"
+    assert _form.spike_reset(True, 1.0, 2.0) == 2.0  # the original keeps NumPy
+
+    # a helper of engine.models called by the function is re-bound too, or swapped
+    def outer(a, b):
+        return spike_reset(a, b, 0.0)  # noqa: F821 - supplied through the globals below
+
+    import types as _t
+    g = {"spike_reset": _form.spike_reset, "np": np, "TABLE": np.array([1.0, 2.0])}
+    f = _t.FunctionType(outer.__code__, g, "outer")
+    assert _form.rebind(f, FakeNP)(True, 1.0) == "fake-where"
+    swapped = _form.rebind(f, FakeNP, swap={_form.spike_reset: lambda s, v, r: "swapped"})
+    assert swapped(True, 1.0) == "swapped"
+
+    def uses_table():
+        return TABLE  # noqa: F821
+
+    f2 = _t.FunctionType(uses_table.__code__, g, "uses_table")
+    assert _form.rebind(f2, FakeNP)() == ("asarray", (1.0, 2.0))  # module arrays converted
+    memo = {}
+    first = _form.rebind(f, FakeNP, memo)
+    assert _form.rebind(f, FakeNP, memo) is first
+
+
+def test_numpy_form_is_cached_and_uses_array_helpers():
+    from engine.models.sc_izhikevich import SCIzhikevich
+
+    fn = _form.numpy_form(SCIzhikevich.dynamics)
+    assert _form.numpy_form(SCIzhikevich.dynamics) is fn
+    assert fn.__globals__["spike_reset"] is _form._np_spike_reset
+
+
+# -- SCIzhikevich: both integrators against a plain reference ---------------------------------------
+def _izh_f(a, b, v, u, I):
+    return 0.04 * v * v + 5 * v + 140 - u + I, a * (b * v - u)
+
+
+@pytest.mark.parametrize("preset", ["RS", "FS"])
+def test_sc_izhikevich_rk4_and_half_euler_against_reference(preset):
+    from engine.models.sc_izhikevich import SCIzhikevich
+
+    pars = SCIzhikevich.presets[preset]
+    a, b, c, d = pars["a"], pars["b"], pars["c"], pars["d"]
+    dt, I = 0.5, np.array([0.0, 5.0, 12.0])
+    for integ in ("rk4", "baseline_half_euler"):
+        m = SCIzhikevich(integrator=integ, **pars)
+        st = m.initial_state(3)
+        np.testing.assert_array_equal(st["v"], [c] * 3)
+        np.testing.assert_array_equal(st["u"], [b * c] * 3)
+        v, u = np.full(3, c), np.full(3, b * c)
+        n_spk = 0
+        for _ in range(400):
+            if integ == "rk4":
+                k1 = _izh_f(a, b, v, u, I)
+                k2 = _izh_f(a, b, v + dt / 2 * k1[0], u + dt / 2 * k1[1], I)
+                k3 = _izh_f(a, b, v + dt / 2 * k2[0], u + dt / 2 * k2[1], I)
+                k4 = _izh_f(a, b, v + dt * k3[0], u + dt * k3[1], I)
+                vn = v + dt / 6 * (k1[0] + 2 * k2[0] + 2 * k3[0] + k4[0])
+                un = u + dt / 6 * (k1[1] + 2 * k2[1] + 2 * k3[1] + k4[1])
+            else:
+                dv, du = _izh_f(a, b, v, u, I)
+                vn, un = v + dt / 2 * dv, u + dt / 2 * du
+                dv, du = _izh_f(a, b, vn, un, I)
+                vn, un = vn + dt / 2 * dv, un + dt / 2 * du
+            spk = vn >= 30.0
+            v, u = np.where(spk, c, vn), np.where(spk, un + d, un)
+            out = m.step(st, I, dt)
+            np.testing.assert_array_equal(out, spk)
+            np.testing.assert_allclose(st["v"], v, rtol=1e-12, atol=1e-12)
+            np.testing.assert_allclose(st["u"], u, rtol=1e-12, atol=1e-12)
+            n_spk += int(spk.sum())
+        assert n_spk > 5  # the driven neurons fire
+
+
+def test_sc_izhikevich_noise_added_unscaled():
+    from engine.models.sc_izhikevich import SCIzhikevich
+
+    m = SCIzhikevich(noise_std=2.0)
+    st = m.initial_state(4)
+    rng = np.random.default_rng(3)
+    draws = np.random.default_rng(3).normal(0.0, 2.0, size=4)
+    m.step(st, np.zeros(4), 1.0, rng)
+    # v = -65, u = -13: dv = 0.04*4225 - 325 + 140 + 13 = -3; two half-steps, then the noise
+    v1 = -65 + 0.5 * -3.0
+    u1 = -13 + 0.5 * 0.02 * (0.2 * -65 + 13)
+    dv2 = 0.04 * v1 * v1 + 5 * v1 + 140 - u1
+    np.testing.assert_allclose(st["v"], v1 + 0.5 * dv2 + draws, rtol=1e-12)
+
+
+# -- theta neuron: the exact solution of tau v' = v^2 + I, v = tan(theta/2) --------------------------
+def test_theta_positive_drive_exact_phase_and_spike():
+    from engine.models.theta import ThetaNeuron
+
+    # I = 1, tau = 1 from theta = 0: v = tan(t), so theta = 2 t until it passes pi at t = pi/2
+    m = ThetaNeuron()
+    st = m.initial_state(1)
+    spikes = [bool(m.step(st, np.array([1.0]), 0.5)[0]) for _ in range(3)]
+    assert spikes == [False, False, False]
+    assert st["theta"][0] == pytest.approx(3.0, abs=1e-12)  # t = 1.5
+    assert bool(m.step(st, np.array([1.0]), 0.5)[0])  # t = 2.0 > pi/2
+    assert st["theta"][0] == pytest.approx(4.0 - 2 * math.pi, abs=1e-12)  # theta = 2 t = 4, wrapped
+    # tau = 2 halves the speed: theta = t after dt = 0.5
+    m2 = ThetaNeuron(tau=2.0)
+    st = m2.initial_state(1)
+    m2.step(st, np.array([1.0]), 0.5)
+    assert st["theta"][0] == pytest.approx(0.5, abs=1e-12)
+    # I = 4 from 0: v = 2 tan(2 t)
+    st = m.initial_state(1)
+    assert not m.step(st, np.array([4.0]), 0.3)[0]
+    assert st["theta"][0] == pytest.approx(2 * math.atan(2 * math.tan(0.6)), abs=1e-12)
+
+
+def test_theta_zero_and_negative_drive_exact():
+    from engine.models.theta import ThetaNeuron
+
+    # I = 0 from theta = pi/2 (v = 1): v = 1 / (1 - t), through infinity at t = 1
+    m = ThetaNeuron(theta_init=math.pi / 2)
+    st = m.initial_state(1)
+    assert not m.step(st, np.array([0.0]), 0.6)[0]
+    assert st["theta"][0] == pytest.approx(2 * math.atan(2.5), abs=1e-12)
+    assert m.step(st, np.array([0.0]), 0.6)[0]
+    assert st["theta"][0] == pytest.approx(2 * math.atan(-5.0), abs=1e-12)
+    # I = 0 from theta < 0: never fires, v = v0 / (1 - v0 t)
+    m = ThetaNeuron(theta_init=-1.0)
+    st = m.initial_state(1)
+    v0 = math.tan(-0.5)
+    assert not m.step(st, np.array([0.0]), 2.0)[0]
+    assert st["theta"][0] == pytest.approx(2 * math.atan(v0 / (1 - 2 * v0)), abs=1e-12)
+    # I = -1 from theta = 0: v = -tanh(t), rests towards -pi/2, no spike
+    m = ThetaNeuron()
+    st = m.initial_state(1)
+    for k in range(1, 4):
+        assert not m.step(st, np.array([-1.0]), 0.5)[0]
+        assert st["theta"][0] == pytest.approx(-2 * math.atan(math.tanh(0.5 * k)), abs=1e-12)
+    # I = -1 above the unstable point (theta = 2 > pi/2): v = coth(c - t), c = atanh(1/v0)
+    m = ThetaNeuron(theta_init=2.0)
+    st = m.initial_state(1)
+    v0 = math.tan(1.0)
+    c = math.atanh(1 / v0)  # 0.76: the spike is in the second step of 0.5
+    assert not m.step(st, np.array([-1.0]), 0.5)[0]
+    assert st["theta"][0] == pytest.approx(2 * math.atan(1 / math.tanh(c - 0.5)), abs=1e-12)
+    assert m.step(st, np.array([-1.0]), 0.5)[0]
+    assert st["theta"][0] == pytest.approx(2 * math.atan(1 / math.tanh(c - 1.0)), abs=1e-12)
+
+
+# -- TrueNorth: integrate, leak, threshold, reset by hand ---------------------------------------------
+def _tn(values, current, **kw):
+    from engine.models.truenorth import TrueNorthNeuron
+
+    m = TrueNorthNeuron(**kw)
+    st = m.initial_state(len(values))
+    assert st["v"].dtype == np.int64
+    st["v"][:] = values
+    out = m.step(st, np.asarray(current, dtype=float), 1.0)
+    return out.tolist(), st["v"].tolist()
+
+
+def test_truenorth_positive_reset_modes():
+    # threshold 10, leak -1: V + I - 1 against 10
+    assert _tn([5, 5, 0], [5.0, 6.0, 2.5], threshold=10) == ([0, 1, 0], [9, 0, 1])  # rint(2.5) = 2
+    assert _tn([5, 5], [5.0, 9.0], threshold=10, reset_mode=1) == ([0, 1], [9, 3])  # 13 - 10
+    assert _tn([5, 5], [5.0, 9.0], threshold=10, reset_mode=2) == ([0, 1], [9, 13])
+    assert _tn([5], [9.0], threshold=10, reset_value=-3) == ([1], [-3])
+    assert _tn([0], [10.0], threshold=10, leak=0) == ([1], [0])  # exactly on alpha fires
+
+
+def test_truenorth_leak_reversal_and_negative_side():
+    # (beta = 100 keeps the negative floor out of the way)
+    assert _tn([5, -5, 0], [0.0, 0.0, 0.0], leak=-2, leak_reversal=1, neg_threshold=100) == ([0, 0, 0], [3, -3, 0])
+    assert _tn([-5], [0.0], leak=-2, neg_threshold=100) == ([0], [-7])  # plain leak: Omega = 1
+    # saturation at -beta (kappa = 1)
+    assert _tn([-3, -3], [-3.0, -1.0], leak=0, neg_threshold=4) == ([0, 0], [-4, -4])
+    assert _tn([-3], [-1.0], leak=0, neg_threshold=5) == ([0], [-4])
+    # mirrored reset (kappa = 0) below -(beta + eta)
+    kw = dict(leak=0, neg_threshold=4, neg_saturate=0)
+    assert _tn([-3, -3], [-2.0, -1.0], reset_value=7, **kw) == ([0, 0], [-7, -4])
+    assert _tn([-3], [-4.0], reset_mode=1, **kw) == ([0], [-3])  # -7 + 4
+    assert _tn([-3], [-4.0], reset_mode=2, **kw) == ([0], [-7])
+
+
+def test_truenorth_register_wraps():
+    assert _tn([127], [1.0], v_bits=8, leak=0, threshold=200, neg_threshold=200) == ([0], [-128])
+    assert _tn([-128], [-1.0], v_bits=8, leak=0, threshold=200, neg_threshold=255, neg_saturate=0) \
+        == ([0], [127])
