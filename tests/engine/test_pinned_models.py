@@ -370,3 +370,130 @@ def test_truenorth_register_wraps():
     assert _tn([127], [1.0], v_bits=8, leak=0, threshold=200, neg_threshold=200) == ([0], [-128])
     assert _tn([-128], [-1.0], v_bits=8, leak=0, threshold=200, neg_threshold=255, neg_saturate=0) \
         == ([0], [127])
+
+
+# -- point neurons step by step against plain scalar loops (non-default parameters) ------------------
+def _run_against(model, ref_step, ref_state, currents, dt, steps=300):
+    """Step ``model`` on one neuron per current and a scalar reference ``ref_step``
+    (a dict state -> spike) side by side; returns the spike counts."""
+    n = len(currents)
+    st = model.initial_state(n)
+    for name, value in ref_state.items():
+        np.testing.assert_array_equal(st[name], np.full(n, value), err_msg=name)
+        assert st[name].dtype == np.float64 and st[name].shape == (n,)
+    refs = [dict(ref_state) for _ in range(n)]
+    counts = [0] * n
+    I = np.asarray(currents, dtype=float)
+    for _ in range(steps):
+        out = model.step(st, I, dt)
+        for i, r in enumerate(refs):
+            s = ref_step(r, currents[i], dt)
+            assert bool(out[i]) == s
+            counts[i] += s
+            for name in r:
+                assert st[name][i] == pytest.approx(r[name], rel=1e-12, abs=1e-12), name
+    return counts
+
+
+def _refr(r, spiked, period):
+    r["refractory"] = float(period) if spiked else max(r["refractory"] - 1.0, 0.0)
+
+
+def test_adex_against_scalar_loop():
+    from engine.models.adex import AdEx
+
+    P = dict(C=200.0, g_L=10.0, E_L=-65.0, V_T=-50.0, delta_T=2.0, tau_w=100.0, a=2.0, b=60.0,
+             V_reset=-58.0, V_peak=0.0, refractory_period=3)
+
+    def step(r, I, dt):
+        v, w = r["v"], r["w"]
+        active = r["refractory"] <= 0
+        dv = (-P["g_L"] * (v - P["E_L"]) + P["g_L"] * P["delta_T"] * math.exp(min((v - P["V_T"]) / P["delta_T"], 50.0))
+              - w + I) / P["C"]
+        w_new = w + dt * (P["a"] * (v - P["E_L"]) - w) / P["tau_w"]
+        v_new = v + dt * dv if active else v
+        s = active and v_new >= P["V_peak"]
+        r["v"], r["w"] = (P["V_reset"], w_new + P["b"]) if s else (v_new, w_new)
+        _refr(r, s, P["refractory_period"])
+        return s
+
+    counts = _run_against(AdEx(**P), step, {"v": -65.0, "w": 0.0, "refractory": 0.0}, [0.0, 300.0, 800.0], 0.1, 3000)
+    assert counts[0] == 0 and counts[2] > counts[1] > 0
+
+
+def test_qif_against_scalar_loop():
+    from engine.models.qif import QIF
+
+    P = dict(tau_m=8.0, resistance=5.0, a0=0.05, V_rest=-60.0, V_c=-45.0, V_reset=-66.0, V_peak=25.0,
+             refractory_period=2)
+
+    def step(r, I, dt):
+        v = r["v"]
+        active = r["refractory"] <= 0
+        drive = P["a0"] * (v - P["V_rest"]) * (v - P["V_c"]) + P["resistance"] * I
+        v_new = v + dt * drive / P["tau_m"] if active else v
+        s = active and v_new >= P["V_peak"]
+        r["v"] = P["V_reset"] if s else v_new
+        _refr(r, s, P["refractory_period"])
+        return s
+
+    counts = _run_against(QIF(**P), step, {"v": -60.0, "refractory": 0.0}, [0.0, 3.0, 8.0], 0.1, 1500)
+    assert counts[0] == 0 and counts[2] > counts[1] > 0
+
+
+def test_adaptive_threshold_against_scalar_loop():
+    from engine.models.adaptive_threshold_if import AdaptiveThresholdIF
+
+    P = dict(tau_m=10.0, tau_theta=50.0, resistance=2.0, v_rest=0.1, v_reset=-0.2, theta_0=1.1, delta_theta=0.3,
+             refractory_period=2)
+    dm, dth = math.exp(-0.5 / P["tau_m"]), math.exp(-0.5 / P["tau_theta"])
+
+    def step(r, I, dt):
+        active = r["refractory"] <= 0
+        v_inf = P["v_rest"] + P["resistance"] * I
+        v_new = v_inf + (r["v"] - v_inf) * dm if active else r["v"]
+        th = P["theta_0"] + (r["theta"] - P["theta_0"]) * dth
+        s = active and v_new >= th
+        r["v"], r["theta"] = (P["v_reset"], th + P["delta_theta"]) if s else (v_new, th)
+        _refr(r, s, P["refractory_period"])
+        return s
+
+    counts = _run_against(AdaptiveThresholdIF(**P), step, {"v": 0.1, "theta": 1.1, "refractory": 0.0},
+                          [0.0, 0.8, 2.0], 0.5)
+    assert counts[0] == 0 and counts[2] > counts[1] > 0
+
+
+def test_lapicque_against_scalar_loop():
+    from engine.models.lapicque import Lapicque
+
+    P = dict(tau=5.0, resistance=2.0, v_rest=-0.5, v_reset=-1.0, v_threshold=0.5, refractory_period=2)
+    dec = math.exp(-0.25 / P["tau"])
+
+    def step(r, I, dt):
+        active = r["refractory"] <= 0
+        v_inf = I * P["resistance"] + P["v_rest"]
+        v_new = v_inf + (r["v"] - v_inf) * dec if active else r["v"]
+        s = active and v_new >= P["v_threshold"]
+        r["v"] = P["v_reset"] if s else v_new
+        _refr(r, s, P["refractory_period"])
+        return s
+
+    counts = _run_against(Lapicque(**P), step, {"v": -0.5, "refractory": 0.0}, [0.0, 0.6, 1.5], 0.25)
+    assert counts[0] == 0 and counts[2] > counts[1] > 0
+
+
+def test_izhikevich2007_against_scalar_loop():
+    from engine.models.izhikevich2007 import Izhikevich2007
+
+    P = dict(C=50.0, k=1.5, vr=-55.0, vt=-42.0, vpeak=30.0, a=0.05, b=-1.0, c=-48.0, d=60.0)
+
+    def step(r, I, dt):
+        v, u = r["v"], r["u"]
+        v_new = v + dt * (P["k"] * (v - P["vr"]) * (v - P["vt"]) - u + I) / P["C"]
+        u_new = u + dt * P["a"] * (P["b"] * (v - P["vr"]) - u)
+        s = v_new >= P["vpeak"]
+        r["v"], r["u"] = (P["c"], u_new + P["d"]) if s else (v_new, u_new)
+        return s
+
+    counts = _run_against(Izhikevich2007(**P), step, {"v": -55.0, "u": 0.0}, [0.0, 150.0, 400.0], 0.1, 2000)
+    assert counts[0] == 0 and counts[2] > counts[1] > 0
