@@ -497,3 +497,153 @@ def test_izhikevich2007_against_scalar_loop():
 
     counts = _run_against(Izhikevich2007(**P), step, {"v": -55.0, "u": 0.0}, [0.0, 150.0, 400.0], 0.1, 2000)
     assert counts[0] == 0 and counts[2] > counts[1] > 0
+
+
+# -- base: parameters, the parameter view, describe, the registry ---------------------------------
+def test_real_and_count_parameters():
+    from engine.models.lapicque import Lapicque
+    from engine.models.truenorth import TrueNorthNeuron
+
+    m = Lapicque(v_rest=-1)
+    assert m.v_rest == -1.0 and type(m.v_rest) is float  # an int is stored as a float
+    for bad in (float("nan"), float("inf"), True, 1 + 2j):
+        with pytest.raises((ValueError, TypeError), match="v_rest"):
+            Lapicque(v_rest=bad)
+    with pytest.raises(ValueError, match="tau"):
+        Lapicque(tau=0.0)  # below its lower bound 1e-6
+    assert Lapicque.param["refractory_period"].unit == "steps"  # Count's default unit
+    assert Lapicque.param["refractory_period"].bounds == (0, None)  # and default bounds
+    assert Lapicque.param["tau"].unit == "ms"
+    m = Lapicque(refractory_period=3.0)
+    assert m.refractory_period == 3 and type(m.refractory_period) is int
+    for bad in (-1, 2.5, True, float("nan")):
+        with pytest.raises(ValueError, match="refractory_period"):
+            Lapicque(refractory_period=bad)
+    t = TrueNorthNeuron(leak=-255)
+    assert t.leak == -255
+    with pytest.raises(ValueError, match="leak"):
+        TrueNorthNeuron(leak=256)
+    assert TrueNorthNeuron.param["leak"].unit == "units/tick"
+
+
+def test_parameter_view():
+    from engine.models.lapicque import Lapicque
+
+    m = Lapicque(tau=7.0, dt=0.5)
+    view = m.view()
+    assert view.tau == 7.0 and view.dt == 0.5 and view.v_threshold == 1.0
+    assert "tau" in view.__dict__ and view.__dict__["_model"] is m
+    m.tau = 9.0
+    assert view.tau == 7.0  # a copy until refresh
+    view.refresh()
+    assert view.tau == 9.0
+    # methods are bound to the view (helpers read the copy) and cached
+    init = view.initial_state
+    assert init.__self__ is view and view.__dict__["initial_state"] is init
+    m.v_rest = 0.25
+    assert view.initial_state(2)["v"].tolist() == [0.0, 0.0]  # the view's copy of v_rest
+    # other attributes are forwarded to the model
+    assert view.model_name == "LapicqueNeuron" and view.name == m.name
+    with pytest.raises(AttributeError):
+        view.__no_such_protocol__
+    from engine.models.base import ParameterView
+    # a view without a model (copy.copy's half-built object) has no attributes to forward
+    blank = ParameterView.__new__(ParameterView)
+    with pytest.raises(AttributeError, match="tau"):
+        blank.tau
+    # dt not set: refresh still carries the attribute (None)
+    v2 = Lapicque().view()
+    assert v2.dt is None and "dt" not in Lapicque().values()
+    assert Lapicque(dt=0.5).values()["dt"] == 0.5
+
+
+def test_describe_lapicque_exact():
+    from engine.models.lapicque import Lapicque
+
+    d = Lapicque().describe()
+    assert d["name"] == "LapicqueNeuron"
+    assert d["category"] == "reference"
+    assert d["reference"] == Lapicque.reference and d["reference"]
+    assert d["equations"] == Lapicque.__doc__.strip() and Lapicque.equations() == d["equations"]
+    assert d["state_variables"] == {"v": 0.0, "refractory": 0.0} and d["state_variables"] is not Lapicque.state_variables
+    assert d["voltage_variable"] == "v"
+    assert d["current_unit"] == "a.u. (v per unit R)"
+    assert d["output"] == "spikes"
+    assert d["current_range"] == (0.0, 3.0) and type(d["current_range"]) is tuple
+    assert list(d["parameters"]) == Lapicque.parameter_names()
+    assert "dt" not in d["parameters"] and "name" not in d["parameters"]
+    tau = d["parameters"]["tau"]
+    assert tau == {"default": 20.0, "bounds": (1e-6, None), "unit": "ms", "doc": Lapicque.param["tau"].doc,
+                   "type": "Real"}
+    assert tau["doc"]
+    r = d["parameters"]["refractory_period"]
+    assert r["type"] == "Count" and r["default"] == 0 and r["unit"] == "steps" and r["bounds"] == (0, None)
+    assert Lapicque.accepted_parameters() == [*Lapicque.parameter_names(), "dt"]
+
+
+def test_describe_param_without_unit_or_doc():
+    import param as _param
+
+    from engine.models import base
+
+    class NoUnit(base.NeuronModel):
+        model_name = "PinnedNoUnitModel"
+        flag = _param.Boolean(False)
+
+    d = NoUnit().describe()
+    assert d["parameters"]["flag"] == {"default": False, "bounds": None, "unit": "", "doc": "", "type": "Boolean"}
+    assert d["name"] == "PinnedNoUnitModel" and d["category"] == "integrate-and-fire"
+    assert NoUnit.registry_name() == "PinnedNoUnitModel"
+
+    class Unnamed(base.NeuronModel):
+        pass
+
+    assert Unnamed.registry_name() == "Unnamed"
+
+
+def test_register_and_get_model():
+    from engine.models import base
+    from engine.models.lapicque import Lapicque
+    from engine.models.sc_izhikevich import SCIzhikevich
+
+    class Dummy(base.NeuronModel):
+        model_name = "PinnedDummyModel"
+        aliases = ("Pinned_Dummy_Alias",)
+
+    try:
+        assert base.register(Dummy) is Dummy
+        assert base.registry["PinnedDummyModel"] is Dummy
+        assert base.get_model("pinned_dummy_alias") is Dummy  # aliases are case-insensitive
+        assert base.get_model("PINNEDDUMMYMODEL") is Dummy
+        assert base.register(Dummy) is Dummy  # the same class again is fine
+
+        class Other(base.NeuronModel):
+            model_name = "PinnedDummyModel"
+
+        with pytest.raises(ValueError, match="PinnedDummyModel"):
+            base.register(Other)
+        assert base.registry["PinnedDummyModel"] is Dummy
+    finally:
+        base.registry.pop("PinnedDummyModel", None)
+        base._aliases.pop("pinneddummymodel", None)
+        base._aliases.pop("pinned_dummy_alias", None)
+    assert base.get_model("LIF") is Lapicque and base.get_model("izhikevich2003") is SCIzhikevich
+    assert base.get_model(Lapicque) is Lapicque
+    with pytest.raises(ValueError, match="LapicqueNeuron"):
+        base.get_model("LapicqueNeuro")  # the close match is suggested
+    with pytest.raises(TypeError, match="int"):
+        base.get_model(5)
+    names = base.model_names()
+    assert names == sorted(names) and "LapicqueNeuron" in names and "TrueNorthNeuron" in names
+
+
+def test_draws_random():
+    from engine.models.fixed_point_lif import FixedPointLIF
+    from engine.models.sc_izhikevich import SCIzhikevich
+    from engine.models.truenorth import TrueNorthNeuron
+
+    assert SCIzhikevich().draws_random() is False
+    assert SCIzhikevich(noise_std=0.5).draws_random() is True
+    assert TrueNorthNeuron().draws_random() is False
+    assert TrueNorthNeuron(threshold_mask_bits=3).draws_random() is True
+    assert FixedPointLIF().draws_random() is False  # a hand-written step
