@@ -647,3 +647,106 @@ def test_draws_random():
     assert TrueNorthNeuron().draws_random() is False
     assert TrueNorthNeuron(threshold_mask_bits=3).draws_random() is True
     assert FixedPointLIF().draws_random() is False  # a hand-written step
+
+
+# -- bit-true hardware neurons against Python-integer loops written from their documentation ------------
+def _trunc_div(x, d):
+    q = abs(x) // d
+    return q if x >= 0 else -q
+
+
+def test_loihi_cuba_against_integer_loop():
+    from engine.models.loihi_cuba import LoihiCUBA
+
+    P = dict(du=300, dv=150, bias_mant=5, bias_exp=2, vth=40)
+    m = LoihiCUBA(**P)
+    currents = [0.0, 7.9, -6.5, 30.0, -40.0]  # truncated toward zero: 0, 7, -6, 30, -40
+    st = m.initial_state(len(currents))
+    assert st["u"].dtype == np.int64 and st["v"].dtype == np.int64
+    ref = [[0, 0] for _ in currents]
+    n_spikes = 0
+    for _ in range(200):
+        out = m.step(st, np.array(currents), 1.0)
+        for i, I in enumerate(currents):
+            u, v = ref[i]
+            u = _trunc_div(u * (4096 - (P["du"] + 1)), 4096) + (int(I) << 6)
+            if u > 2 ** 23:
+                u -= 2 ** 24
+            if u <= -2 ** 23:
+                u += 2 ** 24
+            v = _trunc_div(v * (4096 - P["dv"]), 4096) + u + (P["bias_mant"] << P["bias_exp"])
+            v = min(max(v, -(2 ** 23 - 1)), 2 ** 23 - 1)
+            s = v > (P["vth"] << 6)
+            ref[i] = [u, 0 if s else v]
+            assert int(out[i]) == int(s)
+            n_spikes += s
+        assert st["u"].tolist() == [r[0] for r in ref]
+        assert st["v"].tolist() == [r[1] for r in ref]
+    assert n_spikes > 10
+
+
+def test_loihi_cuba_full_current_decay_and_register_limits():
+    from engine.models.loihi_cuba import LoihiCUBA
+
+    m = LoihiCUBA(du=4095, dv=0, vth=(1 << 17) - 1)
+    st = m.initial_state(1)
+    m.step(st, np.array([3.0]), 1.0)
+    assert st["u"].tolist() == [192] and st["v"].tolist() == [192]  # 3 << 6
+    m.step(st, np.array([0.0]), 1.0)
+    assert st["u"].tolist() == [0] and st["v"].tolist() == [192]  # du = 4095: the current is gone; dv = 0 holds v
+    # the 24-bit wrap of u and the clip of v
+    st = {"u": np.array([2 ** 23 - 10, -(2 ** 23) + 10]), "v": np.array([2 ** 23 - 5, -(2 ** 23) + 5])}
+    m2 = LoihiCUBA(du=0, dv=0, vth=(1 << 17) - 1)  # u keeps 4095/4096 of itself
+    m2.step(st, np.array([1.0, -1.0]), 1.0)
+    u0 = _trunc_div((2 ** 23 - 10) * 4095, 4096) + 64
+    u1 = -u0
+    assert st["u"].tolist() == [u0 - 2 ** 24 if u0 > 2 ** 23 else u0, u1 + 2 ** 24 if u1 <= -2 ** 23 else u1]
+    v0 = min(max(2 ** 23 - 5 + st["u"][0], -(2 ** 23 - 1)), 2 ** 23 - 1)
+    v1 = min(max(-(2 ** 23) + 5 + st["u"][1], -(2 ** 23 - 1)), 2 ** 23 - 1)
+    assert v0 == 2 ** 23 - 1 and v1 == -(2 ** 23 - 1)  # both clipped
+    # the clipped top is above the largest threshold ((2**17 - 1) << 6 = 2**23 - 64): a spike resets v to 0
+    assert st["v"].tolist() == [0, v1]
+
+
+def _q1615(x):
+    y = abs(x) * 32768.0
+    c = int(math.floor(y + 0.5))
+    return c if x >= 0 else -c
+
+
+def _w32(x):
+    return ((x + 2 ** 31) % 2 ** 32) - 2 ** 31
+
+
+def test_spinnaker_lif_against_integer_loop():
+    from engine.models.spinnaker_lif import SpiNNakerLIFNeuron
+
+    P = dict(tau_m=15.0, cm=0.5, v_rest=-60.0, v_reset=-70.0, v_thresh=-52.0, tau_refrac=2.5, i_offset=0.25,
+             v_init=-62.5)
+    dt = 1.0
+    m = SpiNNakerLIFNeuron(**P)
+    currents = [0.0, 0.3, 1.2, -0.7]
+    st = m.initial_state(len(currents))
+    assert st["v"].tolist() == [_q1615(-62.5)] * 4 and st["refractory"].tolist() == [0] * 4
+    exp_tc, r_m = _q1615(math.exp(-dt / 15.0)), _q1615(15.0 / 0.5)
+    t_ref = 3  # ceil(2.5 / 1)
+    ref = [[_q1615(-62.5), 0] for _ in currents]
+    n_spikes = 0
+    for _ in range(150):
+        out = m.step(st, np.array(currents), dt)
+        for i, I in enumerate(currents):
+            v, r = ref[i]
+            i_in = _w32(_w32(_q1615(I)) + _q1615(0.25))
+            alpha = _w32(((i_in * r_m) >> 15) + _q1615(-60.0))
+            if r <= 0:
+                v = _w32(alpha - ((exp_tc * _w32(alpha - v)) >> 15))
+            else:
+                r -= 1
+            s = v >= _q1615(-52.0)
+            ref[i] = [_q1615(-70.0), t_ref] if s else [v, r]
+            assert int(out[i]) == int(s)
+            n_spikes += s
+        assert st["v"].tolist() == [x[0] for x in ref]
+        assert st["refractory"].tolist() == [x[1] for x in ref]
+    assert n_spikes > 5
+    assert SpiNNakerLIFNeuron.to_mV(np.array([_q1615(-62.5)]))[0] == -62.5
