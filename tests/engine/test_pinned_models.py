@@ -750,3 +750,53 @@ def test_spinnaker_lif_against_integer_loop():
         assert st["refractory"].tolist() == [x[1] for x in ref]
     assert n_spikes > 5
     assert SpiNNakerLIFNeuron.to_mV(np.array([_q1615(-62.5)]))[0] == -62.5
+
+
+# -- Wilson-Cowan: RK4 with substeps against a plain reference ----------------------------------------
+def test_wilson_cowan_sigmoid_closed_form():
+    from engine.models.wilson_cowan import WilsonCowan
+
+    assert WilsonCowan.sigmoid(0.0, 1.3, 4.0) == pytest.approx(0.0, abs=1e-15)  # S(0) = 0
+    assert WilsonCowan.sigmoid(4.0, 1.3, 4.0) == pytest.approx(0.5 - 1 / (1 + math.exp(5.2)))
+    assert WilsonCowan.sigmoid(1e6, 2.0, 3.7) == pytest.approx(1 - 1 / (1 + math.exp(7.4)))  # sup S = k
+
+
+def test_wilson_cowan_against_reference_rk4():
+    from engine.models.wilson_cowan import WilsonCowan
+
+    P = dict(tau_e=8.0, tau_i=12.0, c1=14.0, c2=11.0, c3=13.0, c4=2.5, a_e=1.2, theta_e=3.5, a_i=1.8,
+             theta_i=3.2, r_e=0.9, r_i=1.1, p=1.4, q=0.3, max_substep=1.0)
+    m = WilsonCowan(**P)
+
+    def S(x, a, th):
+        return 1 / (1 + math.exp(-a * (x - th))) - 1 / (1 + math.exp(a * th))
+
+    k_e, k_i = 1 - 1 / (1 + math.exp(1.2 * 3.5)), 1 - 1 / (1 + math.exp(1.8 * 3.2))
+
+    def f(e, i, ext):
+        se = S(14.0 * e - 11.0 * i + 1.4 + ext, 1.2, 3.5)
+        si = S(13.0 * e - 2.5 * i + 0.3, 1.8, 3.2)
+        return (-e + (k_e - 0.9 * e) * se) / 8.0, (-i + (k_i - 1.1 * i) * si) / 12.0
+
+    ext = [0.0, 0.7, -0.5]
+    st = m.initial_state(3)
+    ref = [(0.0, 0.0)] * 3
+    dt, n_sub = 2.5, 3  # three substeps of 2.5/3 ms <= 1 ms
+    h = dt / n_sub
+    for _ in range(60):
+        out = m.step(st, np.array(ext), dt)
+        new = []
+        for (e, i), x in zip(ref, ext):
+            for _ in range(n_sub):
+                a1 = f(e, i, x)
+                a2 = f(e + h / 2 * a1[0], i + h / 2 * a1[1], x)
+                a3 = f(e + h / 2 * a2[0], i + h / 2 * a2[1], x)
+                a4 = f(e + h * a3[0], i + h * a3[1], x)
+                e = e + h / 6 * (a1[0] + 2 * a2[0] + 2 * a3[0] + a4[0])
+                i = i + h / 6 * (a1[1] + 2 * a2[1] + 2 * a3[1] + a4[1])
+            new.append((e, i))
+        ref = new
+        np.testing.assert_allclose(out, [r[0] for r in ref], rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(st["E"], [r[0] for r in ref], rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(st["I"], [r[1] for r in ref], rtol=1e-12, atol=1e-15)
+    assert ref[1][0] > 0.01
