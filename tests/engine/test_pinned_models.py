@@ -800,3 +800,73 @@ def test_wilson_cowan_against_reference_rk4():
         np.testing.assert_allclose(st["E"], [r[0] for r in ref], rtol=1e-12, atol=1e-15)
         np.testing.assert_allclose(st["I"], [r[1] for r in ref], rtol=1e-12, atol=1e-15)
     assert ref[1][0] > 0.01
+
+
+# -- Hodgkin-Huxley: rates from the closed forms, RK4 substeps, warm temperature -----------------------
+def _hh_rates_ref(v, d=(40.0, 65.0, 55.0, 65.0, 35.0, 65.0)):
+    x = v + d[0]
+    am = 0.1 * x / (1 - math.exp(-x / 10)) if x != 0 else 1.0
+    x = v + d[2]
+    an = 0.01 * x / (1 - math.exp(-x / 10)) if x != 0 else 0.1
+    return (am, 0.07 * math.exp(-(v + d[1]) / 20), an, 4 * math.exp(-(v + d[3]) / 18),
+            1 / (1 + math.exp(-(v + d[4]) / 10)), 0.125 * math.exp(-(v + d[5]) / 80))
+
+
+def test_hh_rates_and_steady_gates():
+    from engine.models.hodgkin_huxley import HodgkinHuxley, hh_rates
+
+    m = HodgkinHuxley()
+    for v in (-65.0, -40.0, -55.0, 10.0):  # -40 and -55 are the removable singularities
+        np.testing.assert_allclose(m.rates(v)[:, 0], _hh_rates_ref(v), rtol=1e-12)
+        r = _hh_rates_ref(v)
+        np.testing.assert_allclose(m.steady_gates(v)[:, 0], [r[i] / (r[i] + r[i + 3]) for i in range(3)],
+                                   rtol=1e-12)
+    assert m.rates(np.array([-65.0, 0.0])).shape == (6, 2)
+    wb = (35.0, 58.0, 34.0, 60.0, 28.0, 44.0)
+    np.testing.assert_allclose(hh_rates(np.array([-60.0]), np.array(wb)[:, None])[:, 0], _hh_rates_ref(-60.0, wb),
+                               rtol=1e-12)
+
+
+def test_hh_warm_against_reference_rk4():
+    from engine.models.hodgkin_huxley import HodgkinHuxley
+
+    P = dict(c_m=1.5, g_na=110.0, g_k=30.0, g_l=0.25, e_na=52.0, e_k=-75.0, e_l=-55.0, temperature=16.3,
+             v_init=-63.0, v_spike=-10.0, max_substep=0.03)
+    m = HodgkinHuxley(**P)
+    phi = 3.0  # 3 ** ((16.3 - 6.3) / 10)
+    r0 = _hh_rates_ref(-63.0)
+    g0 = [r0[i] / (r0[i] + r0[i + 3]) for i in range(3)]
+    st = m.initial_state(3)
+    for name, val in zip("vmhn", [-63.0, *g0]):
+        np.testing.assert_allclose(st[name], val, rtol=1e-12)
+
+    def f(y, I):
+        v, gm, gh, gn = y
+        am, ah, an, bm, bh, bn = _hh_rates_ref(v)
+        i_ion = 110 * gm ** 3 * gh * (v - 52) + 30 * gn ** 4 * (v + 75) + 0.25 * (v + 55)
+        return [(I - i_ion) / 1.5, phi * (am * (1 - gm) - bm * gm), phi * (ah * (1 - gh) - bh * gh),
+                phi * (an * (1 - gn) - bn * gn)]
+
+    dt, n_sub = 0.1, 10  # the substep 0.03 is divided by phi = 3: 0.01 ms
+    h = dt / n_sub
+    currents = [0.0, 8.0, 20.0]
+    ref = [[-63.0, *g0] for _ in currents]
+    counts = [0, 0, 0]
+    for _ in range(150):
+        out = m.step(st, np.array(currents), dt)
+        for k, I in enumerate(currents):
+            y, crossed = ref[k], False
+            for _ in range(n_sub):
+                below = y[0] < -10.0
+                k1 = f(y, I)
+                k2 = f([a + h / 2 * b for a, b in zip(y, k1)], I)
+                k3 = f([a + h / 2 * b for a, b in zip(y, k2)], I)
+                k4 = f([a + h * b for a, b in zip(y, k3)], I)
+                y = [a + h / 6 * (b1 + 2 * b2 + 2 * b3 + b4) for a, b1, b2, b3, b4 in zip(y, k1, k2, k3, k4)]
+                crossed |= below and y[0] >= -10.0
+            ref[k] = y
+            assert bool(out[k]) == crossed
+            counts[k] += crossed
+        for j, name in enumerate("vmhn"):
+            np.testing.assert_allclose(st[name], [r[j] for r in ref], rtol=1e-9, atol=1e-12)
+    assert counts[0] == 0 and counts[2] >= 1
