@@ -870,3 +870,41 @@ def test_hh_warm_against_reference_rk4():
         for j, name in enumerate("vmhn"):
             np.testing.assert_allclose(st[name], [r[j] for r in ref], rtol=1e-9, atol=1e-12)
     assert counts[0] == 0 and counts[2] >= 1
+
+
+# -- the array helpers take their np.where-free path on plain float64 arrays --------------------------
+def _boom(*_a):
+    raise AssertionError("the np.where fallback was taken")
+
+
+def test_np_helpers_take_the_fast_path(monkeypatch):
+    for name in ("refractory_count", "hold", "spike_reset"):
+        monkeypatch.setattr(_form, name, _boom)
+    b = np.array([True, False, True])
+    x = np.array([1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(_form._np_refractory_count(x, b, 5), [5.0, 1.0, 5.0])
+    np.testing.assert_array_equal(_form._np_refractory_count(x, b, 2.5), [2.5, 1.0, 2.5])
+    np.testing.assert_array_equal(_form._np_hold(b, x, 0.0), [1.0, 0.0, 3.0])
+    np.testing.assert_array_equal(_form._np_hold(b, x, 7), [1.0, 7.0, 3.0])
+    np.testing.assert_array_equal(_form._np_hold(b, x, -x), [1.0, -2.0, 3.0])
+    np.testing.assert_array_equal(_form._np_spike_reset(b, x, 0.0), [0.0, 2.0, 0.0])
+    np.testing.assert_array_equal(_form._np_spike_reset(b, x, 4), [4.0, 2.0, 4.0])
+    np.testing.assert_array_equal(_form._np_spike_reset(b, x, -x), [-1.0, 2.0, -3.0])
+
+
+def test_np_helpers_fall_back_on_other_inputs():
+    b = np.array([True, False])
+    # Python scalars and lists where arrays are expected
+    np.testing.assert_array_equal(_form._np_hold(b, 3.0, np.array([1.0, 2.0])), [3.0, 2.0])
+    np.testing.assert_array_equal(_form._np_spike_reset(b, 3.0, np.array([1.0, 2.0])), [1.0, 3.0])
+    np.testing.assert_array_equal(_form._np_refractory_count(np.array([3.0, 3.0]), [True, False], 4), [4.0, 2.0])
+    # shapes that broadcast (np.where's result is the broadcast shape)
+    np.testing.assert_array_equal(_form._np_hold(b, np.array([5.0]), 0.0), [5.0, 0.0])
+    np.testing.assert_array_equal(_form._np_spike_reset(b, np.array([5.0]), 0.0), [0.0, 5.0])
+    np.testing.assert_array_equal(_form._np_refractory_count(np.array([3.0]), b, 4), [4.0, 2.0])
+    col_f, col_i = np.array([[7.0], [8.0], [9.0]]), np.array([[7], [8], [9]])
+    for col in (col_f, col_i):
+        out = _form._np_hold(b, np.array([1.0, 2.0]), col)
+        np.testing.assert_array_equal(out, [[1.0, 7.0], [1.0, 8.0], [1.0, 9.0]])
+        out = _form._np_spike_reset(b, np.array([1.0, 2.0]), col)
+        np.testing.assert_array_equal(out, [[7.0, 2.0], [8.0, 2.0], [9.0, 2.0]])
