@@ -2,3 +2,281 @@
 (round 3b): calibrate_bias, classify_over_T, the ANN targets, and the training
 progress messages.  Expected values are worked out by hand from the
 definitions (rate = spikes / T, threshold-scaled), not copied from a run."""
+import copy
+
+import numpy as np
+
+import pytest
+
+torch = pytest.importorskip("torch")
+from torch import nn  # noqa: E402
+
+from engine.conversion import converter as CV  # noqa: E402
+
+
+def _mlp():
+    """2 -> 3 -> 3 -> 2, hand-set weights; with percentile 100 on the one
+    calibration sample [0.5, 0.25] the thresholds are 0.5 and 0.6 (worked
+    out below) and 0.35 for the output's positive part."""
+    m = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 3), nn.ReLU(), nn.Linear(3, 2))
+    with torch.no_grad():
+        m[0].weight.copy_(torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, -1.0]]))
+        m[0].bias.zero_()
+        m[2].weight.copy_(torch.eye(3))
+        m[2].bias.copy_(torch.tensor([0.1, 0.0, 0.0]))
+        m[4].weight.copy_(torch.tensor([[1.0, 1.0, 0.0], [0.0, 0.0, 1.0]]))
+        m[4].bias.copy_(torch.tensor([-0.5, 0.1]))
+    return m
+
+
+def _snn(**kw):
+    return CV.convert(_mlp(), torch.tensor([[0.5, 0.25]]), percentile=100.0, **kw)
+
+
+def test_thresholds_are_the_hand_computed_maxima():
+    # layer 0: relu(x1, x2, x1 - x2) = (0.5, 0.25, 0.25) -> 0.5
+    # layer 1: relu(a0 + (0.1, 0, 0)) = (0.6, 0.25, 0.25) -> 0.6
+    # output:  relu(0.6 + 0.25 - 0.5, 0.25 + 0.1) = (0.35, 0.35) -> 0.35
+    assert _snn().thresholds == pytest.approx([0.5, 0.6, 0.35])
+
+
+def test_ann_targets_clip_each_hidden_layer_to_its_threshold():
+    snn = _snn()
+    x = torch.tensor([[1.0, -0.5]])
+    # z0 = (1, -0.5, 1.5), clipped to [0, 0.5]
+    assert torch.allclose(snn._ann_targets(x, 0), torch.tensor([[0.5, 0.0, 0.5]]))
+    # z1 = clip(z0) + (0.1, 0, 0) = (0.6, 0, 0.5), clipped to [0, 0.6]
+    assert torch.allclose(snn._ann_targets(x, 1), torch.tensor([[0.6, 0.0, 0.5]]))
+    # logits: (0.6 + 0 - 0.5, 0.5 + 0.1)
+    assert torch.allclose(snn._ann_targets(x, 2), torch.tensor([[0.1, 0.6]]))
+
+
+def _reference_calibration(snn, xb, T, encoding, n_draws, seed, chunk):
+    """calibrate_bias written out plainly: per layer, the mean over samples
+    and draws of (ANN target - SNN rate * threshold), or of (logits - mean
+    input current) for the output layer; earlier layers corrected first."""
+    snn = copy.deepcopy(snn)
+    gen = torch.Generator().manual_seed(seed)
+    sizes = []
+    for li in range(snn.n_layers):
+        total, count = 0.0, 0
+        for start in range(0, xb.shape[0], chunk):
+            xc = xb[start:start + chunk]
+            for _ in range(n_draws if encoding == "poisson" else 1):
+                if encoding == "poisson":
+                    s, const = (torch.rand((T,) + tuple(xc.shape), generator=gen) < xc).float(), False
+                else:
+                    s, const = xc.unsqueeze(0), True
+                for lj in range(li + 1):
+                    cur, s, _ = snn._layer(lj, s, T, const)
+                    const = False
+                if li == snn.n_layers - 1:
+                    got = cur.mean(0)
+                else:
+                    got = s.mean(0) * snn.thresholds[li]
+                total = total + (snn._ann_targets(xc, li) - got).sum(0)
+                count += xc.shape[0]
+        delta = total / count
+        snn.biases[li].add_(delta)
+        sizes.append(float(delta.abs().mean()))
+    return sizes, [b.clone() for b in snn.biases]
+
+
+X = torch.tensor([[0.9, 0.2], [0.3, 0.7], [0.6, 0.6]])
+
+
+@pytest.mark.parametrize("chunk", [None, 1])
+def test_calibrate_bias_defaults_equal_the_plain_reference(chunk):
+    snn = _snn()
+    if chunk is not None:
+        # one sample per chunk: the loop over chunks must cover the whole batch
+        snn._chunk_size = lambda x, T: chunk
+    want_sizes, want_biases = _reference_calibration(snn, X, 5, "poisson", 4, 0, chunk or 3)
+    sizes = snn.calibrate_bias(X, T=5)  # defaults: poisson, 4 draws, seed 0
+    assert sizes == pytest.approx(want_sizes, rel=1e-5, abs=1e-7)
+    for got, want in zip(snn.biases, want_biases):
+        assert torch.allclose(got, want, atol=1e-6)
+    assert all(s > 0 for s in sizes)  # a 5-step Poisson run is never exact here
+
+
+def test_calibrate_bias_uses_the_default_T_and_the_given_seed():
+    snn = _snn(T=6)
+    want_sizes, _ = _reference_calibration(snn, X, 6, "poisson", 2, 7, 3)
+    assert snn.calibrate_bias(X, n_draws=2, seed=7) == pytest.approx(want_sizes, rel=1e-5, abs=1e-7)
+
+
+def test_calibrate_bias_constant_input_is_drawn_once():
+    snn = _snn()
+    want_sizes, want_biases = _reference_calibration(snn, X, 4, "constant", 1, 0, 3)
+    sizes = snn.calibrate_bias(X, T=4, encoding="constant", n_draws=3)
+    assert sizes == pytest.approx(want_sizes, rel=1e-6, abs=1e-8)
+    for got, want in zip(snn.biases, want_biases):
+        assert torch.allclose(got, want, atol=1e-7)
+
+
+def test_classify_over_T_without_a_seed_draws_fresh_input():
+    snn = _snn()
+    preds, counts = snn.classify_over_T(X, [2, 3])  # seed=None: a fresh generator seed
+    assert sorted(preds) == [2, 3] and preds[3].shape == (3,)
+    # counts are spike counts of the 2 output units: whole numbers from 0 to T
+    for T in (2, 3):
+        c = counts[T]
+        assert c.shape == (3, 2) and torch.equal(c, c.round()) and 0 <= float(c.min()) and float(c.max()) <= T
+
+
+# -- experiment.accuracy_vs_T --------------------------------------------------------
+from engine.conversion import curves as CU  # noqa: E402
+from engine.conversion import experiment as EX  # noqa: E402
+
+Y = torch.tensor([1, 1, 0])
+
+
+def _plain_accuracy(model, T, percentile, seeds):
+    """convert + classify, written out: the mean over seeds of % correct."""
+    snn = CV.convert(model, torch.tensor([[0.5, 0.25]]), percentile=percentile)
+    return sum(float((snn.classify(X, seed=s, T=T) == Y).float().mean()) * 100 for s in seeds) / len(seeds)
+
+
+def test_accuracy_vs_T_defaults_one_seed_zero_and_the_name():
+    import time
+
+    m = _mlp()
+    t0 = time.perf_counter()
+    res = EX.accuracy_vs_T(m, torch.tensor([[0.5, 0.25]]), X, Y, Ts=(2, 5))
+    wall = time.perf_counter() - t0
+    assert res.name == "model"
+    assert 0.0 <= res.convert_time_s <= wall
+    for T in (2, 5):
+        assert res.snn_acc[T] == pytest.approx(_plain_accuracy(m, T, 99.9, [0]))
+
+
+def test_accuracy_vs_T_passes_the_percentile_and_seeds():
+    m = _mlp()
+    res = EX.accuracy_vs_T(m, torch.tensor([[0.5, 0.25]]), X, Y, Ts=(3,), percentile=50.0, n_seeds=2, seed=4,
+                           name="tiny")
+    assert res.name == "tiny"
+    assert res.snn_acc[3] == pytest.approx(_plain_accuracy(m, 3, 50.0, [4, 5]))
+
+
+# -- curves: train_ann, conversion_curve, ConversionCache, on a tiny digits split ---
+@pytest.fixture
+def tiny_digits(monkeypatch):
+    xtr, ytr, xte, yte = CU.digits_data()
+    tiny = (xtr[:40], ytr[:40], xte[:30], yte[:30])
+    monkeypatch.setattr(CU, "digits_data", lambda: tiny)
+    return tiny
+
+
+def _recorder():
+    got = []
+    return got, lambda f, msg: got.append((round(f, 6), msg))
+
+
+def _same_weights(a, b):
+    sa, sb = a.state_dict(), b.state_dict()
+    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+@pytest.mark.parametrize("arch, activation", [("mlp", "qcfs"), ("cnn", "relu")])
+def test_train_ann_is_make_then_noise_aware_train(tiny_digits, arch, activation):
+    import time
+
+    xtr, ytr, xte, yte = tiny_digits
+    cfg = CU.AnnConfig(arch=arch, activation=activation, epochs=2, seed=3)
+    got, progress = _recorder()
+    t0 = time.perf_counter()
+    tr = CU.train_ann(cfg, progress=progress)
+    wall = time.perf_counter() - t0
+    maker = EX.make_mlp if arch == "mlp" else EX.make_cnn
+    want = maker(activation, seed=3)
+    EX.train(want, xtr, ytr, epochs=2, seed=3, rate_noise_T=CU.NOISE_T)
+    assert _same_weights(tr.model, want)
+    assert tr.ann_acc == EX.ann_accuracy(want, xte, yte)
+    assert 0.0 < tr.train_s <= wall
+    name = f"{arch.upper()} {'QCFS' if activation == 'qcfs' else 'ReLU'}"
+    assert got == [(0.0, f"training {name}"), (0.5, f"training {name}: epoch 1/2"),
+                   (1.0, f"training {name}: epoch 2/2")]
+
+
+def test_train_ann_stops_after_the_epoch_it_is_asked_to(tiny_digits):
+    got, progress = _recorder()
+    with pytest.raises(CU.Cancelled):
+        CU.train_ann(CU.AnnConfig(epochs=3), progress=progress, should_stop=lambda: True)
+    assert got == [(0.0, "training MLP ReLU"), (round(1 / 3, 6), "training MLP ReLU: epoch 1/3")]
+
+
+def test_train_ann_says_when_it_waits_for_another_session(tiny_digits):
+    import threading
+
+    got, seen = [], threading.Event()
+
+    def progress(f, msg):
+        got.append(msg)
+        seen.set()
+
+    with CU._TRAIN_LOCK:
+        t = threading.Thread(target=CU.train_ann, args=(CU.AnnConfig(epochs=1),), kwargs={"progress": progress})
+        t.start()
+        assert seen.wait(30)
+        assert got == ["training MLP ReLU (waiting for another session)"]
+    t.join(60)
+    assert got[-1] == "training MLP ReLU: epoch 1/1"
+
+
+@pytest.fixture
+def trained(tiny_digits):
+    return CU.train_ann(CU.AnnConfig(epochs=1))
+
+
+def _plain_curve_acc(tr, percentile, Ts, seed):
+    xtr, _, xte, yte = CU.digits_data()
+    snn = CV.convert(tr.model, EX._shape(tr.model, xtr), percentile=percentile)
+    preds, _ = snn.classify_over_T(EX._shape(tr.model, xte), Ts, seed=seed)
+    return {T: 100.0 * float((preds[T] == yte).float().mean()) for T in Ts}
+
+
+def test_conversion_curve_defaults_and_messages(trained):
+    got, progress = _recorder()
+    c = CU.conversion_curve(trained, Ts=(3, 1, 2), progress=progress)
+    assert c.Ts == (1, 2, 3) and c.percentile == 99.9
+    assert c.snn_acc == _plain_curve_acc(trained, 99.9, (1, 2, 3), 0)
+    # the default 4 sample digits: the first test image of classes 0..3
+    yte = CU.digits_data()[3].numpy()
+    assert c.sample_index == [int(np.flatnonzero(yte == k)[0]) for k in range(4)]
+    assert c.sample_counts.shape == (3, 4, 10)
+    assert [m for _, m in got][:2] == ["converting MLP ReLU (percentile 99.9)",
+                                       "running the SNN for T = 1, 2, 3 (one run of 3 steps)"]
+
+
+def test_conversion_curve_passes_the_percentile(trained):
+    c = CU.conversion_curve(trained, percentile=50, Ts=(2,), seed=5)
+    assert c.snn_acc == _plain_curve_acc(trained, 50.0, (2,), 5)
+
+
+def test_conversion_curve_checks_should_stop_before_the_snn_run(trained):
+    got, progress = _recorder()
+    with pytest.raises(CU.Cancelled):
+        CU.conversion_curve(trained, Ts=(2,), progress=progress, should_stop=lambda: True)
+    assert [m for _, m in got] == ["converting MLP ReLU (percentile 99.9)"]
+
+
+def test_cache_get_curve_trains_once_and_passes_everything_on(tiny_digits):
+    cache = CU.ConversionCache()
+    cfg = CU.AnnConfig(epochs=1)
+    got, progress = _recorder()
+    c = cache.get_curve(cfg, Ts=(2,), seed=3, progress=progress)
+    assert c.percentile == 99.9 and c.Ts == (2,)
+    assert cache.curve(cfg, 99.9, (2,), 3) is c
+    assert c.snn_acc == _plain_curve_acc(cache.ann(cfg), 99.9, (2,), 3)
+    # training is the first half of the bar, with its own messages
+    assert got[:2] == [(0.0, "training MLP ReLU"), (0.5, "training MLP ReLU: epoch 1/1")]
+    assert got[2] == (0.5, "converting MLP ReLU (percentile 99.9)")
+    assert got[-1][0] == 1.0
+    # the ANN is cached now: the curve alone fills the whole bar
+    got.clear()
+    c2 = cache.get_curve(cfg, 50, Ts=(1, 2), seed=3, progress=progress)
+    assert c2.percentile == 50.0 and c2.Ts == (1, 2)
+    assert c2.snn_acc == _plain_curve_acc(cache.ann(cfg), 50.0, (1, 2), 3)
+    assert [f for f, _ in got] == [0.0, 0.1, 1.0]
+    with pytest.raises(CU.Cancelled):
+        cache.get_curve(cfg, 60, Ts=(2,), should_stop=lambda: True)
