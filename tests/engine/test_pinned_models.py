@@ -908,3 +908,94 @@ def test_np_helpers_fall_back_on_other_inputs():
         np.testing.assert_array_equal(out, [[1.0, 7.0], [1.0, 8.0], [1.0, 9.0]])
         out = _form._np_spike_reset(b, np.array([1.0, 2.0]), col)
         np.testing.assert_array_equal(out, [[7.0, 2.0], [8.0, 2.0], [9.0, 2.0]])
+
+
+# -- smaller models and helpers ----------------------------------------------------------------------
+def test_perfect_integrator_against_scalar_loop_and_exact_landing():
+    from engine.models.perfect_integrator import PerfectIntegrator
+
+    P = dict(capacitance=2.0, v_reset=-0.5, v_threshold=1.0, refractory_period=2)
+
+    def step(r, I, dt):
+        active = r["refractory"] <= 0
+        v_new = r["v"] + I * dt / 2.0 if active else r["v"]
+        s = active and v_new >= 1.0
+        r["v"] = -0.5 if s else v_new
+        _refr(r, s, 2)
+        return s
+
+    counts = _run_against(PerfectIntegrator(**P), step, {"v": -0.5, "refractory": 0.0}, [0.0, 0.5, 2.0, -1.0], 0.5)
+    assert counts[0] == 0 and counts[3] == 0 and counts[2] > counts[1] > 0
+    # I dt / C = 0.25 exactly (binary fractions): from -0.5 it lands on 1.0 at the sixth step and fires
+    m = PerfectIntegrator(**P)
+    st = m.initial_state(1)
+    out = [bool(m.step(st, np.array([1.0]), 0.5)[0]) for _ in range(9)]
+    assert out == [False] * 5 + [True, False, False, False]  # held 2 steps at -0.5, then -0.25
+    assert st["v"][0] == -0.25
+
+
+def test_dendritic_xor_exact():
+    from engine.models.dendritic import StochasticDendritic
+
+    m = StochasticDendritic(threshold=0.5)
+    st = m.initial_state(4)
+    st["b"][:] = [0.0, 1.0, 0.0, 1.0]
+    out = m.step(st, np.array([0.0, 0.0, 1.0, 1.0]), 1.0)  # the XOR truth table
+    assert out.tolist() == [False, True, True, False]
+    np.testing.assert_array_equal(st["current"], [0.0, 1.0, 1.0, 0.0])
+    np.testing.assert_array_equal(st["b"], [0.0, 1.0, 0.0, 1.0])
+    st = m.initial_state(2)
+    st["b"][:] = [0.25, 0.0]
+    out = m.step(st, np.array([0.5, 0.5]), 1.0)  # 0.5 + 0.25 - 0.25 = 0.5: exactly the threshold is no spike
+    assert out.tolist() == [False, False]
+    np.testing.assert_array_equal(st["current"], [0.5, 0.5])
+
+
+def test_resonate_and_fire_propagator_closed_form():
+    import cmath
+
+    from engine.models.resonate_and_fire import ResonateAndFire, rf_propagator
+
+    for b, w, dt in [(-0.1, 2 * math.pi / 10, 0.5), (-0.3, 1.0, 2.0), (0.05, 0.7, 1.0)]:
+        lam = complex(b, w)
+        e = cmath.exp(lam * dt)
+        g = (e - 1) / lam  # the response to a unit input held over dt
+        np.testing.assert_allclose(rf_propagator(b, w, dt), (e.real, e.imag, g.real, g.imag), rtol=1e-12)
+    m = ResonateAndFire(b=-0.3, omega=1.0)
+    e = cmath.exp(complex(-0.3, 1.0) * 2.0)
+    g = (e - 1) / complex(-0.3, 1.0)
+    np.testing.assert_allclose(m.propagator(2.0), (e.real, e.imag, g.real, g.imag), rtol=1e-12)
+
+
+def test_form_params_namespace():
+    from engine.models.lapicque import Lapicque
+
+    m = Lapicque(tau=5.0, v_rest=0.25)
+    p = _form.form_params(m, 0.5)
+    assert p.tau == 5.0 and p.v_rest == 0.25
+    assert p.decay == pytest.approx(math.exp(-0.1), rel=1e-15)
+    assert _form.form_params(m, 1.0).decay == pytest.approx(math.exp(-0.2), rel=1e-15)
+
+
+def test_fixed_point_array_reset_and_draws_random():
+    from engine.models.fixed_point_lif import FixedPointLIF, FixedPointLIFArray
+
+    arr = FixedPointLIFArray(3, v_rest=5, v_threshold=20, refractory_period=2, count_wraps=True)
+    np.testing.assert_array_equal(arr.v, [5, 5, 5])
+    for _ in range(3):
+        arr.step(256, 256, np.array([30, 0, 10]))
+    assert arr.v.tolist() != [5, 5, 5] or arr.counter.tolist() != [0, 0, 0]
+    arr.reset()
+    assert arr.v.tolist() == [5, 5, 5] and arr.counter.tolist() == [0, 0, 0]
+    assert arr.spikes.tolist() == [False, False, False] and arr.wraps.tolist() == [0, 0, 0]
+    assert FixedPointLIF(noise_amplitude=1).draws_random() is True
+    assert FixedPointLIF(noise_amplitude=0).draws_random() is False
+
+
+def test_equations_of_an_undocumented_model():
+    from engine.models import base
+
+    class Bare(base.NeuronModel):
+        pass
+
+    assert Bare.__doc__ is None and Bare.equations() == ""
