@@ -341,6 +341,23 @@ EQUIVALENT.update({
     _HR + "x_compare_float_fixed__mutmut_3": "float_backend 'NUMPY': backend names are case-insensitive",
 })
 
+# engine/models (round 3b)
+_MF, _MM = "engine.models._form.", "engine.models."
+_ZEROS = "np.zeros(n) without dtype: NumPy's default dtype is float64, the same array"
+_UNTRACE = ("the text of an _Untraceable, which _record catches to fall back to the direct evaluation: "
+            "it never reaches the user")
+EQUIVALENT.update({
+    _MF + "x__np_refractory_count__mutmut_31": "period / 1.0 for period * 1.0: the same float for an int or float",
+    _MF + "xǁ_Symǁ_refuse__mutmut_1": _UNTRACE,
+    _MF + "xǁ_Symǁ_refuse__mutmut_2": _UNTRACE,
+    _MF + "xǁ_Symǁ_refuse__mutmut_3": _UNTRACE,
+    _MM + "loihi_cuba.xǁLoihiCUBAǁconstants__mutmut_9": "dv - DM_OFFSET for dv + DM_OFFSET: DM_OFFSET is 0",
+    _MM + "perfect_integrator.xǁPerfectIntegratorǁinitial_state__mutmut_12": _ZEROS,
+    _MM + "perfect_integrator.xǁPerfectIntegratorǁinitial_state__mutmut_14": _ZEROS,
+    _MM + "adaptive_threshold_if.xǁAdaptiveThresholdIFǁinitial_state__mutmut_20": _ZEROS,
+    _MM + "adaptive_threshold_if.xǁAdaptiveThresholdIFǁinitial_state__mutmut_22": _ZEROS,
+})
+
 STATUS_RE = re.compile(r"^\s+(\S+): (.+)$")
 KILLED = {"killed", "timeout", "caught by type check", "segfault"}
 

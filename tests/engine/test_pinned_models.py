@@ -999,3 +999,29 @@ def test_equations_of_an_undocumented_model():
         pass
 
     assert Bare.__doc__ is None and Bare.equations() == ""
+
+
+@pytest.mark.parametrize("cls_path, params", [
+    ("adaptive_threshold_if.AdaptiveThresholdIF", {"v_rest": 0.5, "theta_0": 1.5}),
+    ("perfect_integrator.PerfectIntegrator", {"v_reset": 0.25}),
+    ("lapicque.Lapicque", {"v_rest": 0.25}),
+    ("adex.AdEx", {"E_L": -60.5}),
+    ("qif.QIF", {"V_rest": -60.5}),
+    ("izhikevich2007.Izhikevich2007", {"vr": -60.5}),
+    ("sc_izhikevich.SCIzhikevich", {"c": -60.5, "b": 0.25}),
+])
+def test_initial_state_is_float64_for_float32_parameters(cls_path, params):
+    # a parameter given as np.float32 (read from a float32 array) keeps its type;
+    # the state must still be float64, as the kernels write float64 results into it
+    import importlib
+
+    mod, name = cls_path.split(".")
+    cls = getattr(importlib.import_module("engine.models." + mod), name)
+    m = cls(**{k: np.float32(v) for k, v in params.items()})
+    st = m.initial_state(3)
+    for var, arr in st.items():
+        assert arr.dtype == np.float64, var
+        assert arr.shape == (3,)
+    first = next(iter(params))
+    if first in ("v_rest", "v_reset", "E_L", "V_rest", "vr", "c"):
+        np.testing.assert_array_equal(st["v"], [params[first]] * 3)
