@@ -1025,3 +1025,129 @@ def test_initial_state_is_float64_for_float32_parameters(cls_path, params):
     first = next(iter(params))
     if first in ("v_rest", "v_reset", "E_L", "V_rest", "vr", "c"):
         np.testing.assert_array_equal(st["v"], [params[first]] * 3)
+
+
+# -- the fixed-point LIF reference step by hand ---------------------------------------------------------
+def _ref_step(v, counter, leak_k, gain_k, I_t, noise=0, **kw):
+    from engine.models.fixed_point_lif import lif_reference_step
+
+    cfg = dict(data_width=16, fraction=8, v_rest=0, v_reset=-5, v_threshold=1000, refractory_period=3)
+    cfg.update(kw)
+    return lif_reference_step(v, counter, leak_k, gain_k, I_t, noise, **cfg)
+
+
+def test_lif_reference_step_refractory_hold():
+    assert _ref_step(40, 2, 64, 256, 7) == (0, 0, 1)  # held at v_rest (default), counted down
+    assert _ref_step(40, 2, 64, 256, 7, v_rest=3) == (0, 3, 1)
+    assert _ref_step(40, 2, 64, 256, 7, refractory_hold="v_reset") == (0, -5, 1)
+    assert _ref_step(40, 1, 64, 256, 7, refractory_hold="v_rest") == (0, 0, 0)
+
+
+def test_lif_reference_step_rounding_by_hand():
+    # leak: (0 - 10) * 64 = -640; floor(-640 / 256) = -3, nearest (+128 first) = -2
+    # input: 3 * 128 = 384; floor(384 / 256) = 1, nearest = floor(512 / 256) = 2
+    assert _ref_step(10, 0, 64, 128, 3) == (0, 10 - 3 + 1, 0)
+    assert _ref_step(10, 0, 64, 128, 3, rounding="floor") == (0, 8, 0)
+    assert _ref_step(10, 0, 64, 128, 3, rounding="nearest") == (0, 10 - 2 + 2, 0)
+    assert _ref_step(10, 0, 64, 128, 3, noise=-4, rounding="nearest") == (0, 6, 0)
+    # fraction 0: nearest adds nothing
+    assert _ref_step(10, 0, 0, 3, 5, fraction=0, rounding="nearest") == (0, 25, 0)
+    # the threshold: v_next >= v_threshold spikes, to v_reset with the full period
+    assert _ref_step(0, 0, 0, 256, 1000) == (1, -5, 3)
+    assert _ref_step(0, 0, 0, 256, 999) == (0, 999, 0)
+
+
+def test_lif_reference_step_wrap_and_saturate():
+    kw = dict(data_width=8, fraction=4, v_rest=100, v_reset=0, v_threshold=127)
+    # 100 + (1600 >> 4 = 100) = 200: wraps to 200 - 256 = -56, or saturates at 127 (and fires)
+    assert _ref_step(100, 0, 0, 16, 100, **kw) == (0, -56, 0)
+    assert _ref_step(100, 0, 0, 16, 100, saturate=False, **kw) == (0, -56, 0)
+    assert _ref_step(100, 0, 0, 16, 100, saturate=True, **kw) == (1, 0, 3)
+    assert _ref_step(-100, 0, 0, 16, -100, saturate=True, **{**kw, "v_rest": -100}) == (0, -128, 0)
+
+
+# -- Izhikevich (2004) general form: exact landing on the peak and the u cap --------------------------
+def test_izhikevich2004_exact_landing_and_cap():
+    from engine.models.izhikevich2004 import Izhikevich2004
+
+    m = Izhikevich2004(c=0.0, v_u=0.0, d=6.0)
+    st = m.initial_state(2)
+    np.testing.assert_array_equal(st["v"], [0.0, 0.0])
+    np.testing.assert_array_equal(st["u"], [0.0, 0.0])
+    # v' = 140 + I from v = u = 0: I = -110 lands on 30 mV exactly (a spike); -110.5 does not
+    out = m.step(st, np.array([-110.0, -110.5]), 1.0)
+    assert out.tolist() == [True, False]
+    assert st["v"].tolist() == [0.0, 29.5]
+    assert st["u"][0] == pytest.approx(0.02 * 0.2 * 30.0 + 6.0, rel=1e-15)
+    assert st["u"][1] == pytest.approx(0.02 * 0.2 * 29.5, rel=1e-15)
+    # an overshoot past 1e12 mV: u sees v capped at 1e12 (the spike resets v)
+    st = m.initial_state(1)
+    assert m.step(st, np.array([1e13]), 1.0).tolist() == [True]
+    assert st["u"][0] == pytest.approx(0.02 * (0.2 * 1e12) + 6.0, rel=1e-15)
+    m = Izhikevich2004(c=np.float32(-60.5), v_u=np.float32(2.0), b=0.25)
+    st = m.initial_state(2)
+    assert st["v"].dtype == np.float64 and st["u"].dtype == np.float64
+    np.testing.assert_array_equal(st["u"], [0.25 * (-62.5)] * 2)
+
+
+# -- stochastic LIF: noise drawn by active neurons only, held at v_rest while refractory ---------------
+def test_stochastic_lif_against_scalar_loop_with_noise():
+    from engine.models.stochastic_lif import StochasticLIF
+
+    P = dict(v_rest=-0.25, v_reset=-0.5, v_threshold=0.75, tau_mem=10.0, resistance=2.0, noise_std=0.3,
+             refractory_period=2)
+    dt = 0.5
+    m = StochasticLIF(**P)
+    currents = [0.0, 0.3, 1.0]
+    st = m.initial_state(3)
+    np.testing.assert_array_equal(st["v"], [-0.25] * 3)
+    assert st["refractory"].dtype == np.float64
+    rng, ref_rng = np.random.default_rng(11), np.random.default_rng(11)
+    v, r = [-0.25] * 3, [0.0] * 3
+    total = 0
+    for _ in range(300):
+        out = m.step(st, np.array(currents), dt, rng)
+        active = [k for k in range(3) if r[k] <= 0]
+        draws = dict(zip(active, ref_rng.normal(0.0, 0.3 * math.sqrt(dt), size=len(active))))
+        for k, I in enumerate(currents):
+            if k in draws:
+                vn = v[k] + (-(v[k] + 0.25) * dt / 10.0 + 2.0 * I * dt + draws[k])
+                s = vn >= 0.75
+                v[k], r[k] = (-0.5, 2.0) if s else (vn, 0.0)
+            else:
+                v[k], r[k], s = -0.25, r[k] - 1.0, False
+            assert bool(out[k]) == s
+            total += s
+        np.testing.assert_allclose(st["v"], v, rtol=1e-12, atol=1e-12)
+        np.testing.assert_array_equal(st["refractory"], r)
+    assert total > 10
+    # noise-free exact landing: R I dt = 1.0 from v = 0 is a spike
+    m = StochasticLIF(v_rest=0.0, v_threshold=1.0, resistance=1.0)
+    st = m.initial_state(1)
+    assert m.step(st, np.array([0.5]), 2.0).tolist() == [True]
+
+
+# -- SpiNNaker: register types, per-dt refractory count, 32-bit wraps --------------------------------
+def test_spinnaker_registers_and_overflow():
+    from engine.models.spinnaker_lif import SpiNNakerLIFNeuron, mul_s1615
+
+    m = SpiNNakerLIFNeuron(tau_refrac=2.5)
+    st = m.initial_state(2)
+    assert st["v"].dtype == np.int64 and st["refractory"].dtype == np.int64
+    assert _form.form_params(m, 0.5).c_t_refract == 5  # ceil(2.5 / 0.5)
+    assert _form.form_params(m, 1.0).c_t_refract == 3
+    big = np.array([2 ** 31 - 1, -(2 ** 31)], dtype=np.int64)
+    np.testing.assert_array_equal(mul_s1615(big, big), [_w32(((2 ** 31 - 1) ** 2) >> 15), _w32((2 ** 62) >> 15)])
+    # input codes beyond 32 bits wrap before and after the offset is added
+    m = SpiNNakerLIFNeuron(i_offset=0.5, tau_m=20.0, cm=1.0)
+    st = m.initial_state(3)
+    v0 = st["v"].copy()
+    currents = [70000.0, -70000.0, 65535.9]
+    m.step(st, np.array(currents), 1.0)
+    exp_tc, r_m = _q1615(math.exp(-1 / 20.0)), _q1615(20.0)
+    for k, I in enumerate(currents):
+        i_in = _w32(_w32(_q1615(I)) + _q1615(0.5))
+        alpha = _w32(((i_in * r_m) >> 15) + _q1615(-65.0))
+        v = _w32(alpha - ((exp_tc * _w32(alpha - int(v0[k]))) >> 15))
+        expect = _q1615(-65.0) if v >= _q1615(-50.0) else v
+        assert int(st["v"][k]) == expect
