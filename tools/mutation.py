@@ -79,7 +79,7 @@ MODULES: dict[str, Module] = {
         (E + "test_network.py", E + "test_network_projection.py", E + "test_network_declared.py",
          E + "test_io.py", E + "test_pinned_delays.py", E + "test_pinned_network_declare.py",
          E + "test_pinned_network_plasticity.py", E + "test_pinned_network_objects.py",
-         E + "test_pinned_network_io.py"),
+         E + "test_pinned_network_io.py", E + "test_pinned_network_io2.py"),
         copy=("bench", "assets"),  # test_network loads bench/cuba.py
     ),
     "models": Module(
@@ -341,6 +341,38 @@ EQUIVALENT.update({
     _HR + "x_compare_float_fixed__mutmut_3": "float_backend 'NUMPY': backend names are case-insensitive",
 })
 
+# engine/conversion (round 3b)
+_CVS, _CVC = "engine.conversion.converter.xǁConvertedSNNǁ", "engine.conversion.curves."
+_TIE = ("v is only compared among the output units whose count is the top count (the tie-break); this "
+        "adds the same constant to each of them (theta * that count, or v_init * theta), so argmax is the same")
+_NOOP_EXPAND = ("const_input for a layer after the first: its input spikes already have T steps, so "
+                "_layer's expand to (T, ...) is a no-op (True) or skipped (None, falsy)")
+EQUIVALENT.update({
+    _CVS + "classify_over_T__mutmut_24":
+        "gen '' instead of None: only the poisson branch uses gen, and it replaces it with a Generator",
+    _CVS + "classify_over_T__mutmut_41": "theta = thresholds[+1]: " + _TIE,
+    _CVS + "classify_over_T__mutmut_42": "theta = thresholds[-2]: " + _TIE,
+    _CVS + "classify_over_T__mutmut_88": "+ theta * c: " + _TIE,
+    _CVS + "classify_over_T__mutmut_90": "v_init / theta: " + _TIE,
+    _CVS + "classify_over_T__mutmut_91": "v_init[+1]: " + _TIE,
+    _CVS + "classify_over_T__mutmut_92": "v_init[-2]: " + _TIE,
+    _CVS + "classify_over_T__mutmut_74": _NOOP_EXPAND,
+    _CVS + "classify_over_T__mutmut_75": _NOOP_EXPAND,
+    _CVS + "calibrate_bias__mutmut_76": _NOOP_EXPAND,
+    _CVS + "calibrate_bias__mutmut_77": _NOOP_EXPAND,
+    _CVS + "calibrate_bias__mutmut_53":
+        "2 draws instead of 1 for constant input: both draws are the same, and (d + d) / (2 n) equals d / n "
+        "exactly (scaling by 2 is exact in floating point)",
+    _CVC + "x_conversion_curve__mutmut_44":
+        "convert() without T: the SNN's default T is never used, classify_over_T is given the Ts",
+    _CVC + "x_conversion_curve__mutmut_94": "encoding='poisson' dropped: it is classify_over_T's default",
+    "engine.conversion.experiment.x_accuracy_vs_T__mutmut_25":
+        "convert() without T: classify is always given T=T, so the SNN's default T is never used",
+    _CVC + "x_train_ann__mutmut_17":
+        "stopped.append(None): only whether the list is empty is tested",
+    _CVC + "x_train_ann__mutmut_18": "stopped.append(False): as train_ann__mutmut_17",
+})
+
 # engine/models (round 3b)
 _MF, _MM = "engine.models._form.", "engine.models."
 _ZEROS = "np.zeros(n) without dtype: NumPy's default dtype is float64, the same array"
@@ -368,6 +400,25 @@ EQUIVALENT.update({
     _MM + "spinnaker_lif.xǁSpiNNakerLIFNeuronǁinitial_state__mutmut_5":
         "np.full without dtype: S1615.quantize returns a Python int, so the array is int64 either way",
     _MM + "spinnaker_lif.xǁSpiNNakerLIFNeuronǁinitial_state__mutmut_8": "as initial_state__mutmut_5",
+})
+
+# engine/network/io.py (round 3b)
+_NIO = "engine.network.io.x_"
+_GROWN = ("the file was found no larger than the limit just before; reading more of it matters only "
+          "for a file that grows in between, and then parse_document refuses the longer data all the same")
+_RESCAN = ("_scanned=False: network_from_dict scans the document again; parse_document has already "
+           "scanned it, so the second scan passes and only costs time")
+EQUIVALENT.update({
+    _NIO + "load_network__mutmut_16": "fh.read() of the whole file: " + _GROWN,
+    _NIO + "load_network__mutmut_18": "fh.read(limit + 2): " + _GROWN,
+    _NIO + "load_network__mutmut_25": _RESCAN + " (None is falsy)",
+    _NIO + "load_network__mutmut_27": _RESCAN + " (the default)",
+    _NIO + "load_network__mutmut_28": _RESCAN,
+    _NIO + "parse_document__mutmut_6": "'UTF-8' for 'utf-8': Python's codec names are case-insensitive",
+    _NIO + "parse_document__mutmut_35": "as parse_document__mutmut_6 (decode)",
+    _NIO + "parse_document__mutmut_21":
+        "reads limit + 2 instead of limit + 1 decompressed bytes: either is refused as over the limit "
+        "(one more byte of memory)",
 })
 
 STATUS_RE = re.compile(r"^\s+(\S+): (.+)$")
