@@ -163,7 +163,7 @@ def test_integer_helpers_exact():
 
 def test_int_noise():
     assert _form._int_noise(0, None, (3,)) == 0
-    with pytest.raises(ValueError, match="rng"):
+    with pytest.raises(ValueError, match=r"^a random threshold needs a random generator \(rng\); the population owns one$"):
         _form._int_noise(4, None, (3,))
     draws = _form._int_noise(4, np.random.default_rng(0), (2000,))
     assert draws.dtype == np.int64 and draws.shape == (2000,)
@@ -1009,6 +1009,7 @@ def test_equations_of_an_undocumented_model():
     ("qif.QIF", {"V_rest": -60.5}),
     ("izhikevich2007.Izhikevich2007", {"vr": -60.5}),
     ("sc_izhikevich.SCIzhikevich", {"c": -60.5, "b": 0.25}),
+    ("homeostatic_lif.HomeostaticLIF", {"v_threshold": 1.25}),
 ])
 def test_initial_state_is_float64_for_float32_parameters(cls_path, params):
     # a parameter given as np.float32 (read from a float32 array) keeps its type;
@@ -1151,3 +1152,28 @@ def test_spinnaker_registers_and_overflow():
         v = _w32(alpha - ((exp_tc * _w32(alpha - int(v0[k]))) >> 15))
         expect = _q1615(-65.0) if v >= _q1615(-50.0) else v
         assert int(st["v"][k]) == expect
+
+
+# -- landing exactly on the threshold fires (>=, not >) ---------------------------------------------------
+def test_exact_landings_fire():
+    from engine.models.izhikevich2007 import Izhikevich2007
+    from engine.models.qif import QIF
+    from engine.models.resonate_and_fire import ResonateAndFire
+
+    # v = vr + dt I / C = -60 + 95 = 35 = vpeak (u = 0, the quadratic term 0 at v = vr)
+    m = Izhikevich2007()
+    st = m.initial_state(2)
+    assert m.step(st, np.array([9500.0, 9400.0]), 1.0).tolist() == [True, False]
+    # QIF: v = V_rest + dt R I / tau_m = -65 + 95 = 30 = V_peak
+    m = QIF()
+    st = m.initial_state(2)
+    assert m.step(st, np.array([95.0, 94.0]), 1.0).tolist() == [True, False]
+    # resonate-and-fire: probe the y one step reaches, then make that the threshold
+    probe = ResonateAndFire(y_threshold=1e9)
+    st = probe.initial_state(1)
+    probe.step(st, np.array([3.0]), 1.0)
+    y1 = float(st["y"][0])
+    assert y1 > 0
+    m = ResonateAndFire(y_threshold=y1)
+    st = m.initial_state(1)
+    assert m.step(st, np.array([3.0]), 1.0).tolist() == [True]
