@@ -400,6 +400,18 @@ EQUIVALENT.update({
     _MM + "spinnaker_lif.xǁSpiNNakerLIFNeuronǁinitial_state__mutmut_5":
         "np.full without dtype: S1615.quantize returns a Python int, so the array is int64 either way",
     _MM + "spinnaker_lif.xǁSpiNNakerLIFNeuronǁinitial_state__mutmut_8": "as initial_state__mutmut_5",
+    _MM + "izhikevich2007.xǁIzhikevich2007ǁinitial_state__mutmut_12": _ZEROS,
+    _MM + "izhikevich2007.xǁIzhikevich2007ǁinitial_state__mutmut_14": _ZEROS,
+    _MM + "lapicque.xǁLapicqueǁinitial_state__mutmut_12": _ZEROS,
+    _MM + "lapicque.xǁLapicqueǁinitial_state__mutmut_14": _ZEROS,
+    _MM + "qif.xǁQIFǁinitial_state__mutmut_12": _ZEROS,
+    _MM + "qif.xǁQIFǁinitial_state__mutmut_14": _ZEROS,
+    _MF + "x__int_noise__mutmut_11":
+        "rng.integers(bound) for rng.integers(0, bound): high=None makes bound the exclusive top of [0, bound), "
+        "the same draws from the same stream",
+    _MF + "x__int_noise__mutmut_14": "rng.integers without dtype: its default is int64, the same array",
+    _MF + "x_wrap_bits__mutmut_8":
+        "(x - half) for (x + half): they differ by 2**bits, which the mask removes",
 })
 
 # engine/network/io.py (round 3b)
