@@ -1177,3 +1177,34 @@ def test_exact_landings_fire():
     m = ResonateAndFire(y_threshold=y1)
     st = m.initial_state(1)
     assert m.step(st, np.array([3.0]), 1.0).tolist() == [True]
+
+
+def test_theta_reaching_pi_exactly_at_the_end_of_the_step_fires():
+    # the spike is a zero of u in (0, T], T included (the docstring's condition)
+    from engine.models.theta import ThetaNeuron
+
+    # I = 1 from 0: theta = 2 t reaches pi at t = pi / 2
+    m = ThetaNeuron()
+    st = m.initial_state(1)
+    assert m.step(st, np.array([1.0]), math.pi / 2).tolist() == [True]
+    assert st["theta"][0] == pytest.approx(-math.pi, abs=1e-12)
+    # I = 0 from pi/2: v = v0 / (1 - v0 t) blows up at t = 1 / v0 = cos(pi/4) / sin(pi/4)
+    sp, q = np.sin(math.pi / 4), np.cos(math.pi / 4)
+    t = float(q / sp)
+    assert sp * t == q  # the step is exactly the blow-up time in floating point too
+    m = ThetaNeuron(theta_init=math.pi / 2)
+    st = m.initial_state(1)
+    assert m.step(st, np.array([0.0]), t).tolist() == [True]
+
+
+def test_theta_zero_drive_does_not_warn():
+    import warnings
+
+    from engine.models.theta import ThetaNeuron
+
+    m = ThetaNeuron(theta_init=0.5)
+    st = m.initial_state(3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no 0/0 in the branches np.where leaves out
+        m.step(st, np.array([0.0, 1.0, -1.0]), 0.1)
+    assert np.all(np.isfinite(st["theta"]))
