@@ -412,6 +412,13 @@ EQUIVALENT.update({
     _MF + "x__int_noise__mutmut_14": "rng.integers without dtype: its default is int64, the same array",
     _MF + "x_wrap_bits__mutmut_8":
         "(x - half) for (x + half): they differ by 2**bits, which the mask removes",
+    _MM + "theta.xǁThetaNeuronǁdynamics__mutmut_21":
+        "s_safe 2.0 for 1.0 where s = 0: it is read only by the I > 0 and I < 0 branches, which np.where "
+        "does not select there (s = 0 means I = 0)",
+    _MM + "theta.xǁThetaNeuronǁdynamics__mutmut_76":
+        "sp >= 0 in fire_neg: adds only sp = 0 (theta = 0), where s q = s > 0 = sp tanh(st), so it stays False",
+    _MM + "theta.xǁThetaNeuronǁdynamics__mutmut_84":
+        "sp >= 0 in fire_zero: adds only sp = 0 (theta = 0), where q = 1 > 0 = sp t, so it stays False",
 })
 
 # engine/network/io.py (round 3b)
