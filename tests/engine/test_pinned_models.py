@@ -1208,3 +1208,33 @@ def test_theta_zero_drive_does_not_warn():
         warnings.simplefilter("error")  # no 0/0 in the branches np.where leaves out
         m.step(st, np.array([0.0, 1.0, -1.0]), 0.1)
     assert np.all(np.isfinite(st["theta"]))
+
+
+def test_adex_landing_exactly_on_v_peak_fires():
+    # probe the v one step reaches, then make that V_peak: the step must fire (v_new >= V_peak)
+    from engine.models.adex import AdEx
+
+    probe = AdEx(V_peak=1e6)
+    st = probe.initial_state(1)
+    probe.step(st, np.array([5000.0]), 0.5)
+    v1 = float(st["v"][0])
+    assert v1 > -70.6
+    m = AdEx(V_peak=v1)
+    st = m.initial_state(1)
+    assert m.step(st, np.array([5000.0]), 0.5).tolist() == [True]
+    assert st["v"][0] == -70.6  # V_reset
+
+
+def test_rulkov_spike_is_an_upward_crossing_including_the_landing():
+    from engine.models.rulkov import RulkovMap
+
+    # from x = -1: x' = alpha / 2 + y + I = 2 - 2 + 0 = 0 = x_spike exactly: a spike
+    m = RulkovMap(alpha=4.0, x_init=-1.0, y_init=-2.0)
+    st = m.initial_state(1)
+    assert m.step(st, np.array([0.0]), 1.0).tolist() == [True]
+    assert st["x"][0] == 0.0
+    # already at x_spike (not below it): x' = 4 + 0 is no new crossing
+    m = RulkovMap(alpha=4.0, x_init=0.0, y_init=0.0)
+    st = m.initial_state(1)
+    assert m.step(st, np.array([0.0]), 1.0).tolist() == [False]
+    assert st["x"][0] == 4.0
