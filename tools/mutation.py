@@ -419,6 +419,8 @@ EQUIVALENT.update({
         "sp >= 0 in fire_neg: adds only sp = 0 (theta = 0), where s q = s > 0 = sp tanh(st), so it stays False",
     _MM + "theta.xǁThetaNeuronǁdynamics__mutmut_84":
         "sp >= 0 in fire_zero: adds only sp = 0 (theta = 0), where q = 1 > 0 = sp t, so it stays False",
+    _MM + "homeostatic_lif.xǁHomeostaticLIFǁinitial_state__mutmut_16": _ZEROS,
+    _MM + "homeostatic_lif.xǁHomeostaticLIFǁinitial_state__mutmut_18": _ZEROS,
 })
 
 # engine/network/io.py (round 3b)
