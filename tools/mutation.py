@@ -371,6 +371,8 @@ EQUIVALENT.update({
     _CVC + "x_train_ann__mutmut_17":
         "stopped.append(None): only whether the list is empty is tested",
     _CVC + "x_train_ann__mutmut_18": "stopped.append(False): as train_ann__mutmut_17",
+    _CVC + "x_conversion_curve__mutmut_149":
+        "reshape(-2, 8, 8): NumPy (2.x) takes any negative size as the one unknown dimension, as -1",
 })
 
 # engine/models (round 3b)
