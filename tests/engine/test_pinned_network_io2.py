@@ -131,3 +131,9 @@ def test_network_from_dict_messages_name_the_place():
 def test_network_from_dict_default_seed_is_42():
     assert io.network_from_dict(dict(NET)).seed == 42
     assert io.network_from_dict({**NET, "seed": 3}).seed == 3
+
+
+def test_a_missing_top_level_key_has_the_empty_path():
+    with pytest.raises(io.DocumentError) as e:
+        io.network_from_dict({"schema_version": 1})
+    assert _msg(e) == "missing key 'populations'" and e.value.path == ""
