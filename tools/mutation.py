@@ -465,6 +465,13 @@ def toml_value(v) -> str:
 
 def prepare(name: str, mod: Module, fresh: bool) -> Path:
     """Scratch copy of what mutmut and the tests need, with this module's config."""
+    # a listed test file that does not exist is an error, not left out: mutmut 3
+    # forgets every verdict of a module when its test selection changes, so a
+    # file that appeared later would silently restart the module
+    missing = [t for t in mod.tests if not (ROOT / t).exists()]
+    if missing:
+        raise ValueError(f"tests of module {name!r}: {missing} do not exist (create them, even empty, "
+                         "before the module's first run)")
     d = WORK / name
     if fresh and d.exists():
         shutil.rmtree(d)
@@ -482,13 +489,6 @@ def prepare(name: str, mod: Module, fresh: bool) -> Path:
     sources_dirs = sorted({s.split("/")[0] for s in mod.sources})
     cfg["source_paths"] = sources_dirs
     cfg["only_mutate"] = list(mod.sources)
-    # a listed test file that does not exist is an error, not left out: mutmut 3
-    # forgets every verdict of a module when its test selection changes, so a
-    # file that appeared later would silently restart the module
-    missing = [t for t in mod.tests if not (ROOT / t).exists()]
-    if missing:
-        raise ValueError(f"tests of module {name!r}: {missing} do not exist (create them, even empty, "
-                         "before the module's first run)")
     cfg["pytest_add_cli_args_test_selection"] = list(mod.tests) + \
         [f"--deselect={t}" for t in mod.deselect] + (["-k", mod.keyword] if mod.keyword else [])
     cfg["also_copy"] = sorted(set(mod.copy) | (set(top_dirs) - set(sources_dirs) - {"tests"}))
