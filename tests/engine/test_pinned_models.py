@@ -170,52 +170,92 @@ def test_int_noise():
     assert set(np.unique(draws)) == {0, 1, 2, 3}
 
 
-# -- rebind -------------------------------------------------------------------------------------
-def test_rebind_swaps_namespace_helpers_and_memoises():
-    class FakeNP:
-        inf = np.inf
+# -- rebind ---------------------------------------------------------------------------------------------
+# Functions built here with their own globals (module-level, so their helpers
+# are global names, as in the models' modules); engine functions themselves are
+# not rebound in these tests, since mutmut replaces them with trampolines.
+def _rb_helper(c, a, b):
+    return np.where(c, a, b)
 
-        @staticmethod
-        def asarray(x):
-            return ("asarray", tuple(np.asarray(x).tolist()))
 
-        @staticmethod
-        def where(c, a, b):
-            return "fake-where"
+def _rb_outer(c, a):
+    return _rb_helper(c, a, 0.0)
 
-    # spike_reset calls np.where: rebound, it must see the fake namespace
-    fn = _form.rebind(_form.spike_reset, FakeNP)
-    assert fn is not _form.spike_reset and fn.__name__ == "spike_reset"
-    assert fn(True, 1.0, 2.0) == "fake-where"
-    assert _form.spike_reset(True, 1.0, 2.0) == 2.0  # the original keeps NumPy
 
-    # a helper of engine.models called by the function is re-bound too, or swapped
-    def outer(a, b):
-        return spike_reset(a, b, 0.0)  # noqa: F821 - supplied through the globals below
+def _rb_default(c, a, b=5.0):
+    return _rb_helper(c, a, b)
 
+
+def _rb_table():
+    return TABLE  # noqa: F821 - supplied through the globals below
+
+
+def _rb_closure(k):
+    def inner(c, a):
+        return _rb_helper(c, a, k)
+    return inner
+
+
+def _nf_dynamics(spikes, v):
+    return spike_reset(spikes, v * np.float64(1.0), 0.0)  # noqa: F821 - supplied through the globals below
+
+
+class _FakeNP:
+    inf = np.inf
+
+    @staticmethod
+    def asarray(x):
+        return ("asarray", tuple(np.asarray(x).tolist()))
+
+    @staticmethod
+    def where(c, a, b):
+        return ("fake-where", a, b)
+
+
+def _mk(fn, g, module="engine.models.pinned_fake"):
     import types as _t
-    g = {"spike_reset": _form.spike_reset, "np": np, "TABLE": np.array([1.0, 2.0])}
-    f = _t.FunctionType(outer.__code__, g, "outer")
-    assert _form.rebind(f, FakeNP)(True, 1.0) == "fake-where"
-    swapped = _form.rebind(f, FakeNP, swap={_form.spike_reset: lambda s, v, r: "swapped"})
-    assert swapped(True, 1.0) == "swapped"
 
-    def uses_table():
-        return TABLE  # noqa: F821
+    f = _t.FunctionType(fn.__code__, g, fn.__name__, fn.__defaults__, fn.__closure__)
+    f.__module__ = module
+    return f
 
-    f2 = _t.FunctionType(uses_table.__code__, g, "uses_table")
-    assert _form.rebind(f2, FakeNP)() == ("asarray", (1.0, 2.0))  # module arrays converted
+
+def test_rebind_swaps_namespace_helpers_and_memoises():
+    g = {"np": np, "TABLE": np.array([1.0, 2.0])}
+    h = g["_rb_helper"] = _mk(_rb_helper, g)
+    outer = _mk(_rb_outer, g)
+    assert outer(True, 1.0) == 1.0
+    r = _form.rebind(outer, _FakeNP)
+    assert r is not outer and r.__name__ == "_rb_outer"
+    assert r(True, 1.0) == ("fake-where", 1.0, 0.0)  # the engine.models helper is re-bound too
+    assert outer(True, 1.0) == 1.0 and g["_rb_helper"] is h  # the originals are untouched
+    swapped = _form.rebind(outer, _FakeNP, swap={h: lambda c, a, b: ("swapped", a, b)})
+    assert swapped(True, 1.0) == ("swapped", 1.0, 0.0)
+    # defaults and closures are kept
+    assert _form.rebind(_mk(_rb_default, g), _FakeNP)(True, 1.0) == ("fake-where", 1.0, 5.0)
+    inner = _rb_closure(7.0)
+    inner = _mk(inner, g)
+    assert _form.rebind(inner, _FakeNP)(False, 1.0) == ("fake-where", 1.0, 7.0)
+    # module-level arrays are converted to the namespace's arrays
+    assert _form.rebind(_mk(_rb_table, g), _FakeNP)() == ("asarray", (1.0, 2.0))
+    # a helper from outside engine.models is left as it is
+    g2 = {"np": np}
+    g2["_rb_helper"] = _mk(_rb_helper, {"np": np}, module="somewhere.else")
+    assert _form.rebind(_mk(_rb_outer, g2), _FakeNP)(True, 1.0) == 1.0
+    # memoised per function object
     memo = {}
-    first = _form.rebind(f, FakeNP, memo)
-    assert _form.rebind(f, FakeNP, memo) is first
+    first = _form.rebind(outer, _FakeNP, memo)
+    assert memo[id(outer)] is first and _form.rebind(outer, _FakeNP, memo) is first
+    assert _form.rebind(outer, _FakeNP) is not first
 
 
 def test_numpy_form_is_cached_and_uses_array_helpers():
-    from engine.models.sc_izhikevich import SCIzhikevich
-
-    fn = _form.numpy_form(SCIzhikevich.dynamics)
-    assert _form.numpy_form(SCIzhikevich.dynamics) is fn
+    f = _mk(_nf_dynamics, {"np": np, "spike_reset": _form.spike_reset})
+    fn = _form.numpy_form(f)
+    assert fn is not f and _form.numpy_form(f) is fn
     assert fn.__globals__["spike_reset"] is _form._np_spike_reset
+    assert fn.__globals__["np"] is np
+    np.testing.assert_array_equal(fn(np.array([True, False]), np.array([3.0, 4.0])), [0.0, 4.0])
 
 
 # -- SCIzhikevich: both integrators against a plain reference ---------------------------------------
@@ -1238,3 +1278,60 @@ def test_rulkov_spike_is_an_upward_crossing_including_the_landing():
     st = m.initial_state(1)
     assert m.step(st, np.array([0.0]), 1.0).tolist() == [False]
     assert st["x"][0] == 4.0
+
+
+# -- the fixed-point LIF population model ---------------------------------------------------------------
+def test_fixed_point_lif_step_against_reference_step():
+    from engine.models.fixed_point_lif import FixedPointLIF, lif_reference_step
+
+    m = FixedPointLIF(data_width=12, fraction=6, v_rest=-10, v_reset=-20, v_threshold=300, refractory_period=2,
+                      leak_k=5, gain_k=70, rounding="nearest")
+    st = m.initial_state(4)
+    assert st["v"].dtype == np.int64 and st["refractory_counter"].dtype == np.int64
+    assert st["v"].tolist() == [-10] * 4 and st["refractory_counter"].tolist() == [0] * 4
+    # float input is rounded (ties to even, np.rint) and saturated to the 12-bit range [-2048, 2047]
+    current = np.array([2.5, 700.4, 9999.0, -9999.0])
+    codes = [2, 700, 2047, -2048]
+    ref = [(-10, 0)] * 4
+    cfg = m.config()
+    for _ in range(12):
+        out = m.step(st, current)
+        assert out.dtype == np.int64
+        for k in range(4):
+            s, v, c = lif_reference_step(ref[k][0], ref[k][1], 5, 70, codes[k], 0, **cfg)
+            ref[k] = (v, c)
+            assert int(out[k]) == s
+        assert st["v"].tolist() == [r[0] for r in ref]
+        assert st["refractory_counter"].tolist() == [r[1] for r in ref]
+    # integer codes go in as they are (clipped only)
+    st = m.initial_state(1)
+    m.step(st, np.array([3], dtype=np.int64))
+    assert st["v"].tolist() == [lif_reference_step(-10, 0, 5, 70, 3, 0, **cfg)[1]]
+
+
+def test_fixed_point_lif_refusals_name_the_problem():
+    from engine.models.fixed_point_lif import FixedPointLIF
+
+    m = FixedPointLIF()
+    st = m.initial_state(2)
+    with pytest.raises(ValueError, match=r"^current must be finite$"):
+        m.step(st, np.array([1.0, float("nan")]))
+    with pytest.raises(ValueError, match=r"^FixedPointLIFNeuron with noise_amplitude > 0 needs an rng$"):
+        FixedPointLIF(noise_amplitude=3).step(st, np.array([1.0, 2.0]))
+    with pytest.raises(ValueError, match="gain_k"):
+        FixedPointLIF(data_width=8, fraction=4, v_threshold=100, gain_k=300)
+    with pytest.raises(ValueError, match="leak_k"):
+        FixedPointLIF(data_width=8, fraction=4, v_threshold=100, leak_k=300)
+    with pytest.raises(ValueError, match="noise_amplitude=200 does not fit 8 bits"):
+        FixedPointLIF(data_width=8, fraction=4, v_threshold=100, gain_k=16, leak_k=2, noise_amplitude=200)
+    draws = FixedPointLIF(noise_amplitude=2).draw_noise(3000, np.random.default_rng(1))
+    assert draws.dtype == np.int64 and set(np.unique(draws)) == {-2, -1, 0, 1, 2}
+    assert FixedPointLIF().draw_noise(5, None) == 0
+
+
+def test_morris_lecar_w_inf_closed_form():
+    from engine.models.morris_lecar import MorrisLecar
+
+    m = MorrisLecar(v3=2.0, v4=30.0)
+    np.testing.assert_allclose(m.w_inf(np.array([2.0, 32.0, -28.0])),
+                               [0.5, 0.5 * (1 + math.tanh(1.0)), 0.5 * (1 - math.tanh(1.0))], rtol=1e-15)
