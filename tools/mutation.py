@@ -423,6 +423,13 @@ EQUIVALENT.update({
         "sp >= 0 in fire_zero: adds only sp = 0 (theta = 0), where q = 1 > 0 = sp t, so it stays False",
     _MM + "homeostatic_lif.xǁHomeostaticLIFǁinitial_state__mutmut_16": _ZEROS,
     _MM + "homeostatic_lif.xǁHomeostaticLIFǁinitial_state__mutmut_18": _ZEROS,
+    _MM + "stochastic_lif.xǁStochasticLIFǁinitial_state__mutmut_12": _ZEROS,
+    _MM + "stochastic_lif.xǁStochasticLIFǁinitial_state__mutmut_14": _ZEROS,
+    _MM + "fixed_point_lif.xǁFixedPointLIFǁinitial_state__mutmut_5":
+        "np.full without dtype: v_rest is a param.Integer (a Python int), so the array is int64 either way",
+    _MM + "fixed_point_lif.xǁFixedPointLIFǁinitial_state__mutmut_8": "as FixedPointLIF.initial_state__mutmut_5",
+    _MM + "fixed_point_lif.xǁFixedPointLIFǁdraw_noise__mutmut_17":
+        "rng.integers without dtype: its default is int64, the same draws",
 })
 
 # engine/network/io.py (round 3b)
