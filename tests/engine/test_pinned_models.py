@@ -1335,3 +1335,31 @@ def test_morris_lecar_w_inf_closed_form():
     m = MorrisLecar(v3=2.0, v4=30.0)
     np.testing.assert_allclose(m.w_inf(np.array([2.0, 32.0, -28.0])),
                                [0.5, 0.5 * (1 + math.tanh(1.0)), 0.5 * (1 - math.tanh(1.0))], rtol=1e-15)
+
+
+@pytest.mark.parametrize("per_neuron", ["leak", "gain", "both", "none"])
+def test_fixed_point_array_per_neuron_constants_against_reference(per_neuron):
+    from engine.models.fixed_point_lif import FixedPointLIFArray, lif_reference_step
+
+    n = 6
+    cfg = dict(data_width=12, fraction=6, v_rest=-10, v_reset=-20, v_threshold=300, refractory_period=0,
+               refractory_hold="v_rest", saturate=False, rounding="nearest")
+    arr = FixedPointLIFArray(n, **cfg)
+    assert arr.dtype == np.int32  # the narrow work type: constants and inputs are cast to it
+    leak = np.array([1, 5, 9, 13, 17, 21]) if per_neuron in ("leak", "both") else 5
+    gain = np.array([40, 50, 60, 70, 80, 90]) if per_neuron in ("gain", "both") else 70
+    I_t = np.array([3, 20, 45, 60, 90, 120], dtype=np.int64)  # int64 codes, cast to the work type
+    noise = np.array([1, -1, 0, 2, -2, 0], dtype=np.int64)
+    ref = [(-10, 0)] * n
+    fired = 0
+    for _ in range(20):
+        out = arr.step(leak, gain, I_t, noise)
+        fired += int(np.count_nonzero(out))
+        for k in range(n):
+            lk = int(leak[k]) if np.ndim(leak) else leak
+            gk = int(gain[k]) if np.ndim(gain) else gain
+            s, v, c = lif_reference_step(ref[k][0], ref[k][1], lk, gk, int(I_t[k]), int(noise[k]), **cfg)
+            ref[k] = (v, c)
+            assert bool(out[k]) == bool(s)
+        assert arr.v.tolist() == [r[0] for r in ref]
+    assert fired > 0
