@@ -615,8 +615,10 @@ class RunView(pn.viewable.Viewer):
         self.message.visible = False
         if not self._ensure_runner():
             return
-        self.runner.start()
+        # the page's tick first: the worker's first chunk may be done before
+        # the next line runs, and only a page with a tick is woken by it
         self._ensure_callback()
+        self.runner.start()
         self._update_buttons()
 
     def pause(self) -> None:
@@ -628,8 +630,8 @@ class RunView(pn.viewable.Viewer):
         self.message.visible = False
         if not self._ensure_runner():
             return
+        self._ensure_callback()  # before the worker runs (see start)
         self.runner.step(n or max(1, int(round(0.01 / self.dt))))
-        self._ensure_callback()
         self._update_buttons()
 
     def reset(self) -> None:

@@ -435,11 +435,14 @@ def test_a_chunk_is_drawn_at_once_not_at_the_next_periodic_tick(app):
     rv.show_figures()
     doc = _served(rv)
     rv.speed.value = "1x real time"
+    woken = []  # steps done at each chunk's wake: it runs after the chunk is queued
+    wake = rv._wake
+    rv._wake = lambda: (woken.append(rv.runner.steps_done), wake())
     rv.step(60)  # three chunks of 20 steps at 1x
     deadline = time.time() + 10
-    while rv.runner.steps_done < 60 and time.time() < deadline:
+    while 60 not in woken and time.time() < deadline:
         time.sleep(0.005)
-    assert rv.runner.steps_done == 60
+    assert rv.runner.steps_done == 60 and woken[-1] == 60
     assert 1 <= len(doc.callbacks) <= 3  # coalesced while none has run yet
     seq0 = rv.frame_ack.seq
     assert doc.run() >= 1
