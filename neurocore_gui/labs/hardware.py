@@ -132,7 +132,8 @@ class HardwareLab(pn.viewable.Viewer):
         self.sweep_cancel = w.Button(name="Cancel", disabled=True)
         self.sweep_progress = pn.indicators.Progress(value=0, max=1, width=260, visible=False)
         self.sweep_status = pn.pane.Markdown("", sizing_mode="stretch_width")
-        self.sweep_plot = pn.pane.HoloViews(hv.Curve([]), sizing_mode="stretch_width", height=240)
+        # shown once a sweep has a result (an empty 0..1 x/y frame says nothing)
+        self.sweep_plot = pn.pane.HoloViews(hv.Curve([]), sizing_mode="stretch_width", height=240, visible=False)
         # co-simulation, resources, export
         self.cosim_button = w.Button(name="Run RTL co-simulation", button_type="primary")
         self.cosim_status = pn.pane.Markdown("", sizing_mode="stretch_width")
@@ -524,6 +525,7 @@ class HardwareLab(pn.viewable.Viewer):
                          label="rate error (clipped at 2)")
         self.sweep_plot.object = (agree * hv.Scatter(agree) * err_c * hv.Scatter(err_c)).opts(
             title="agreement and rate error vs bit width", responsive=True, height=240, legend_position="right")
+        self.sweep_plot.visible = True
 
     # co-simulation
     def start_cosim(self) -> bool:

@@ -97,6 +97,7 @@ def test_sweep_runs_off_thread_with_progress_and_cancel():
     lab = HardwareLab(store=store_of("poisson_feedforward"))
     lab.n_steps.value = 300
     lab.sweep_from.value, lab.sweep_to.value = 4, 12
+    assert not lab.sweep_plot.visible      # no empty figure before there is a sweep
     assert lab.start_sweep()
     assert lab.sweep_button.disabled
     assert not lab.start_sweep()          # one at a time
@@ -104,6 +105,7 @@ def test_sweep_runs_off_thread_with_progress_and_cancel():
     res = lab.sweep_result
     assert [r.data_width for r in res.rows] == list(range(4, 13))
     assert "Smallest format" in lab.sweep_status.object and lab.sweep_progress.value == 9
+    assert lab.sweep_plot.visible
     lab.sweep_to.value = 32
     lab.start_sweep()
     lab.cancel("sweep")
