@@ -1050,6 +1050,7 @@ def test_equations_of_an_undocumented_model():
     ("izhikevich2007.Izhikevich2007", {"vr": -60.5}),
     ("sc_izhikevich.SCIzhikevich", {"c": -60.5, "b": 0.25}),
     ("homeostatic_lif.HomeostaticLIF", {"v_threshold": 1.25}),
+    ("stochastic_lif.StochasticLIF", {"v_rest": 0.25}),
 ])
 def test_initial_state_is_float64_for_float32_parameters(cls_path, params):
     # a parameter given as np.float32 (read from a float32 array) keeps its type;
@@ -1318,9 +1319,9 @@ def test_fixed_point_lif_refusals_name_the_problem():
         m.step(st, np.array([1.0, float("nan")]))
     with pytest.raises(ValueError, match=r"^FixedPointLIFNeuron with noise_amplitude > 0 needs an rng$"):
         FixedPointLIF(noise_amplitude=3).step(st, np.array([1.0, 2.0]))
-    with pytest.raises(ValueError, match="gain_k"):
+    with pytest.raises(ValueError, match=r"^gain_k=300 does not fit"):
         FixedPointLIF(data_width=8, fraction=4, v_threshold=100, gain_k=300)
-    with pytest.raises(ValueError, match="leak_k"):
+    with pytest.raises(ValueError, match=r"^leak_k=300 does not fit"):
         FixedPointLIF(data_width=8, fraction=4, v_threshold=100, leak_k=300)
     with pytest.raises(ValueError, match="noise_amplitude=200 does not fit 8 bits"):
         FixedPointLIF(data_width=8, fraction=4, v_threshold=100, gain_k=16, leak_k=2, noise_amplitude=200)
@@ -1363,3 +1364,59 @@ def test_fixed_point_array_per_neuron_constants_against_reference(per_neuron):
             assert bool(out[k]) == bool(s)
         assert arr.v.tolist() == [r[0] for r in ref]
     assert fired > 0
+
+
+def _rb_mid(c, a):
+    return _rb_helper(c, a, 1.0)
+
+
+def _rb_outer_mid(c, a):
+    return _rb_mid(c, a)
+
+
+def test_rebind_swaps_inside_nested_helpers():
+    g = {"np": np}
+    h = g["_rb_helper"] = _mk(_rb_helper, g)
+    g["_rb_mid"] = _mk(_rb_mid, g)
+    outer = _mk(_rb_outer_mid, g)
+    swapped = _form.rebind(outer, _FakeNP, swap={h: lambda c, a, b: ("swapped", a, b)})
+    assert swapped(True, 2.0) == ("swapped", 2.0, 1.0)
+
+
+def test_parameter_view_forwards_instance_attributes():
+    from engine.models.lapicque import Lapicque
+
+    m = Lapicque()
+    m.pinned_extra = 5  # on the instance only, not the class
+    assert m.view().pinned_extra == 5
+
+
+def test_theta_negative_drive_below_the_unstable_point_does_not_fire():
+    from engine.models.theta import ThetaNeuron
+
+    # I = -1, theta = 1 < pi/2 (the unstable point): it decays to rest, whatever the step
+    m = ThetaNeuron(theta_init=1.0)
+    st = m.initial_state(1)
+    assert m.step(st, np.array([-1.0]), 5.0).tolist() == [False]
+    v0 = math.tan(0.5)  # v = -tanh(t - c) with tanh(c) = v0
+    c = math.atanh(v0)
+    assert st["theta"][0] == pytest.approx(2 * math.atan(-math.tanh(5.0 - c)), abs=1e-12)
+
+
+def test_loihi_current_register_wraps_at_24_bits():
+    from engine.models.loihi_cuba import LoihiCUBA
+
+    # du = 4095: the current decays fully, so u = I << 6; above 2**23 loses 2**24, at or below -2**23 gains it
+    m = LoihiCUBA(du=4095, dv=0, vth=(1 << 17) - 1)
+    st = m.initial_state(4)
+    m.step(st, np.array([131072.0, 131073.0, -131072.0, -131071.0]), 1.0)
+    assert st["u"].tolist() == [2 ** 23, 2 ** 23 + 64 - 2 ** 24, -(2 ** 23) + 2 ** 24, -(2 ** 23) + 64]
+
+
+def test_draws_random_without_a_form():
+    from engine.models import base
+
+    class HandWritten(base.NeuronModel):
+        model_name = "PinnedHandWritten"
+
+    assert HandWritten().draws_random() is False
