@@ -430,6 +430,22 @@ EQUIVALENT.update({
     _MM + "fixed_point_lif.xǁFixedPointLIFǁinitial_state__mutmut_8": "as FixedPointLIF.initial_state__mutmut_5",
     _MM + "fixed_point_lif.xǁFixedPointLIFǁdraw_noise__mutmut_17":
         "rng.integers without dtype: its default is int64, the same draws",
+    _MM + "loihi_cuba.xǁLoihiCUBAǁdynamics__mutmut_54":
+        "v clipped at 2**23 + 1 for 2**23 - 1: both are above the largest threshold ((2**17 - 1) << 6 = 2**23 - 64), "
+        "so a v that reaches the clip spikes and is reset to 0 either way",
+    _MM + "loihi_cuba.xǁLoihiCUBAǁdynamics__mutmut_55": "v clipped at 2**23 - 2: as LoihiCUBA.dynamics__mutmut_54",
+    _MM + "fixed_point_lif.xǁFixedPointLIFArrayǁreset__mutmut_4": "spikes.fill(None) on a bool array stores False",
+    _MM + "fixed_point_lif.xǁFixedPointLIFǁvalidate__mutmut_18":
+        "_check_config without rounding (default 'floor'): rounding is a param.Selector, so its check always passes",
+    _MF + "x_rebind__mutmut_15": "FunctionType(..., name=None) takes the code's name, which is func.__name__",
+    "engine.models.base.xǁNeuronModelǁdraws_random__mutmut_11":
+        "step_noise at dt = 2 for dt = 1: only whether it is zero matters, and the models' noise scales "
+        "(std, std * sqrt(dt), an integer range) are zero for both or for neither",
+    _MM + "truenorth.xǁTrueNorthNeuronǁdynamics__mutmut_36":
+        "logical_not(None) = True adds the spiking neurons to low, but np.where takes spikes first",
+    _MM + "truenorth.xǁTrueNorthNeuronǁdynamics__mutmut_45": "as TrueNorth.dynamics__mutmut_36 (mirrored reset)",
+    _MM + "truenorth.xǁTrueNorthNeuronǁdynamics__mutmut_37":
+        "v <= -beta for v < -beta: adds v = -beta, which saturation sets to -beta, the same value",
 })
 
 # engine/network/io.py (round 3b)
