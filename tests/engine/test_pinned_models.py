@@ -1420,3 +1420,25 @@ def test_draws_random_without_a_form():
         model_name = "PinnedHandWritten"
 
     assert HandWritten().draws_random() is False
+
+
+def test_adaptive_threshold_and_spinnaker_exact_landings_fire():
+    # probe the value one step reaches, then make it the threshold: landing on it fires (>=)
+    from engine.models.adaptive_threshold_if import AdaptiveThresholdIF
+    from engine.models.spinnaker_lif import SpiNNakerLIFNeuron
+
+    probe = AdaptiveThresholdIF(theta_0=1e6)
+    st = probe.initial_state(1)
+    probe.step(st, np.array([2.0]), 1.0)
+    v1 = float(st["v"][0])
+    m = AdaptiveThresholdIF(theta_0=v1)  # theta stays at theta_0 until the first spike
+    st = m.initial_state(1)
+    assert m.step(st, np.array([2.0]), 1.0).tolist() == [True]
+
+    probe = SpiNNakerLIFNeuron(v_thresh=1000.0)
+    st = probe.initial_state(1)
+    probe.step(st, np.array([5.0]), 1.0)
+    code = int(st["v"][0])
+    m = SpiNNakerLIFNeuron(v_thresh=code / 2 ** 15)  # an s16.15 value quantises to itself
+    st = m.initial_state(1)
+    assert m.step(st, np.array([5.0]), 1.0).tolist() == [True]
