@@ -154,3 +154,34 @@ def test_from_document_keeps_good_layout_and_other_meta():
     assert layout == {"A": {"x": 1.0, "y": 2.5}} and doc == {"meta": {"note": [1, 2]}}
     src = copy.deepcopy(doc)
     assert graph.from_document(src) == (doc, {})
+
+
+# -- edge labels and the inhibitory colour -------------------------------------------
+@pytest.mark.parametrize("data, label", [
+    ({"weight": 0.5}, "w=0.5"),
+    ({"weight": 2, "probability": 0.25}, "w=2, p=0.25"),
+    ({"weight": 2, "probability": 1}, "w=2"),  # all-to-all: no p shown
+    ({"weight": 1.0, "probability": "x"}, "w=1"),
+    ({"weight": {"dist": "normal", "mean": 1}}, "w=normal"),
+    ({"weight": {"mean": 1}}, "w=dist"),
+    ({"weight": "strong"}, "w=strong"),
+    ({"weight": 0.123456}, "w=0.123456"),
+    ({"csr": {"data": [1.0, 2.0, 4.5]}, "weight": 9}, "w=2.5 (mean of 3)"),  # (1 + 2 + 4.5) / 3
+    ({"csr": {"data": [1 / 3]}}, "w=0.333 (mean of 1)"),
+    ({"csr": {"data": []}, "weight": 3}, "w=3"),  # no explicit synapses: the weight
+    ({"csr": [1.0], "weight": 3}, "w=3"),  # not a CSR object
+    ({"csr": {}, "weight": 3, "probability": 0.5}, "w=3, p=0.5"),
+    ({}, "w=None"),
+])
+def test_edge_label(data, label):
+    assert graph._edge_label(data) == label
+
+
+@pytest.mark.parametrize("weight, inhibitory", [
+    (-0.5, True), (0.5, False), (0, False), (-1, True), ("-2", True), ("x", False), (None, False),
+    ({"mean": -1, "value": 1, "low": 1}, True), ({"mean": 1, "value": -1}, False),
+    ({"value": -1, "low": 1}, True), ({"value": 1, "low": -1}, False),
+    ({"low": -1}, True), ({"low": 1}, False), ({"dist": "normal"}, False), ({"mean": "x"}, False),
+])
+def test_is_inhibitory_reads_mean_then_value_then_low(weight, inhibitory):
+    assert graph._is_inhibitory({"weight": weight}) is inhibitory
