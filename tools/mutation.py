@@ -321,6 +321,11 @@ EQUIVALENT.update({
 EQUIVALENT["neurocore_gui.store.xǁSessionStoreǁ_validate__mutmut_3"] = (
     "a shallow instead of a deep copy for the trial build: network_from_dict only reads the document "
     "(it builds its own dicts), so the copy is never written")
+EQUIVALENT["neurocore_gui.graph.x__is_inhibitory__mutmut_21"] = (
+    "w.get('low') without the default 0: a weight dict with none of mean/value/low gives None, "
+    "float(None) raises TypeError, and the except returns False, as 0 < 0 does")
+EQUIVALENT["neurocore_gui.graph.x__is_inhibitory__mutmut_24"] = (
+    "default 1 instead of 0 for a weight dict with none of mean/value/low: 1 < 0 is False, as 0 < 0")
 EQUIVALENT["neurocore_gui.graph.x_projection_data__mutmut_6"] = (
     "copy.copy instead of copy.deepcopy of each declared Projection default: all of them are immutable "
     "(numbers, strings, None)")
