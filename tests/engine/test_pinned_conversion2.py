@@ -280,3 +280,27 @@ def test_cache_get_curve_trains_once_and_passes_everything_on(tiny_digits):
     assert [f for f, _ in got] == [0.0, 0.1, 1.0]
     with pytest.raises(CU.Cancelled):
         cache.get_curve(cfg, 60, Ts=(2,), should_stop=lambda: True)
+
+
+def test_accuracy_vs_T_classifies_at_each_T_with_the_given_percentile():
+    m = _mlp()
+    g = torch.Generator().manual_seed(11)
+    x = torch.rand(60, 2, generator=g)
+    cal = torch.tensor([[0.5, 0.25], [1.0, 0.1], [0.2, 0.9]])
+    snn = CV.convert(m, cal, percentile=50.0)
+    # labels = the SNN's own answers at T = 1 with seed 0: that T scores exactly 100 %
+    y = snn.classify(x, seed=0, T=1)
+    res = EX.accuracy_vs_T(m, cal, x, y, Ts=(1, 8), percentile=50.0)
+    assert res.snn_acc[1] == 100.0
+    assert res.snn_acc[8] == 100.0 * float((snn.classify(x, seed=0, T=8) == y).float().mean())
+    assert res.snn_acc[8] < 100.0  # a longer run answers differently on some of these inputs
+
+
+def test_make_mlp_defaults():
+    from engine.conversion.qcfs import QCFSActivation
+
+    m = EX.make_mlp()
+    assert [type(layer) for layer in m if not isinstance(layer, (nn.Linear, nn.Dropout, nn.BatchNorm1d,
+                                                                 nn.Flatten))] == [nn.ReLU, nn.ReLU]
+    assert _same_weights(m, EX.make_mlp("relu", seed=0))
+    assert [a.T for a in EX.make_mlp("qcfs") if isinstance(a, QCFSActivation)] == [4, 4]
