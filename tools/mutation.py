@@ -326,6 +326,10 @@ EQUIVALENT["neurocore_gui.graph.x__is_inhibitory__mutmut_21"] = (
     "float(None) raises TypeError, and the except returns False, as 0 < 0 does")
 EQUIVALENT["neurocore_gui.graph.x__is_inhibitory__mutmut_24"] = (
     "default 1 instead of 0 for a weight dict with none of mean/value/low: 1 < 0 is False, as 0 < 0")
+EQUIVALENT["neurocore_gui.graph.x_auto_layout__mutmut_35"] = (
+    "state[u] = None for 'done': the DFS only asks whether a node's state is 1 (on the stack) or absent, "
+    "and None is neither")
+EQUIVALENT["neurocore_gui.graph.x_auto_layout__mutmut_36"] = "state[u] = 3: as auto_layout__mutmut_35"
 EQUIVALENT["neurocore_gui.graph.x_projection_data__mutmut_6"] = (
     "copy.copy instead of copy.deepcopy of each declared Projection default: all of them are immutable "
     "(numbers, strings, None)")
