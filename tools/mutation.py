@@ -377,6 +377,8 @@ EQUIVALENT.update({
     _CVC + "x_conversion_curve__mutmut_94": "encoding='poisson' dropped: it is classify_over_T's default",
     "engine.conversion.experiment.x_accuracy_vs_T__mutmut_25":
         "convert() without T: classify is always given T=T, so the SNN's default T is never used",
+    "engine.conversion.experiment.x_accuracy_vs_T__mutmut_48":
+        "classify() without encoding='poisson': that is classify's default",
     _CVC + "x_train_ann__mutmut_17":
         "stopped.append(None): only whether the list is empty is tested",
     _CVC + "x_train_ann__mutmut_18": "stopped.append(False): as train_ann__mutmut_17",
