@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import io
 import math
+import weakref
 
 import numpy as np
 
@@ -178,14 +179,14 @@ class RasterImage:
                         title=f"Raster ({self.n_neurons} neurons shown)",
                         default_tools=["save", "pan", "wheel_zoom", "reset"],
                         backend_opts=_backend_opts(self.svg),
-                        hooks=[_save_as("raster", self.svg), self._captured.hook])
+                        hooks=[_save_as("raster", self.svg), _weak_hook(self._captured.hook)])
             if self.yticks:
                 # one ticker model for the figure's life, labelled by a hook: a
                 # list of (position, label) builds a new ticker every frame
                 from bokeh.models import FixedTicker
 
                 opts["yticks"] = FixedTicker(ticks=[t for t, _ in self.yticks])
-                opts["hooks"].append(self._label_populations)
+                opts["hooks"].append(_weak_hook(self._label_populations))
             rgba, bounds = self.pipe.data
             self._template = hv.RGB(rgba, bounds=bounds, kdims=["time (s)", "neuron"]).opts(**opts)
             self._dmap = hv.DynamicMap(self._element, streams=[self.pipe])
@@ -266,6 +267,22 @@ class RasterImage:
         xr = plot.handles["x_range"]
         if (xr.start, xr.end) != (t1 - lap, t1):
             xr.update(start=t1 - lap, end=t1)
+
+
+def _weak_hook(method):
+    """A HoloViews hook calling ``method`` (a bound method) without holding
+    its object.  HoloViews keeps an element's options, hooks included, in a
+    process-wide tree until the element is collected, and the element lives
+    as long as its plot: a bound method there holds a view, its plots and
+    the page's document, so no closed session was ever freed (issue 19)."""
+    ref = weakref.WeakMethod(method)
+
+    def hook(plot, element) -> None:
+        target = ref()
+        if target is not None:
+            target(plot, element)
+
+    return hook
 
 
 class _Captured:
@@ -379,7 +396,7 @@ class _SeriesView:
             self._curves = [
                 hv.Curve(empty, "time (s)", self.ylabel, label=name).opts(
                     color=self.colours[i], line_width=self.line_width, tools=["hover"],
-                    default_tools=["save", "pan", "wheel_zoom", "reset"], hooks=[self._captured[i].hook])
+                    default_tools=["save", "pan", "wheel_zoom", "reset"], hooks=[_weak_hook(self._captured[i].hook)])
                 for i, name in enumerate(self.series)] or [hv.Curve(empty, "time (s)", self.ylabel)]
             self._overlay = hv.Overlay(self._curves).opts(
                 responsive=True, height=self.height, framewise=True, title=self.title,
@@ -389,7 +406,7 @@ class _SeriesView:
                 legend_position="top_left", legend_cols=max(1, min(6, len(self.series))),
                 padding=(0, (0.05, 0.3)),  # headroom above the curves for that legend
                 toolbar="right",
-                hooks=[_style_legend, _save_as(self.filename, self.svg), self._overlay_captured.hook],
+                hooks=[_style_legend, _save_as(self.filename, self.svg), _weak_hook(self._overlay_captured.hook)],
                 backend_opts=_backend_opts(self.svg))
             self._dmap = hv.DynamicMap(self._element, streams=[self.buffer])
         return self._dmap
