@@ -185,3 +185,205 @@ def test_edge_label(data, label):
 ])
 def test_is_inhibitory_reads_mean_then_value_then_low(weight, inhibitory):
     assert graph._is_inhibitory({"weight": weight}) is inhibitory
+
+
+# -- round 4: display labels, node widths, edge looks ---------------------------------
+def test_display_label_per_node_type():
+    pop = {"label": "A", "model": "LIFNeuron", "n": 3}
+    assert graph.display_label("population", pop) == "A · LIFNeuron · n=3"
+    assert graph.display_label("stimulus", {"label": "S", "type": "PoissonInput"}) == "S · PoissonInput"
+    # any other node: just its label, as text
+    assert graph.display_label("note", {"label": 7, "model": "x"}) == "7"
+    assert graph.display_label("stimulus", {}) == "None · None"
+
+
+def test_node_width_grows_with_the_label():
+    # 28 + len(" · LIF · n=1") = 40 characters: 6.8 px each plus 16 px padding = 288 px
+    wide = {"type": "population", "data": {"label": "x" * 28, "model": "LIF", "n": 1}}
+    assert graph.node_width(wide) == pytest.approx(288.0)
+    # a short label keeps the 190 px minimum (13 characters would need only 104.4 px)
+    assert graph.node_width({"type": "population", "data": {"label": "A", "model": "LIF", "n": 1}}) == 190
+
+
+_BLUE, _RED = "#1f77b4", "#d62728"  # excitatory / inhibitory (the plots' palette)
+
+
+@pytest.mark.parametrize("weight, colour", [(0.5, _BLUE), (-0.5, _RED)])
+def test_projection_look_is_exact(weight, colour):
+    assert graph.edge_look("projection", {"weight": weight}) == {
+        "label": f"w={weight:g}", "style": {"stroke": colour, "strokeWidth": 2},
+        "markerEnd": {"type": "arrowclosed", "color": colour}}
+
+
+def test_drive_look_is_a_grey_dashed_unlabelled_arrow():
+    assert graph.edge_look("drive", {"weight": -1}) == {
+        "label": None, "style": {"stroke": "#888", "strokeDasharray": "5 4"},
+        "markerEnd": {"type": "arrow", "color": "#888"}}
+
+
+def test_loop_look_and_its_copy():
+    look = graph.edge_look("projection", {"weight": 1}, loop=True)
+    loop_fields = {"type": "smoothstep", "sourceHandle": "loop_out", "targetHandle": "loop_in",
+                   "className": "nc-selfloop",
+                   "pathOptions": {"offset": 38, "borderRadius": 7, "stepPosition": 1.0}}
+    assert {k: look[k] for k in loop_fields} == loop_fields
+    # loop=True wins over a route
+    assert graph.edge_look("projection", {"weight": 1}, loop=True, route="back")["type"] == "smoothstep"
+    look["pathOptions"]["offset"] = 0  # one edge's look is not every loop's look
+    assert graph.edge_look("projection", {"weight": 1}, route="loop")["pathOptions"]["offset"] == 38
+
+
+# -- edge routes from positions --------------------------------------------------------
+def _pop(nid, x, y):
+    # a short label: the node is the minimum 190 px wide
+    return {"id": nid, "type": "population", "position": None if x is None else {"x": x, "y": y},
+            "data": {"label": nid, "model": "LIF", "n": 1}}
+
+
+def _route(s, t, stype="population"):
+    src, tgt = _pop("a", *s), _pop("b", *t)
+    src["type"] = stype
+    return graph.edge_routes([src, tgt], [{"id": "e", "source": "a", "target": "b"}])["e"]
+
+
+# a projection counts as left to right when its target starts at least 190 + 10 px right of
+# the source's left edge; rows differ when the heights differ by 50 + 20 px or more; "back"
+# needs the target's right edge plus 10 px at or left of the source's left edge
+@pytest.mark.parametrize("s, t, route", [
+    ((40, 40), (310, 40), "forward"),
+    ((40, 40), (240, 140), "forward"),   # exactly 200 px on: left to right
+    ((40, 40), (235, 140), "around"),    # 195 px: not clear of the source, other row
+    ((400, 40), (100, 110), "around"),   # exactly 70 px lower: another row
+    ((400, 40), (100, 90), "back"),      # 50 px: same row
+    ((400, 40), (200, 40), "back"),      # the gap is exactly 10 px
+    ((400, 40), (205, 40), "forward"),   # 5 px gap: overlapping ends draw straight
+    ((400, 40), (350, 40), "forward"),   # overlapping nodes
+    ((None, None), (100, 40), "forward"),  # no position yet
+])
+def test_edge_route_boundaries(s, t, route):
+    assert _route(s, t) == route
+
+
+def test_a_drive_is_forward_wherever_the_stimulus_is():
+    assert _route((400, 40), (100, 40), stype="stimulus") == "forward"
+    assert _route((400, 40), (100, 40)) == "back"  # the same geometry for a projection
+
+
+def test_reverse_pairs():
+    def routes(b_pos):
+        nodes = [_pop("a", 40, 40), _pop("b", *b_pos)]
+        edges = [{"id": "ab", "source": "a", "target": "b"}, {"id": "ba", "source": "b", "target": "a"}]
+        return graph.edge_routes(nodes, edges)
+    assert routes((400, 40)) == {"ab": "pair", "ba": "back"}
+    assert routes((40, 140)) == {"ab": "around_down", "ba": "around_up"}
+    # the reverse goes around, this one runs forward: no pair
+    assert routes((400, 140)) == {"ab": "forward", "ba": "around"}
+
+
+# -- auto_layout, positions worked out by hand ------------------------------------------
+# layer x: 40, then + layer width (>= 190) + 80, plus 50 + 60 before a layer with a
+# self-loop; row y: 40 + row * (50 + 50)
+def _layout(nodes, edges, **kw):
+    graph.auto_layout(nodes, edges, **kw)
+    return {n["id"]: (n["position"]["x"], n["position"]["y"]) for n in nodes}
+
+
+def _e(src, tgt):
+    return {"id": f"{src}-{tgt}", "source": src, "target": tgt}
+
+
+def test_auto_layout_layers_rows_and_loop_room():
+    stim = {"id": "s1", "type": "stimulus", "position": None, "data": {"label": "S", "type": "PoissonInput"}}
+    nodes = [_pop("p1", None, None), _pop("p2", None, None), _pop("p3", None, None), stim,
+             _pop("p4", None, None)]
+    edges = [_e("s1", "p1"), _e("p1", "p2"), _e("p2", "p3"), _e("p3", "p3")]
+    # layers: s1, p4 -> 0 (stimuli first in a layer), p1 -> 1, p2 -> 2, p3 -> 3 (looped: +110)
+    assert _layout(nodes, edges) == {"s1": (40, 40), "p4": (40, 140), "p1": (310, 40),
+                                     "p2": (580, 40), "p3": (960, 40)}
+
+
+def test_auto_layout_overwrites_unless_only_missing():
+    nodes = [_pop("p1", 999, 999), _pop("p2", None, None)]
+    assert _layout(copy.deepcopy(nodes), []) == {"p1": (40, 40), "p2": (40, 140)}
+    # a kept node still takes its row
+    assert _layout(nodes, [], only_missing=True) == {"p1": (999, 999), "p2": (40, 140)}
+
+
+def test_auto_layout_layer_width_is_its_widest_node():
+    wide = _pop("p1", None, None)
+    wide["data"]["label"] = "x" * 28  # 288 px (see test_node_width_grows_with_the_label)
+    nodes = [wide, _pop("p2", None, None), _pop("p3", None, None)]
+    assert _layout(nodes, [_e("p1", "p3")]) == {"p1": (40, 40), "p2": (40, 140), "p3": (408, 40)}
+
+
+def test_auto_layout_longest_path_and_cycles():
+    # p2 has two inputs (p1 and p3): it waits for both, so it lands after p3
+    nodes = [_pop(f"p{i}", None, None) for i in range(1, 5)]
+    edges = [_e("p1", "p2"), _e("p1", "p3"), _e("p3", "p2"), _e("p2", "p4")]
+    assert _layout(nodes, edges) == {"p1": (40, 40), "p3": (310, 40), "p2": (580, 40), "p4": (850, 40)}
+    # a cycle p1 <-> p2: the back edge p2 -> p1 is dropped, p2's other output still counts
+    nodes = [_pop(f"p{i}", None, None) for i in range(1, 4)]
+    edges = [_e("p1", "p2"), _e("p2", "p1"), _e("p2", "p3")]
+    assert _layout(nodes, edges) == {"p1": (40, 40), "p2": (310, 40), "p3": (580, 40)}
+
+
+def test_auto_layout_ignores_edges_to_unknown_nodes_and_empty_canvases():
+    nodes = [_pop("p1", None, None), _pop("p2", None, None)]
+    edges = [_e("p1", "p2"), _e("p1", "gone"), _e("gone", "p2")]
+    assert _layout(nodes, edges) == {"p1": (40, 40), "p2": (310, 40)}
+    graph.auto_layout([], [])  # nothing to place, no error
+
+
+# -- network_to_canvas / canvas_to_network: errors, ids, copies -------------------------
+_NET = {"schema_version": 1, "seed": 3, "monitors": [{"type": "SpikeMonitor", "population": "A"}],
+        "populations": [{"label": "A", "model": "LapicqueNeuron", "n": 2, "params": {"tau": 0.02}}],
+        "projections": [{"source": "A", "target": "A", "weight": {"dist": "normal", "mean": 1.0}}],
+        "stimuli": [{"type": "PoissonInput", "label": "S0", "rates": [1.0, 2.0]},
+                    {"type": "PoissonInput", "label": "S1", "target": "A", "rates": [3.0, 4.0]}]}
+
+
+def test_canvas_edge_ids_follow_the_entry_numbers():
+    nodes, edges, _ = graph.network_to_canvas(copy.deepcopy(_NET))
+    # S0 has no target: the drive of stimuli[1] is d2
+    assert [(e["id"], e["source"], e["target"]) for e in edges] == [("d2", "s2", "p1"), ("e1", "p1", "p1")]
+
+
+def test_network_to_canvas_copies_the_network():
+    net = copy.deepcopy(_NET)
+    nodes, edges, meta = graph.network_to_canvas(net)
+    by_id = {n["id"]: n for n in nodes}
+    by_id["p1"]["data"]["params"]["tau"] = 9.0
+    by_id["s1"]["data"]["rates"].append(5.0)
+    edges[1]["data"]["weight"]["mean"] = -1.0
+    meta["monitors"][0]["population"] = "B"
+    assert net == _NET
+
+
+def test_canvas_to_network_copies_the_canvas():
+    nodes, edges, meta = graph.network_to_canvas(copy.deepcopy(_NET))
+    canvas = copy.deepcopy((nodes, edges, meta))
+    out = graph.canvas_to_network(nodes, edges, meta)
+    out["monitors"][0]["population"] = "B"
+    out["populations"][0]["params"]["tau"] = 9.0
+    out["stimuli"][0]["rates"].append(5.0)
+    out["projections"][0]["weight"]["mean"] = -1.0
+    assert (nodes, edges, meta) == canvas
+
+
+def test_network_to_canvas_errors_name_the_entry():
+    with pytest.raises(graph.DocumentError) as e:
+        graph.network_to_canvas([1])
+    assert str(e.value) == "a network must be a JSON object, got list"
+    pops = [{"label": "A", "model": "LapicqueNeuron", "n": 1}]
+    with pytest.raises(graph.DocumentError) as e:
+        graph.network_to_canvas({"populations": pops, "projections": [5]})
+    assert str(e.value) == "projections[0] must be an object"
+    with pytest.raises(graph.DocumentError) as e:
+        graph.network_to_canvas({"populations": pops, "projections": [{"target": "A"}]})
+    assert str(e.value) == "projections[0] source None is not a population of this network"
+
+
+def test_a_stimulus_without_type_or_label_is_called_stimulus():
+    nodes, _, _ = graph.network_to_canvas({"populations": [{"label": "A", "model": "LapicqueNeuron", "n": 1}],
+                                           "stimuli": [{"target": "A"}]})
+    assert nodes[1]["data"] == {"label": "stimulus", "_auto_label": True}
