@@ -333,6 +333,31 @@ EQUIVALENT["neurocore_gui.graph.x_auto_layout__mutmut_36"] = "state[u] = 3: as a
 EQUIVALENT["neurocore_gui.graph.x_projection_data__mutmut_6"] = (
     "copy.copy instead of copy.deepcopy of each declared Projection default: all of them are immutable "
     "(numbers, strings, None)")
+# view-model, round 4
+_VG = "neurocore_gui.graph.x_"
+_EDGE_KIND = ("_edge's kind argument is not read (an edge's kind follows from its source node, "
+              "edge_kind), so another value there changes nothing")
+EQUIVALENT.update({
+    _VG + "network_to_canvas__mutmut_109": _EDGE_KIND,
+    _VG + "network_to_canvas__mutmut_119": _EDGE_KIND,
+    _VG + "network_to_canvas__mutmut_145": _EDGE_KIND,
+    _VG + "network_to_canvas__mutmut_154": _EDGE_KIND,
+    _VG + "network_to_canvas__mutmut_155": _EDGE_KIND,
+    _VG + "canvas_to_network__mutmut_49":
+        "pop('_auto_label', None) for False: the value is only tested for truth (if auto), and both are false",
+    _VG + "canvas_to_network__mutmut_66": "_reorder does not read its second argument (it returns entry)",
+    _VG + "auto_layout__mutmut_108":
+        "max(..., default=1): the default applies only with no nodes, and then no node reads the x_of entries",
+    _VG + "auto_layout__mutmut_109":
+        "range(max + 2): one x_of entry past the last layer, which no node has, so it is never read",
+    _VG + "auto_layout__mutmut_121":
+        "width.get(lay, None): every layer 0..max holds a node (a node on layer k > 0 got k as layer[u] + 1 "
+        "from a predecessor u on layer k - 1), so width has every key and the default is never used",
+    _VG + "auto_layout__mutmut_123": "width.get(lay) without a default: as auto_layout__mutmut_121",
+    _VG + "edge_routes__mutmut_127":
+        "<= for < between the two heights of an 'around' pair: 'around' needs |dy| >= NODE_H + ROW_GAP > 0, "
+        "so the heights are never equal",
+})
 
 # the hardware export and report
 _HE, _HR = "engine.hardware.export.", "engine.hardware.report."
