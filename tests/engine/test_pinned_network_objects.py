@@ -283,3 +283,163 @@ def test_declared_entry_unknown_key_lists_the_allowed_ones():
     assert str(e.value) == ("stimuli[0].bogus: unknown key for StepCurrent (allowed: amplitude, label, offset, "
                             "onset, target, type)")
     assert nio._declared_entry(StepCurrent, {"onset": 1, "type": "StepCurrent"}, "s", {"type"}) == {"onset": 1}
+
+
+# -- round 4: Network.run's step count, find / set / live-change checks, set_state, monitors --
+from types import SimpleNamespace  # noqa: E402
+
+from engine import resources  # noqa: E402
+from engine.network import ConstantCurrent  # noqa: E402
+
+
+@pytest.fixture
+def tiny_net():
+    # a StateMonitor makes any run of ~1e9 steps fail fast in the memory check (16 bytes a step kept)
+    pop = Population("lif", 1, label="a")
+    resources.set_memory_budget(1 << 30)
+    yield Network(pop, StateMonitor(pop, label="m"))
+    resources.set_memory_budget(None)
+
+
+@pytest.mark.parametrize("duration, steps", [(1e9, 1_000_000_001), (2e9, 1_000_000_001)])
+def test_runs_of_twice_the_step_limit_or_more_are_refused_by_count(tiny_net, duration, steps):
+    # dt = 0.5 s is exact in binary: 1e9 s is 2e9 steps, twice the limit, so the count is not rounded
+    with pytest.raises(ValueError) as e:
+        tiny_net.run(duration, dt=0.5, backend="numpy")
+    assert str(e.value) == (f"duration/dt = {steps} steps exceeds the limit of 1000000000; "
+                            "are duration and dt both in seconds?")
+
+
+def test_a_run_of_exactly_the_step_limit_gets_to_the_memory_check(tiny_net):
+    with pytest.raises(resources.ResourceError) as e:
+        tiny_net.run(5e8, dt=0.5, backend="numpy")
+    assert str(e.value).startswith("a run of 1000000000 steps (network, monitor recordings and one chunk)")
+
+
+def test_a_one_step_run_and_a_run_shorter_than_half_a_step(tiny_net, capsys):
+    out = tiny_net.run(0.001, dt=0.001, backend="numpy")
+    assert out == {"n_steps": 1, "t": 0.001, "spike_counts": {"a": 0}}
+    assert capsys.readouterr().err == ""  # no progress bar unless asked
+    assert tiny_net.run(0.0015, dt=0.001, backend="numpy")["n_steps"] == 2  # 1.5 rounds to 2 (half to even)
+    with pytest.raises(ValueError) as e:
+        tiny_net.run(0.0004, dt=0.001, backend="numpy")
+    assert str(e.value) == "duration=0.0004 s is shorter than half a step (dt=0.001 s)"
+
+
+def test_run_argument_errors_name_them(tiny_net):
+    with pytest.raises(ValueError) as e:
+        tiny_net.run(-1)
+    assert str(e.value) == "duration (s) must be > 0.0, got -1"
+    with pytest.raises(ValueError) as e:
+        tiny_net.run(1, dt=0)
+    assert str(e.value) == "dt (s) must be > 0.0, got 0"
+
+
+def _labelled_net():
+    pop = Population("lif", 2, label="a")
+    return Network(pop, Projection(pop, pop, 1.0), ConstantCurrent(1.0, target=pop, label="s"),
+                   SpikeMonitor(pop, label="m"))
+
+
+def test_find_by_kind_and_its_messages():
+    net = _labelled_net()
+    assert net.find("a->a", kind="projection") is net.projections[0]
+    assert net.find("m", kind="monitor") is net.monitors[0]
+    assert net.find("s", kind="stimulus") is net.stimuli[0]
+    with pytest.raises(ValueError) as e:
+        net.find("a", kind="bogus")
+    assert str(e.value) == "kind must be one of population, projection, stimulus, monitor, got 'bogus'"
+    with pytest.raises(ValueError) as e:
+        net.find("zz")
+    assert str(e.value) == "no object labelled 'zz' in this network (have: 'a', 'a->a', 's', 'm')"
+    with pytest.raises(ValueError) as e:
+        net.find("zz", kind="monitor")
+    assert str(e.value) == "no monitor labelled 'zz' in this network (have: 'a', 'a->a', 's', 'm')"
+    with pytest.raises(ValueError) as e:
+        Network().find("x")
+    assert str(e.value) == "no object labelled 'x' in this network (have: none)"
+
+
+def test_set_passes_the_kind():
+    pop = Population("lif", 2, label="x")
+    net = Network(pop, Projection(pop, pop, 1.0, label="x"))
+    assert net.set("x", "delay", 3, kind="projection") == 3 and net.projections[0].delay == 3
+    with pytest.raises(ValueError, match="^label 'x' names a population and a projection; pass kind= to choose$"):
+        net.set("x", "delay", 4)
+
+
+class _StubSim:
+    backend_name = "stub"
+
+    def __init__(self, steps):
+        self.step_count = steps
+
+    def live_change_blocker(self, obj, name):
+        return f"{obj.label} {name} is baked in"
+
+
+def test_live_changes_ask_a_simulator_that_has_stepped():
+    net = _labelled_net()
+    net._sim = _StubSim(0)  # at step 0 a recompile costs nothing: never blocked
+    assert net.live_change_blocker("a", "tau") is None
+    assert net.set("a", "tau", 25.0) == 25.0
+    net._sim = _StubSim(1)
+    assert net.live_change_blocker("a", "tau") == "a tau is baked in"
+    with pytest.raises(ValueError) as e:
+        net.set("a", "tau", 30.0)
+    assert str(e.value) == ("'a' tau cannot change while this network runs on the stub backend: "
+                            "a tau is baked in; call network.reset() first")
+    assert net.populations[0].params["tau"] == 25.0
+    net._sim = SimpleNamespace(step_count=5)  # a simulator without the hook blocks nothing
+    assert net.live_change_blocker("a", "tau") is None
+
+
+def test_set_state_checks_names_types_and_whole_numbers():
+    pop = Population("lif", 2, label="a")
+    with pytest.raises(ValueError) as e:
+        pop.set_state("x", 0.0)
+    assert str(e.value) == "unknown state variable 'x' of LapicqueNeuron; valid: v, refractory"
+    for bad, dtype in ((np.array(["a", "b"]), "<U1"), (np.array([1 + 0j, 0]), "complex128")):
+        with pytest.raises(TypeError) as e:
+            pop.set_state("v", bad)
+        assert str(e.value) == f"v must be real numbers, got dtype {dtype}"
+    pop.set_state("v", np.array([1, 2]))  # integers into a float state
+    assert pop.state["v"].tolist() == [1.0, 2.0]
+    tn = Population("TrueNorthNeuron", 2, label="t")
+    tn.set_state("v", [3.0, -4.0])
+    assert tn.state["v"].tolist() == [3, -4]
+    with pytest.raises(ValueError) as e:
+        tn.set_state("v", [0.5, 1.0])
+    assert str(e.value) == "v of the integer model TrueNorthNeuron must be whole numbers"
+    assert tn.state["v"].tolist() == [3, -4]
+
+
+def test_a_structural_change_without_a_weight_spec_is_undone():
+    a, b = Population("lif", 2, label="a"), Population("lif", 3, label="b")
+    proj = Projection.from_csr(a, b, [0, 1, 1], [2], [2.0])  # weights given as arrays: no spec
+    with pytest.raises(ValueError) as e:
+        proj.set_param("probability", 0.5)
+    assert str(e.value) == ("Projection 'a->b' has no weight spec to regenerate its synapses from; "
+                            "set weight first")
+    assert proj.probability == 1.0 and proj.get_param("probability") == 1.0
+    assert proj.to_dense().tolist() == [[0.0, 0.0, 2.0], [0.0, 0.0, 0.0]]
+
+
+def _chunk(dt, steps, ids):
+    return SimpleNamespace(dt=dt, spikes={"a": (np.array(steps, np.int64), np.array(ids, np.int64))})
+
+
+def test_spike_monitor_raster_across_chunks_and_its_dt_check():
+    pop = Population("lif", 2, label="a")
+    m = SpikeMonitor(pop, label="spk")
+    assert m.bytes_per_step() == 0  # spikes cost what the activity costs, not a fixed amount per step
+    steps, ids = m.raster_data()
+    assert steps.dtype == np.int64 and ids.dtype == np.int64 and steps.size == ids.size == 0
+    m.record(_chunk(0.001, [0, 1], [1, 0]))
+    assert [x.tolist() for x in m.raster_data()] == [[0, 1], [1, 0]]
+    m.record(_chunk(0.001, [5], [1]))
+    assert [x.tolist() for x in m.raster_data()] == [[0, 1, 5], [1, 0, 1]]
+    with pytest.raises(ValueError) as e:
+        m.record(_chunk(0.002, [6], [0]))
+    assert str(e.value) == ("SpikeMonitor 'spk' recorded with dt=0.001 and now dt=0.002; "
+                            "reset the network before changing dt")
