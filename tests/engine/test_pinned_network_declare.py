@@ -136,3 +136,92 @@ def test_timed_array_values_are_required():
     pop = Population("LapicqueNeuron", 2)
     with pytest.raises(TypeError, match="TimedArray needs the parameter 'values'"):
         TimedArray(target=pop)
+
+
+# -- round 4: as_array, get_param / set_param by declared name, TimedArray values, stimulus dt --
+import math  # noqa: E402
+import warnings  # noqa: E402
+
+from engine.network import stimuli  # noqa: E402
+from engine.network.declare import as_array  # noqa: E402
+from engine.validation import describe  # noqa: E402
+
+
+@pytest.mark.parametrize("value, kwargs, exc, message", [
+    ("12", {}, TypeError, "w must be an array of numbers, got " + describe("12")),
+    (None, {}, TypeError, "w must be an array of numbers, got " + describe(None)),
+    ({"a": 1}, {}, TypeError, "w must be an array of numbers, got " + describe({"a": 1})),
+    (np.array([True, False]), {}, TypeError, "w must hold real numbers, got dtype bool"),
+    ([[1.0, 2.0], [3.0]], {"ndims": (2,)}, TypeError, "w must be a (rectangular) array of real numbers"),
+    (np.zeros((2, 2, 2)), {"ndims": (1, 2)}, ValueError, "w must have 1-D or 2-D shape, got (2, 2, 2)"),
+    (np.zeros(5), {"max_len": 4}, ValueError, "w has 5 entries, more than the limit 4"),
+    ([1.0, 2.0, math.nan], {}, ValueError, "w contains non-finite values: entry 2 is nan"),
+    ([[1.0, 2.0], [-math.inf, 0.0]], {"ndims": (2,)}, ValueError,
+     "w contains non-finite values: entry (1, 0) is -inf"),
+])
+def test_as_array_messages(value, kwargs, exc, message):
+    with pytest.raises(exc) as e:
+        as_array(value, "w", **kwargs)
+    assert str(e.value) == message
+
+
+def test_as_array_converts_integer_arrays_to_float():
+    out = as_array(np.array([1, 2], np.int32), "w")
+    assert out.dtype == np.float64 and out.tolist() == [1.0, 2.0]
+    assert as_array(np.zeros(4), "w", max_len=4).size == 4
+
+
+PROJ_PARAMS = "weight, probability, delay, topology, plasticity, seed, weight_threshold, allow_self_connections, tau_syn"
+
+
+def test_unknown_parameter_names_list_the_declared_ones():
+    a = Population("lif", 2, label="a")
+    proj = Projection(a, a, 1.0)
+    for call in (lambda: proj.get_param("bogus"), lambda: proj.set_param("bogus", 1)):
+        with pytest.raises(ValueError) as e:
+            call()
+        assert str(e.value) == f"Projection 'a->a' has no parameter 'bogus'; parameters: {PROJ_PARAMS}"
+
+
+def test_a_parameter_stored_under_another_attribute_name():
+    # StateMonitor's declared "record" lives in record_indices (record is its method)
+    a = Population("lif", 3, label="a")
+    m = StateMonitor(a, record=[1])
+    assert m.get_param("record").tolist() == [1]
+    m.set_param("record", [0, 2])
+    assert m.record_indices.tolist() == [0, 2] and m.get_param("record").tolist() == [0, 2]
+    assert m.n_recorded == 2 and callable(m.record)
+
+
+def test_timed_array_values_must_be_non_empty_and_within_the_limit(monkeypatch):
+    with pytest.raises(ValueError) as e:
+        TimedArray(values=np.zeros((3, 0)))
+    assert str(e.value) == ("TimedArray values must be a non-empty 1-D (T,) or 2-D (T, n) array, "
+                            "got shape (3, 0)")
+    monkeypatch.setattr(stimuli, "MAX_TIMED_VALUES", 4)
+    assert TimedArray(values=[1.0] * 4).values.size == 4
+    with pytest.raises(ValueError) as e:
+        TimedArray(values=np.ones(5))
+    assert str(e.value) == "TimedArray values has 5 entries, more than the limit 4"
+
+
+def test_a_standalone_poisson_input_uses_its_own_dt():
+    # rate 100 Hz at dt = 10 ms: p = 1, every step spikes (at the 1 ms fallback p would be 0.1)
+    stim = PoissonInput(n=3, rate_hz=100.0, weight=2.0, dt=0.01)
+    out = np.zeros(3)
+    stim.apply(0, out)
+    assert out.tolist() == [2.0, 2.0, 2.0]
+
+
+def test_a_dt_difference_of_exactly_the_tolerance_is_the_same_step():
+    # own = m 2^-62 with m = 5e15: 1e-9 * own rounds to N 2^-62 (N = 5e6), a whole number of
+    # own's ulps, so own - N 2^-62 differs from own by exactly the tolerance (1e-9 of the larger)
+    m, n = 5 * 10 ** 15, 5 * 10 ** 6
+    own, run_dt = math.ldexp(m, -62), math.ldexp(m - n, -62)
+    assert abs(own - run_dt) == 1e-9 * own  # the boundary itself
+    stim = TimedArray(values=[1.0], dt=own)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert stim.step_dt(run_dt) == own
+    with pytest.warns(RuntimeWarning, match="differs from the run's step"):
+        stim.step_dt(math.ldexp(m - n - 1, -62))
