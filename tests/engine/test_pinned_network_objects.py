@@ -443,3 +443,20 @@ def test_spike_monitor_raster_across_chunks_and_its_dt_check():
         m.record(_chunk(0.002, [6], [0]))
     assert str(e.value) == ("SpikeMonitor 'spk' recorded with dt=0.001 and now dt=0.002; "
                             "reset the network before changing dt")
+
+
+def test_a_model_refusing_a_validated_value_is_named_with_the_population():
+    from engine.models import get_model
+
+    class Picky(get_model("lif")):  # a rule between parameters, checked by the model on assignment
+        def __setattr__(self, name, value):
+            if name == "tau" and value > 50:
+                raise ValueError("tau above 50 ms is not modelled")
+            super().__setattr__(name, value)
+
+    pop = Population(Picky, 1, label="p")
+    assert pop.set_param("tau", 40.0) == 40.0
+    with pytest.raises(ValueError) as e:
+        pop.set_param("tau", 60.0)
+    assert str(e.value) == "Population 'p' tau: tau above 50 ms is not modelled"
+    assert pop.params["tau"] == 40.0
