@@ -503,6 +503,27 @@ EQUIVALENT.update({
         "(one more byte of memory)",
 })
 
+# engine/network (round 4)
+_NFD = "engine.network.io.x_network_from_dict__mutmut_"
+_SPLIT = ("a key left out of the metadata dict stays in kwargs, and both are passed to from_csr as "
+          "keywords, so the call is the same")
+_VALIDATED = ("the path only names a non-finite or non-JSON value in _plain's error; declared and model "
+              "parameters are validated finite numbers, strings, booleans or None on every assignment "
+              "(setattr refuses inf and nan, checked), so that error cannot happen there")
+EQUIVALENT.update({
+    _NFD + "97": "normalize_training's `where` dropped: its default is 'training', the text passed",
+    **{_NFD + str(k): _SPLIT for k in range(402, 408)},
+    _NFD + "433": "a float instead of an int64 empty placeholder for indices: set_csr checks the dtype only "
+                  "of non-empty arrays and casts to int64; the document's arrays replace it on the next line",
+    _NFD + "435": "as network_from_dict__mutmut_433 (dtype dropped)",
+    _NW + "io.x_network_to_dict__mutmut_15": _VALIDATED + " (a population's params)",
+    _NW + "io.x_network_to_dict__mutmut_62": _VALIDATED + " (a projection's params)",
+    _NW + "io.x_network_to_dict__mutmut_112": _VALIDATED + " (a monitor's params)",
+    _NW + "declare.x_as_array__mutmut_6": "as monitors._check_record__mutmut_15 ('XXiufXX': no dtype kind is 'X')",
+    _NW + "declare.x_as_array__mutmut_10": "astype(None) converts to float64, as astype(np.float64)",
+    _NW + "network.xǁNetworkǁrun__mutmut_4": "default backend 'AUTO': resolve_backend lower-cases the name",
+})
+
 STATUS_RE = re.compile(r"^\s+(\S+): (.+)$")
 KILLED = {"killed", "timeout", "caught by type check", "segfault"}
 
