@@ -457,3 +457,155 @@ def test_integer_models_get_the_nearest_integer_input(sim_cls):
     assert not np.array_equal(exact["v"], raw["v"])  # the kernel tells 2.6 from 3
     for k in exact:
         np.testing.assert_array_equal(p.state[k], exact[k])
+
+
+# -- round 4: the network lock, untargeted stimuli, check order, dtypes, STDP, fused rates ------
+class _RecordingLock:
+    """Stands in for the network's lock: notes the step count on entry and exit."""
+
+    def __init__(self):
+        self.sim, self.log = None, []
+
+    def __enter__(self):
+        self.log.append(("enter", self.sim.step_count))
+
+    def __exit__(self, *exc):
+        self.log.append(("exit", self.sim.step_count))
+        return False
+
+
+def test_advance_runs_inside_the_network_lock():
+    net = Network(Population("LapicqueNeuron", 2, label="p"))
+    sim = Simulator(net, 0.001)
+    lock = _RecordingLock()
+    lock.sim = sim
+    net._lock = lock
+    sim.advance(3)
+    assert lock.log == [("enter", 0), ("exit", 3)]  # the whole chunk ran while it was held
+
+
+def test_advance_without_a_network_lock():
+    # an object without a lock (e.g. one restored from its __getstate__ without it) runs unlocked
+    net = Network(Population("LapicqueNeuron", 2, label="p"))
+    sim = Simulator(net, 0.001)
+    del net._lock
+    chunk = sim.advance(3)
+    assert chunk.n_steps == 3 and sim.step_count == 3
+
+
+def test_a_stimulus_without_target_drives_the_first_population():
+    from engine.network import TimedArray
+
+    a, b = Population("LapicqueNeuron", 3, label="a"), Population("LapicqueNeuron", 2, label="b")
+    values = np.array([[0.5, 1.0, 1.5]] * 4)  # 3 columns: fits a, not b
+    net = Network(a, b, TimedArray(values))
+    Simulator(net, 0.001).advance(2)
+    ref_a, ref_b = Population("LapicqueNeuron", 3), Population("LapicqueNeuron", 2)
+    for _ in range(2):
+        ref_a.step_all(values[0])
+        ref_b.step_all(0.0)
+    np.testing.assert_array_equal(a.state["v"], ref_a.state["v"])
+    np.testing.assert_array_equal(b.state["v"], ref_b.state["v"])
+    assert not np.array_equal(ref_a.state["v"], Population("LapicqueNeuron", 3).state["v"])
+
+
+def test_stimuli_are_checked_before_monitors():
+    a, b, c = (Population("LapicqueNeuron", 2, label=x) for x in "abc")
+    net = Network(a)
+    net.stimuli.append(ConstantCurrent(1.0, target=b))
+    net.monitors.append(SpikeMonitor(c, label="m"))
+    # the first problem found is the stimulus's, whatever follows it
+    with pytest.raises(ValueError, match=r"^stimulus .*its target population 'b' is not in this network$"):
+        Simulator(net, 0.001)
+
+
+def test_silent_populations_give_int64_spike_arrays():
+    c = Simulator(Network(Population("LapicqueNeuron", 2, label="p")), 0.001).advance(3)
+    steps, ids = c.spikes["p"]
+    assert steps.shape == ids.shape == (0,)
+    assert steps.dtype == np.int64 and ids.dtype == np.int64
+
+
+def test_traces_keep_the_state_dtype():
+    from engine.network import StateMonitor
+
+    p = Population("SpiNNakerLIFNeuron", 3, label="sp")
+    m = StateMonitor(p, "v", label="m")
+    net = Network(p, ConstantCurrent(3.0, target=p), m)
+    c = Simulator(net, 0.001).advance(3)
+    ref = Population("SpiNNakerLIFNeuron", 3)
+    rows = []
+    for _ in range(3):
+        ref.model.step(ref.state, np.full(3, 3, dtype=np.int64), 1.0, ref.rng)
+        rows.append(ref.state["v"].copy())
+    assert c.traces["m"]["v"].dtype == np.int64  # the integer codes, not floats
+    np.testing.assert_array_equal(c.traces["m"]["v"], rows)
+
+
+def _pulse(steps, n=40):
+    x = np.zeros(n)
+    x[list(steps)] = 2.0
+    return x
+
+
+@pytest.mark.parametrize("sim_cls", ["numpy", "base"])
+def test_stdp_updates_the_plastic_projection_behind_a_static_one(sim_cls):
+    # tau far below dt: a neuron fires exactly on the steps its drive is >= 1
+    # (see test_pinned_delays); pre fires at 1 and 5, post at 3
+    from engine.backends.numpy_backend import NumpySimulator
+    from engine.network import STDP, TimedArray
+
+    fast = {"tau": 1e-3, "v_threshold": 1.0, "refractory_period": 0}
+    pre = Population("LapicqueNeuron", 1, fast, label="pre")
+    post = Population("LapicqueNeuron", 1, fast, label="post")
+    rule = STDP(tau_plus=10.0, tau_minus=5.0, a_plus=0.05, a_minus=0.02, w_min=0.0, w_max=1.0)
+    static = Projection(post, pre, 0.01)  # listed first, no plasticity
+    plastic = Projection(pre, post, 0.1, plasticity=rule)
+    net = Network(pre, post, static, plastic, TimedArray(_pulse([1, 5]), target=pre),
+                  TimedArray(_pulse([3]), target=post))
+    c = (NumpySimulator if sim_cls == "numpy" else Simulator)(net, 0.001).advance(8)
+    assert c.spikes["pre"][0].tolist() == [1, 5] and c.spikes["post"][0].tolist() == [3]
+    # at 3 the pre trace has decayed for 2 steps (potentiation); at 5 the post trace has (depression)
+    expected = 0.1 + 0.05 * np.exp(-2 / 10.0) - 0.02 * np.exp(-2 / 5.0)
+    assert plastic.data.tolist() == [pytest.approx(expected, rel=1e-12)]
+    assert static.data.tolist() == [0.01]
+
+
+def test_fused_rate_populations_report_their_mean_outputs():
+    from engine.backends.numpy_backend import NumpySimulator
+
+    p1, p2 = Population("WilsonCowanPopulation", 3, label="w1"), Population("WilsonCowanPopulation", 2, label="w2")
+    net = Network(p1, p2, ConstantCurrent(2.0, target=p1), ConstantCurrent(0.5, target=p2))
+    sim = NumpySimulator(net, 0.001)
+    assert [blk.members for blk in sim._blocks] == [[0, 1]]
+    c = sim.advance(3)
+    for label, n, drive in (("w1", 3, 2.0), ("w2", 2, 0.5)):
+        ref = Population("WilsonCowanPopulation", n)
+        means = [float(np.mean(ref.step_all(drive, dt=1.0))) for _ in range(3)]
+        assert c.spikes[label][0].size == 0
+        np.testing.assert_allclose(c.rates[label], means, rtol=1e-12)
+    assert c.rates["w1"][0] != c.rates["w2"][0]
+
+
+def test_fused_state_arrays_stay_the_same_objects_across_chunks():
+    # blocks are rebuilt only when a signature changed: a reference to a member's
+    # state array stays live from chunk to chunk
+    from engine.backends.numpy_backend import NumpySimulator
+
+    a, b = Population("LapicqueNeuron", 2, label="a"), Population("LapicqueNeuron", 2, label="b")
+    sim = NumpySimulator(Network(a, b, ConstantCurrent(0.3, target=a)), 0.001)
+    v = a.state["v"]
+    sim.advance(1)
+    sim.advance(1)
+    assert a.state["v"] is v
+    ref = Population("LapicqueNeuron", 2)
+    ref.step_all(0.3)
+    ref.step_all(0.3)
+    np.testing.assert_array_equal(v, ref.state["v"])
+
+
+def test_compile_auto_looks_at_the_network(registry, monkeypatch):
+    registry.register_backend("compiled", _factory)
+    monkeypatch.setattr(registry, "_check", lambda name: (True, ""))
+    net = _net(n=1000)  # 2000 neurons, deterministic: "auto" picks compiled
+    assert registry.compile(net, "auto") == ("sim", net, 0.001)
