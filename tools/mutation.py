@@ -350,10 +350,6 @@ EQUIVALENT.update({
         "max(..., default=1): the default applies only with no nodes, and then no node reads the x_of entries",
     _VG + "auto_layout__mutmut_109":
         "range(max + 2): one x_of entry past the last layer, which no node has, so it is never read",
-    _VG + "auto_layout__mutmut_121":
-        "width.get(lay, None): every layer 0..max holds a node (a node on layer k > 0 got k as layer[u] + 1 "
-        "from a predecessor u on layer k - 1), so width has every key and the default is never used",
-    _VG + "auto_layout__mutmut_123": "width.get(lay) without a default: as auto_layout__mutmut_121",
     _VG + "edge_routes__mutmut_127":
         "<= for < between the two heights of an 'around' pair: 'around' needs |dy| >= NODE_H + ROW_GAP > 0, "
         "so the heights are never equal",
