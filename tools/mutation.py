@@ -371,6 +371,81 @@ EQUIVALENT.update({
     _HR + "x_compare_float_fixed__mutmut_3": "float_backend 'NUMPY': backend names are case-insensitive",
 })
 
+# engine/backends (round 4)
+_BB, _BN = _BK + "base.xǁSimulatorǁ", _BK + "numpy_backend.xǁNumpySimulatorǁ"
+_EMPTY_IDX = ("Simulator._empty's index array is always empty: every reader tests .size first "
+              "(delivery, rates, STDP) or copies its 0 entries (the compiled kernels' tables), so its dtype never shows")
+_RESIZED = ("_reset_history's rings hold only empty entries, and every _prepare (in __init__ and at the start of "
+            "each advance, on every backend) recomputes the needed lengths and resizes them first")
+_ONE_D = ("kernels return 1-D arrays: for a 1-D y, y.nonzero() and (y != 0).nonzero() give the same indices, "
+          "whichever branch the test picks")
+_REGROUPED = "overwritten by the _regroup() call just after, before any read"
+_BOUNDS = "_bounds is written and never read (no backend or test uses it)"
+EQUIVALENT.update({
+    _BB + "__init____mutmut_72": _EMPTY_IDX,
+    _BB + "__init____mutmut_74": _EMPTY_IDX,
+    _BB + "_advance__mutmut_112": _INT64 + " (spike_t is a list of Python ints)",
+    _BB + "_advance__mutmut_114": _INT64 + " (spike_t is a list of Python ints)",
+    _BB + "_advance__mutmut_116":
+        "astype(int64, copy=None) of a fresh concatenate result: only decides whether that private array is "
+        "copied once more; same values",
+    _BB + "_advance__mutmut_118": "as _advance__mutmut_116 (copy=True, the default)",
+    _BB + "_advance__mutmut_120": "as _advance__mutmut_116 (copy=True)",
+    _BB + "_population_dt__mutmut_13": "rel_tol=1e-9 dropped: it is math.isclose's default",
+    _BB + "_population_dt__mutmut_14": "abs_tol=0.0 dropped: it is math.isclose's default",
+    _BB + "_population_dt__mutmut_18":
+        "the key of the population's warned-pairs set: nothing else reads it, so any key gives one set per "
+        "population and the same once-only warning",
+    _BB + "_population_dt__mutmut_22": "as _population_dt__mutmut_18",
+    _BB + "_population_dt__mutmut_23": "as _population_dt__mutmut_18",
+    _BB + "_population_dt__mutmut_27": "warnings.warn(category=None) issues a UserWarning",
+    _BB + "_population_dt__mutmut_30": "as _population_dt__mutmut_27 (category dropped)",
+    _BB + "_reset_history__mutmut_3": _RESIZED,
+    _BB + "_reset_history__mutmut_9": _RESIZED,
+    _BB + "_reset_history__mutmut_10": _RESIZED,
+    _BB + "advance__mutmut_5": "allow_float=None: integer() only tests `not allow_float`, as for False",
+    _BK + "base.xǁ_ProjRTǁ__init____mutmut_2":
+        "indptr '' for None: refresh() right after compares it with `is not`, true for either, and sets it",
+    _BK + "base.xǁ_ProjRTǁ__init____mutmut_3":
+        "out '' for None: Simulator.__init__ runs _prepare, which sets every runtime's out and syn_key, before "
+        "any read (the NumPy _prepare reads syn_key first only when the signatures changed, which they cannot "
+        "between _setup_populations and that first _prepare: parameters are finite, so equal to themselves)",
+    _BK + "base.xǁ_ProjRTǁ__init____mutmut_4": "syn_key '' for None: as _ProjRT.__init____mutmut_3",
+    _BN + "_prepare__mutmut_3": "saved '' for None: only tested for truth",
+    _BN + "_prepare__mutmut_7": "_regroup(None) computes the same signatures itself",
+    _BN + "_prepare__mutmut_14":
+        "`or` adds only instantaneous projections (syn_key None), whose out is the target's current array, "
+        "zeroed at the start of every step before it is read; a synaptic out always has the saved shape "
+        "(the target's slice)",
+    _BN + "_regroup__mutmut_10": "the text of the 'solo' tag: any string keeps unfused keys apart from the "
+                                 "3-tuple signatures",
+    _BN + "_regroup__mutmut_11": "as _regroup__mutmut_10",
+    _BN + "_regroup__mutmut_27":
+        "b.model None: _regroup runs only right before _prepare's loop (or in _setup_populations, before "
+        "__init__'s _prepare), which sets b.model = b.pop.model before any step",
+    _BN + "_regroup__mutmut_45": _F64,
+    _BN + "_regroup__mutmut_47": _F64,
+    _BN + "_regroup__mutmut_48": "nz None: np.not_equal(y, 0, out=None) allocates the same bool result",
+    _BN + "_regroup__mutmut_50": "nz float64: not_equal writes 1.0/0.0 there, with the same nonzero() indices",
+    _BN + "_regroup__mutmut_52": "as _regroup__mutmut_50",
+    _BN + "_regroup__mutmut_79": _BOUNDS,
+    _BN + "_regroup__mutmut_80": _BOUNDS,
+    _BN + "_regroup__mutmut_81": _BOUNDS,
+    _BN + "_regroup__mutmut_82": _BOUNDS,
+    _BN + "_setup_populations__mutmut_1": _REGROUPED,
+    _BN + "_setup_populations__mutmut_2": _REGROUPED,
+    _BN + "_setup_populations__mutmut_3": _REGROUPED,
+    _BN + "_step_populations__mutmut_21": _ONE_D,
+    _BN + "_step_populations__mutmut_22": _ONE_D,
+    _BN + "_step_populations__mutmut_23": _ONE_D,
+    _BN + "_step_populations__mutmut_24": _ONE_D,
+    _BN + "_step_populations__mutmut_27": "out=None: not_equal allocates the same bool result",
+    _BN + "_step_populations__mutmut_30": "as _step_populations__mutmut_27",
+    _BN + "_step_populations__mutmut_44":
+        "searchsorted on an empty idx gives all-zero cuts, so every member gets _empty, as with cuts None",
+    _BK + "x_compile__mutmut_2": "default 'NUMPY': resolve_backend lowercases the name",
+})
+
 # engine/conversion (round 3b)
 _CVS, _CVC = "engine.conversion.converter.xǁConvertedSNNǁ", "engine.conversion.curves."
 _TIE = ("v is only compared among the output units whose count is the top count (the tie-break); this "

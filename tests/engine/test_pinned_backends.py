@@ -609,3 +609,34 @@ def test_compile_auto_looks_at_the_network(registry, monkeypatch):
     monkeypatch.setattr(registry, "_check", lambda name: (True, ""))
     net = _net(n=1000)  # 2000 neurons, deterministic: "auto" picks compiled
     assert registry.compile(net, "auto") == ("sim", net, 0.001)
+
+
+def test_fusion_needs_the_same_model_class_and_hashable_parameters():
+    # model classes defined here (not registered): a subclass with its own step and
+    # the same parameters and state, and one with a list-valued parameter
+    import param
+
+    from engine.backends.numpy_backend import NumpySimulator, _signature
+    from engine.models.lapicque import Lapicque
+
+    class Twice(Lapicque):
+        def step(self, state, current, dt, rng):
+            return Lapicque.step(self, state, current * 2.0, dt, rng)
+
+    class Tagged(Lapicque):
+        tags = param.List(default=[1, 2], doc="an unhashable parameter value")
+
+    a, b = Population("LapicqueNeuron", 2, label="a"), Population(Twice, 2, label="b")
+    t = Population(Tagged, 2, label="t")
+    assert _signature(t) is None
+    net = Network(a, b, t, *(ConstantCurrent(0.3, target=p) for p in (a, b, t)))
+    sim = NumpySimulator(net, 0.001)
+    assert [blk.members for blk in sim._blocks] == [[0], [1], [2]]
+    sim.advance(2)
+    single, double = Population("LapicqueNeuron", 2), Population("LapicqueNeuron", 2)
+    for _ in range(2):
+        single.step_all(0.3)
+        double.step_all(0.6)
+    np.testing.assert_array_equal(a.state["v"], single.state["v"])
+    np.testing.assert_array_equal(t.state["v"], single.state["v"])
+    np.testing.assert_array_equal(b.state["v"], double.state["v"])
