@@ -225,3 +225,27 @@ def test_a_dt_difference_of_exactly_the_tolerance_is_the_same_step():
         assert stim.step_dt(run_dt) == own
     with pytest.warns(RuntimeWarning, match="differs from the run's step"):
         stim.step_dt(math.ldexp(m - n - 1, -62))
+
+
+def test_constructor_argument_errors_name_the_class_and_parameter():
+    a = Population("lif", 2, label="a")
+    with pytest.raises(TypeError) as e:
+        Projection(a, a, 1.0, 1.0, 0, "random", None, 42, 0.0, "extra")
+    assert str(e.value) == ("Projection takes at most 7 positional parameter(s) (weight, probability, delay, "
+                            "topology, plasticity, seed, weight_threshold), got 8")
+    with pytest.raises(TypeError) as e:
+        StepCurrent(0, 5, onset=1)
+    assert str(e.value) == "StepCurrent got parameter 'onset' twice"
+    with pytest.raises(TypeError) as e:
+        StepCurrent(bogus=1)
+    assert str(e.value) == "StepCurrent has no parameter 'bogus'; parameters: onset, offset, amplitude"
+
+
+def test_assigning_a_renamed_parameter_attribute_validates_it():
+    a = Population("lif", 3, label="a")
+    m = StateMonitor(a)
+    m.record_indices = [2]  # the attribute of the declared "record": validated like set_param
+    assert isinstance(m.record_indices, np.ndarray) and m.record_indices.tolist() == [2]
+    with pytest.raises(ValueError) as e:
+        m.record_indices = [5]
+    assert str(e.value) == "StateMonitor of 'a' record indices must lie in [0, 3), got 5"

@@ -460,3 +460,204 @@ def test_a_model_refusing_a_validated_value_is_named_with_the_population():
         pop.set_param("tau", 60.0)
     assert str(e.value) == "Population 'p' tau: tau above 50 ms is not modelled"
     assert pop.params["tau"] == 40.0
+
+
+# -- round 4, second part: Network construction and compile, Population and Projection checks --
+from engine.network import TimedArray  # noqa: E402
+from engine.network import network as nnet  # noqa: E402
+from engine.network import population as npop  # noqa: E402
+from engine.network import projection as nproj  # noqa: E402
+
+
+def test_network_seed_default_and_checks():
+    assert Network().seed == 42 and Network(seed=0).seed == 0
+    for seed, exc, message in ((-1, ValueError, "seed must be >= 0, got -1"),
+                               (1.5, TypeError, "seed must be an integer, got 1.5"),
+                               (2.0, TypeError, "seed must be an integer, got 2.0")):
+        with pytest.raises(exc) as e:
+            Network(seed=seed)
+        assert str(e.value) == message
+
+
+def test_add_returns_the_last_object_and_default_labels_are_unique():
+    net = Network()
+    assert net.add() is None
+    p1, p2, p3 = (Population("lif", 1) for _ in range(3))
+    assert net.add(p1, p2) is p2 and net.add(p3) is p3
+    assert [p.label for p in net.populations] == ["LapicqueNeuron", "LapicqueNeuron_1", "LapicqueNeuron_2"]
+
+
+def test_object_bytes_of_each_kind():
+    a, b = Population("lif", 2, label="a"), Population("lif", 3, label="b")
+    assert nnet._object_bytes(a) == 8 * 2 * (2 + 3)
+    # all_to_all 2 x 3: indptr 3, indices 6 and data 6 entries of 8 bytes
+    assert nnet._object_bytes(Projection(a, b, 1.0, topology="all_to_all")) == 8 * (3 + 6 + 6)
+    assert nnet._object_bytes(TimedArray(values=[1.0] * 100)) == 800
+    assert nnet._object_bytes(ConstantCurrent(1.0)) == 0
+
+
+def test_the_progress_bar_ends_its_line(tiny_net, capsys):
+    tiny_net.run(0.001, dt=0.001, backend="numpy", progress=True)
+    assert capsys.readouterr().err == "\r[" + "#" * 30 + "] 100.0% (1/1 steps)\n"
+
+
+def test_simulator_defaults_reuse_and_dt_changes():
+    pop = Population("lif", 1, label="a")
+    net = Network(pop)
+    sim = net.simulator()
+    assert sim.dt == 0.001 and sim.backend_name == "numpy" and net.simulator() is sim  # reused
+    assert net.simulator(dt=0.002).dt == 0.002  # any dt at step 0
+    with pytest.raises(ValueError) as e:
+        net.simulator(dt=0)
+    assert str(e.value) == "dt (s) must be > 0.0, got 0"
+    sim = net.simulator(dt=0.001)
+    sim.advance(1)
+    with pytest.raises(ValueError) as e:
+        net.simulator(dt=0.002)
+    assert str(e.value) == ("dt changed from 0.001 s to 0.002 s between runs; call network.reset() "
+                            "before running with a different dt")
+    net.add(SpikeMonitor(pop))  # a recompile after a step continues from it
+    new = net.simulator(dt=0.001)
+    assert new is not sim and new.step_count == 1
+
+
+def test_the_substep_limit_uses_dt_in_ms():
+    # max_substep 0.5 ms and at most 10 000 substeps: dt = 5 s is the longest step allowed
+    net = Network(Population("FitzHughNagumoNeuron", 1, params={"max_substep": 0.5}, label="f"))
+    assert net.simulator(dt=5.0).dt == 5.0
+    with pytest.raises(ValueError) as e:
+        net.simulator(dt=5.001)
+    assert str(e.value).startswith("population 'f' (FitzHughNagumoNeuron): dt=5001 ms would take")
+
+
+def test_population_argument_checks(monkeypatch):
+    with pytest.raises(TypeError) as e:
+        Population("lif", 1, label=5)
+    assert str(e.value) == "label must be a string, got int"
+    with pytest.raises(ValueError) as e:
+        npop.check_label("  ")
+    assert str(e.value) == "label must be a non-empty string"
+    with pytest.raises(ValueError) as e:
+        Population("lif", 0)
+    assert str(e.value) == "n must be a positive integer, got 0"
+    with pytest.raises(TypeError) as e:
+        Population("lif", "x")
+    assert str(e.value) == "n must be an integer, got 'x'"
+    monkeypatch.setattr(npop, "MAX_NEURONS", 5)
+    assert Population("lif", 5).n == 5  # the limit itself is allowed
+    with pytest.raises(ValueError) as e:
+        Population("lif", 6)
+    assert str(e.value) == "n=6 exceeds the limit of 5 neurons per population"
+    with pytest.raises(TypeError) as e:
+        Population("lif", 1, params=[1])
+    assert str(e.value) == "params must be a dict of model parameters, got list"
+    with pytest.raises(ValueError) as e:
+        Population("lif", 1, params={"x": 1, "y": 2}, label="p")
+    assert str(e.value) == ("Population 'p' params: unknown parameter(s) 'x', 'y' for model 'LapicqueNeuron'; "
+                            "valid: tau, resistance, v_rest, v_reset, v_threshold, refractory_period, dt")
+    assert Population("lif", 1, params={"tau": 5.0}).params["tau"] == 5.0
+
+
+def test_population_model_rules_memory_and_standalone_seed():
+    from engine.models import get_model
+
+    class Picky(get_model("lif")):
+        def __setattr__(self, name, value):
+            if name == "tau" and value > 50:
+                raise ValueError("tau above 50 ms is not modelled")
+            super().__setattr__(name, value)
+
+    with pytest.raises(ValueError) as e:
+        Population(Picky, 1, params={"tau": 60.0}, label="p")
+    assert str(e.value) == "Population 'p': tau above 50 ms is not modelled"
+    try:
+        resources.set_memory_budget(100)
+        with pytest.raises(ValueError) as e:
+            Population("lif", 10, label="p")
+        assert str(e.value).startswith("Population 'p' (10 x LapicqueNeuron) needs about 400 B")
+    finally:
+        resources.set_memory_budget(None)
+    # a population outside a network draws from SeedSequence([42, 0])
+    ref = np.random.default_rng(np.random.SeedSequence([42, 0])).random(3)
+    assert Population("lif", 1).rng.random(3).tolist() == ref.tolist()
+
+
+def test_monitor_needs_a_population():
+    with pytest.raises(TypeError) as e:
+        SpikeMonitor("x")
+    assert str(e.value) == "SpikeMonitor needs a Population, got str"
+
+
+def test_projection_argument_checks(monkeypatch):
+    a, b = Population("lif", 2, label="a"), Population("lif", 3, label="b")
+    with pytest.raises(TypeError) as e:
+        Projection(a, "b", 1.0)
+    assert str(e.value) == "target must be a Population, got str"
+    with pytest.raises(TypeError) as e:
+        Projection(a, a)
+    assert str(e.value) == "Projection 'a->a' needs a weight: a number, an array or a distribution dict"
+    with pytest.raises(ValueError) as e:
+        Projection(a, b, np.zeros((2, 3, 1)))
+    assert str(e.value) == "Projection 'a->b' weight must have 0-D or 1-D or 2-D shape, got (2, 3, 1)"
+    p0 = Projection(a, b, np.array(0.5), topology="all_to_all")  # a 0-d array is a number
+    assert p0.weight_spec == 0.5 and p0.data.tolist() == [0.5] * 6
+    with pytest.raises(ValueError) as e:
+        Projection(a, a, 1.0, topology="one_to_one", allow_self_connections=False)
+    assert str(e.value) == "one_to_one onto the same population with allow_self_connections=False would have no synapses"
+    monkeypatch.setattr(nproj, "MAX_EDGES", 6)
+    assert Projection(a, b, 1.0, topology="all_to_all").nnz == 6  # exactly the limit
+    assert Projection(a, b, np.ones(6), topology="all_to_all").nnz == 6
+    with pytest.raises(ValueError) as e:
+        Projection(a, b, np.ones(7))
+    assert str(e.value) == "Projection 'a->b' weight has 7 entries, more than the limit 6"
+    with pytest.raises(ValueError) as e:
+        Projection(a, Population("lif", 4, label="c"), 1.0, topology="all_to_all")
+    assert str(e.value) == ("Projection 'a->c' would hold about 8 synapses, more than the limit of 6; "
+                            "lower probability or sizes")
+    try:
+        resources.set_memory_budget(10)
+        with pytest.raises(ValueError) as e:
+            Projection(a, b, 1.0, label="syn")
+        assert str(e.value).startswith("Projection 'syn' needs about")
+    finally:
+        resources.set_memory_budget(None)
+
+
+def test_threshold_pruning_and_dense_zeros():
+    a, b = Population("lif", 2, label="a"), Population("lif", 3, label="b")
+    assert Projection(a, b, 0.5, topology="all_to_all", weight_threshold=0.5).nnz == 6  # |w| >= threshold stays
+    dense = [[0.1, 0.0, 2.0], [-0.7, 0.3, 0.0]]
+    proj = Projection(a, b, dense, weight_threshold=0.5)
+    assert proj.to_dense().tolist() == [[0.0, 0.0, 2.0], [-0.7, 0.0, 0.0]]
+
+
+def test_distribution_weights_follow_the_seeded_generator():
+    # all_to_all draws nothing for the topology, so the weights are the generator's first draws
+    a, b = Population("lif", 2, label="a"), Population("lif", 3, label="b")
+    logn = Projection(a, b, {"dist": "lognormal", "mean": 0.1, "sigma": 0.2}, topology="all_to_all", seed=7)
+    assert logn.data.tolist() == np.random.default_rng(7).lognormal(0.1, 0.2, 6).tolist()
+    normal = Projection(a, b, {"dist": "normal", "mean": 1.0, "std": 0.5}, topology="all_to_all", seed=3)
+    assert normal.data.tolist() == np.random.default_rng(3).normal(1.0, 0.5, 6).tolist()
+    const = Projection(a, b, {"dist": "constant", "value": 0.3}, topology="all_to_all")
+    assert const.data.tolist() == [0.3] * 6
+
+
+def test_random_topology_is_one_uniform_per_pair_row_major(monkeypatch):
+    # p >= 0.25: pair (i, j) exists when the (i * n_tgt + j)-th uniform draw is below p, also
+    # when the rows are sampled in blocks (here one row per block)
+    monkeypatch.setattr(nproj, "_BLOCK_CELLS", 4)
+    a, b = Population("lif", 5, label="a"), Population("lif", 4, label="b")
+    proj = Projection(a, b, 1.0, probability=0.5, seed=11)
+    mask = np.random.default_rng(11).random((5, 4)) < 0.5
+    assert (proj.to_dense() != 0).tolist() == mask.tolist()
+
+
+def test_sparse_random_topology_is_geometric_gaps():
+    # p < 0.25: successes of one Bernoulli process along the row-major pair index, found as
+    # cumulative geometric gaps starting before pair 0
+    a, b = Population("lif", 30, label="a"), Population("lif", 40, label="b")
+    proj = Projection(a, b, 1.0, probability=0.1, seed=5)
+    pos = -1 + np.cumsum(np.random.default_rng(5).geometric(0.1, 5000))
+    pos = pos[pos < 30 * 40]
+    rows = np.repeat(np.arange(30), np.diff(proj.indptr))
+    assert (rows * 40 + proj.indices).tolist() == pos.tolist()
