@@ -304,3 +304,234 @@ def test_make_mlp_defaults():
                                                                  nn.Flatten))] == [nn.ReLU, nn.ReLU]
     assert _same_weights(m, EX.make_mlp("relu", seed=0))
     assert [a.T for a in EX.make_mlp("qcfs") if isinstance(a, QCFSActivation)] == [4, 4]
+
+
+# -- round 4: parse and convert messages, input checks, exact landings, chunking, training ------
+def _lin(n_in, n_out, w, b=None):
+    layer = nn.Linear(n_in, n_out, bias=b is not None)
+    with torch.no_grad():
+        layer.weight.copy_(torch.tensor(w, dtype=torch.float32))
+        if b is not None:
+            layer.bias.copy_(torch.tensor(b, dtype=torch.float32))
+    return layer
+
+
+@pytest.mark.parametrize("model, kind, message", [
+    (nn.Linear(2, 2), TypeError, "convert expects a torch.nn.Sequential, got Linear"),
+    (nn.Sequential(nn.Sequential(nn.Linear(2, 2))), NotImplementedError,
+     "nested Sequential at layer 0 (Sequential): flatten the model first"),
+    (nn.Sequential(nn.Conv2d(1, 1, 3, padding=1, padding_mode="reflect"), nn.ReLU()), NotImplementedError,
+     "layer 0 (Conv2d): only numeric zero padding is supported"),
+    (nn.Sequential(nn.Conv2d(1, 1, 3, padding="same"), nn.ReLU()), NotImplementedError,
+     "layer 0 (Conv2d): only numeric zero padding is supported"),
+    (nn.Sequential(nn.Linear(2, 2), nn.Linear(2, 2)), NotImplementedError,
+     "layer 1 (Linear): two weighted layers without an activation between them"),
+    (nn.Sequential(nn.BatchNorm1d(2), nn.Linear(2, 2)), NotImplementedError,
+     "layer 0 (BatchNorm1d): BatchNorm can only be folded directly after a Linear or Conv2d"),
+    (nn.Sequential(nn.ReLU(), nn.Linear(2, 2)), NotImplementedError,
+     "layer 0 (ReLU): activation without a Linear/Conv2d before it (since the previous activation)"),
+    (nn.Sequential(nn.Linear(2, 2), nn.Tanh()), NotImplementedError,
+     "unsupported layer for ANN-to-SNN conversion: layer 1 (Tanh); supported are Linear, Conv2d, ReLU, "
+     "QCFSActivation, BatchNorm1d/2d (after Linear/Conv2d), AvgPool2d, Flatten, Dropout, Identity"),
+    (nn.Sequential(nn.Linear(4, 4), nn.ReLU(), nn.Flatten()), NotImplementedError,
+     "the model ends with pooling/flatten layers after its last activation"),
+    (nn.Sequential(nn.Dropout(), nn.Identity()), ValueError, "the model has no Linear or Conv2d layer to convert"),
+])
+def test_parse_messages(model, kind, message):
+    with pytest.raises(kind) as info:
+        CV.convert(model)
+    assert str(info.value) == message
+
+
+def test_passive_layers_and_batchnorm_are_skipped_or_folded():
+    # Dropout first, then Linear + BatchNorm (folded), ReLU, Linear without bias
+    bn = nn.BatchNorm1d(1, eps=1.0)
+    bn.eval()
+    with torch.no_grad():
+        bn.running_mean.fill_(1.0)
+        bn.running_var.fill_(3.0)  # s = 1 / sqrt(3 + 1) = 0.5
+    model = nn.Sequential(nn.Dropout(), _lin(1, 1, [[2.0]], [1.0]), bn, nn.ReLU(), _lin(1, 2, [[3.0], [1.0]]))
+    snn = CV.convert(model)
+    assert snn.n_layers == 2 and snn.thresholds == [1.0, 1.0]
+    # W' = 2 * 0.5, b' = (1 - 1) * 0.5 + 0; the bias-free output layer gets zeros of its 2 outputs
+    assert [w.tolist() for w in snn.weights] == [[[1.0]], [[3.0], [1.0]]]
+    assert [b.tolist() for b in snn.biases] == [[0.0], [0.0, 0.0]]
+
+
+def test_convert_argument_messages():
+    m = _mlp()
+    for T in (0, True, 2.0, "3"):
+        with pytest.raises(ValueError) as info:
+            CV.convert(m, T=T)
+        assert str(info.value) == f"T must be a positive int, got {T!r}"
+    assert CV.convert(_mlp(), T=1).T == 1
+    for pct in (0.0, 100.5):
+        with pytest.raises(ValueError, match=rf"^percentile must be in \(0, 100\], got {pct!r}$"):
+            CV.convert(m, torch.tensor([[0.5, 0.25]]), percentile=pct)
+    assert CV.convert(_mlp(), torch.tensor([[0.5, 0.25]]), percentile=0.5).thresholds[0] > 0
+    for v in ([0.5, 0.5], 1.0, 1.5, -0.1):
+        with pytest.raises(ValueError) as info:
+            CV.convert(m, v_init=v)
+        assert str(info.value) == "v_init must be one value or 3 values, each in [0, 1)"
+    cases = [(torch.tensor([[float("nan"), 0.0]]), "calibration_data contains non-finite values"),
+             (torch.tensor([0.5, 0.25]), "calibration_data must be a batch with 2 dimensions, got shape (2,)"),
+             (torch.zeros(0, 2), "calibration_data is empty")]
+    for data, message in cases:
+        with pytest.raises(ValueError) as info:
+            CV.convert(m, data)
+        assert str(info.value) == message
+    with pytest.raises(ValueError, match=r"^calibration_data must be numeric array data: "):
+        CV.convert(m, [["a", "b"]])
+
+
+def test_a_silent_layer_keeps_threshold_one():
+    # calibration sample 0: layer 0 is relu(0, 0, 0) = 0 -> 1.0; layer 1 relu(0.1, 0, 0) -> 0.1;
+    # output relu(0.1 - 0.5, 0.1) -> 0.1
+    assert CV.convert(_mlp(), torch.tensor([[0.0, 0.0]]), percentile=100.0).thresholds == \
+        pytest.approx([1.0, 0.1, 0.1])
+
+
+def test_grouped_convolution_and_flatten_first_models():
+    conv = nn.Sequential(nn.Conv2d(2, 2, 1, groups=2), nn.ReLU(), nn.Flatten(), nn.Linear(2, 2))
+    snn = CV.convert(conv, torch.full((1, 2, 1, 1), 0.5))
+    assert snn._in_features == 2 and snn._sample_ndim == 3
+    flat = nn.Sequential(nn.Flatten(), _lin(4, 2, [[1.0] * 4, [0.5] * 4], [0.0, 0.0]), nn.ReLU(),
+                         _lin(2, 2, [[1.0, 0.0], [0.0, 1.0]], [0.0, 0.0]))
+    assert CV.convert(flat)._sample_ndim is None
+    # with calibration data the sample's dimensions come from it: (batch, 2, 2) -> 2
+    snn = CV.convert(flat, torch.full((1, 2, 2), 0.5))
+    assert snn._sample_ndim == 2
+    assert snn.run(torch.full((2, 2), 0.5), encoding="constant", T=2).shape == (2,)  # one sample
+    bare = CV.convert(flat)
+    assert bare.run(torch.full((3, 4), 0.5), encoding="constant", T=2).shape == (3, 2)  # a batch
+    with pytest.raises(ValueError) as info:
+        bare.run(torch.full((4,), 0.5))
+    assert str(info.value) == "this model starts with Flatten; pass a batch (batch, ...) of inputs"
+
+
+def test_run_input_messages():
+    snn = _snn()
+    cases = [(torch.zeros(1, 1, 2), "x must have 1 (one sample) or 2 (batch) dimensions, got shape (1, 1, 2)"),
+             (torch.zeros(0, 2), "x is an empty batch"),
+             (torch.zeros(3), "x has 3 features, the first layer expects 2"),
+             (torch.tensor([float("inf"), 0.0]), "x contains non-finite values"),
+             (torch.tensor([1.5, 0.0]), "x must lie in [0, 1] (rates / intensities for rate coding)")]
+    for x, message in cases:
+        with pytest.raises(ValueError) as info:
+            snn.run(x)
+        assert str(info.value) == message
+    with pytest.raises(ValueError, match=r"^x must be numeric array data: "):
+        snn.run(["a", "b"])
+    with pytest.raises(ValueError) as info:
+        snn.run(torch.zeros(2), T=True)
+    assert str(info.value) == "T must be a positive int, got True"
+    conv = CV.convert(nn.Sequential(nn.Conv2d(1, 1, 1), nn.ReLU()))
+    with pytest.raises(ValueError) as info:
+        conv.run(torch.zeros(2, 1, 1))
+    assert str(info.value) == "x has 2 channels, the first layer expects 1"
+
+
+def _two_layer(signed):
+    # hidden: 1.5 s - 0.5; output: s - 0.5; thresholds 1.0 (no calibration), v_init 0
+    model = nn.Sequential(_lin(1, 1, [[1.5]], [-0.5]), nn.ReLU(), _lin(1, 1, [[1.0]], [-0.5]))
+    return CV.convert(model, v_init=0.0, signed=signed)
+
+
+def _spikes(*s):
+    return torch.tensor(s, dtype=torch.float32).reshape(len(s), 1, 1)
+
+
+def test_if_layers_fire_on_landing_exactly_on_the_threshold():
+    snn = _two_layer(signed=False)
+    # output currents 0.5 each step: v = 0.5, 1.0 (fires, back to 0), 0.5, 1.0 (fires)
+    _, out, v = snn._layer(1, _spikes(1, 1, 1, 1), 4, False)
+    assert out.flatten().tolist() == [0.0, 1.0, 0.0, 1.0] and v.flatten().tolist() == [0.0]
+
+
+def test_signed_neurons_in_hidden_layers_only():
+    snn = _two_layer(signed=True)
+    # hidden currents 1.0, -0.5, 1.0, -0.5: v = 1.0 fires (0, net 1); -0.5 < 0 with net 1: a -1 spike
+    # (v 0.5, net 0); 1.5 fires (0.5, net 1); 0.0 is not below 0: no spike
+    _, out, v = snn._layer(0, _spikes(1, 0, 1, 0), 4, False)
+    assert out.flatten().tolist() == [1.0, -1.0, 1.0, 0.0] and v.flatten().tolist() == [0.0]
+    # the output layer stays unsigned: currents 0.5, 0.5, -0.5, -0.5 -> one spike, v ends at -1
+    _, out, v = snn._layer(1, _spikes(1, 1, 0, 0), 4, False)
+    assert out.flatten().tolist() == [0.0, 1.0, 0.0, 0.0] and v.flatten().tolist() == [-1.0]
+
+
+def test_chunk_size_keeps_three_T_steps_of_the_widest_layer(monkeypatch):
+    snn = _snn()  # widths per sample: input 2, layers 3, 3, 2 -> 3
+    x = torch.zeros(5, 2)
+    monkeypatch.setattr(CV, "_CHUNK_FLOATS", 120)
+    assert snn._chunk_size(x, 4) == 120 // (3 * 4 * 3)  # 3
+    monkeypatch.setattr(CV, "_CHUNK_FLOATS", 30)
+    assert snn._chunk_size(x, 4) == 1  # never below one sample
+    wide = CV.convert(nn.Sequential(_lin(4, 1, [[1.0] * 4], [0.0]), nn.ReLU()))  # the input is widest: 4
+    monkeypatch.setattr(CV, "_CHUNK_FLOATS", 96)
+    assert wide._chunk_size(torch.zeros(5, 4), 2) == 96 // (3 * 2 * 4)  # 4
+
+
+def test_qcfs_defaults_and_messages():
+    from engine.conversion.qcfs import QCFSActivation
+
+    q = QCFSActivation(1)
+    assert q.T == 1 and float(q.theta) == 1.0 and q.theta.dtype == torch.float32
+    with pytest.raises(ValueError) as info:
+        QCFSActivation(0)
+    assert str(info.value) == "T must be a positive int, got 0"
+    with pytest.raises(ValueError) as info:
+        QCFSActivation(4, theta=-1.0)
+    assert str(info.value) == "theta must be finite and > 0, got -1.0"
+
+
+def test_load_digits_split_defaults():
+    from engine.conversion.experiment import load_digits_split
+
+    xtr, ytr, xte, yte = load_digits_split()
+    assert (xtr.shape, xte.shape) == ((1437, 64), (360, 64))  # 20 % of sklearn's 1797 digits
+    again = load_digits_split(0)
+    assert torch.equal(xtr, again[0]) and torch.equal(yte, again[3])
+    assert not torch.equal(xtr, load_digits_split(1)[0])
+    # stratified: every digit is in the test split in its share (35-37 of 360)
+    counts = torch.bincount(yte, minlength=10)
+    assert int(counts.min()) >= 35 and int(counts.max()) <= 37
+
+
+def _reference_train(model, x, y, epochs, lr, batch_size, seed, noise_T):
+    """The training loop train()'s docstring describes, written out: Adam, cosine
+    schedule, batches from a seeded generator, Binomial(T, x)/T input noise, and
+    torch's global generator seeded for Dropout."""
+    g = torch.Generator().manual_seed(seed)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, epochs)
+    loss_fn = nn.CrossEntropyLoss()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        for _ in range(epochs):
+            model.train()
+            perm = torch.randperm(x.shape[0], generator=g)
+            for i in range(0, x.shape[0], batch_size):
+                idx = perm[i:i + batch_size]
+                xb = x[idx]
+                Tn = noise_T[int(torch.randint(len(noise_T), (1,), generator=g))]
+                xb = torch.binomial(torch.full_like(xb, float(Tn)), xb, generator=g) / Tn
+                opt.zero_grad()
+                loss_fn(model(xb), y[idx]).backward()
+                opt.step()
+            sched.step()
+    model.eval()
+    return model
+
+
+def test_train_defaults_equal_the_written_out_loop():
+    from engine.conversion.experiment import train
+
+    torch.manual_seed(3)
+    model = nn.Sequential(nn.Linear(4, 6), nn.ReLU(), nn.Dropout(0.5), nn.Linear(6, 3))
+    x = torch.rand(8, 4, generator=torch.Generator().manual_seed(1))
+    y = torch.tensor([0, 1, 2, 0, 1, 2, 0, 1])
+    ref = _reference_train(copy.deepcopy(model), x, y, 60, 3e-3, 4, 0, (3,))
+    torch.manual_seed(99)  # the caller's global state must not matter
+    got = train(model, x, y, batch_size=4, rate_noise_T=3)  # an int means (3,)
+    for a, b in zip(got.state_dict().values(), ref.state_dict().values()):
+        assert torch.equal(a, b)
