@@ -593,6 +593,43 @@ EQUIVALENT.update({
     _NW + "declare.x_as_array__mutmut_6": "as monitors._check_record__mutmut_15 ('XXiufXX': no dtype kind is 'X')",
     _NW + "declare.x_as_array__mutmut_10": "astype(None) converts to float64, as astype(np.float64)",
     _NW + "network.xǁNetworkǁrun__mutmut_4": "default backend 'AUTO': resolve_backend lower-cases the name",
+    _NW + "network.xǁNetworkǁsimulator__mutmut_2": "as Network.run__mutmut_4 ('AUTO')",
+    _NW + "declare.xǁDeclaredǁ_init_declared__mutmut_58":
+        "_init_done = None: __setattr__ asks only whether the key is in __dict__, not its value",
+    _NW + "declare.xǁDeclaredǁ_init_declared__mutmut_61": "_init_done = False: as _init_declared__mutmut_58",
+    **{_NW + f"declare.xǁDeclaredǁ{f}__mutmut_{k}":
+       "the per-class cache not used or not kept: the mapping is rebuilt, equal, on every call "
+       "(its callers only read it)"
+       for f, ks in (("_param_names", (1, 2, 3, 4, 11)), ("declarations", (1, 2, 3, 4, 10))) for k in ks},
+    _NW + "network.xǁNetworkǁ__init____mutmut_21":
+        "_version starts at 1: it is only compared for equality with its value at the last compile",
+    _NW + "network.xǁNetworkǁ_add_one__mutmut_74": "_version -= 1: each add still changes it (see __init____mutmut_21)",
+    _NW + "network.xǁNetworkǁ_add_one__mutmut_75": "_version += 2: as _add_one__mutmut_74",
+    _NW + "network.xǁNetworkǁ__init____mutmut_24":
+        "_sim_key = '': it is read only when a simulator exists, and compiling sets it",
+    _NW + "stimuli.xǁStimulusǁ__init____mutmut_7":
+        "_warned_dt = '': only compared with a run's dt (a float), which equals neither '' nor None",
+    **{_NW + f"projection.xǁProjectionǁ_build__mutmut_{k}": _INT64 for k in (21, 23, 55, 57, 64, 66)},
+    **{_NW + f"projection.xǁProjectionǁ_build__mutmut_{k}":
+       "ascontiguousarray without dtype: the columns are int64 and the weights float64 already "
+       "(arange/choice/geometric give int64; the weight draws, np.full of a float and as_array give float64)"
+       for k in (120, 122, 125, 127)},
+    _NW + "projection.xǁProjectionǁ_build__mutmut_29":
+        "probability used for every topology: _check_consistency (run before every build) requires "
+        "probability 1.0 for the non-random ones",
+    _NW + "projection.xǁProjectionǁ_build__mutmut_39":
+        "topology None in the memory check: projection_bytes treats it as random, n_src * n_tgt * p synapses, "
+        "which is all_to_all's count at p = 1 and random's own",
+    _NW + "projection.xǁProjectionǁ_build__mutmut_92":
+        "threshold filter also at 0: |w| >= 0 keeps every (finite) weight",
+    _NW + "projection.xǁProjectionǁ_sample_random__mutmut_10":
+        "empty columns as float64: _build casts them to int64 (ascontiguousarray)",
+    _NW + "projection.xǁProjectionǁ_sample_random__mutmut_12": "as _sample_random__mutmut_10",
+    _NW + "projection.xǁProjectionǁ_sample_random__mutmut_101": "as PoissonInput.apply__mutmut_4 (u <= p)",
+    _NW + "projection.xǁProjectionǁ_sample_random__mutmut_29":
+        "choice(replace=None): numpy tests the flag for truth, so None draws without replacement as False (checked: same draws)",
+    _NW + "projection.xǁProjectionǁ_sample_random__mutmut_82":
+        "blocks of at least 2 rows: the uniforms are drawn row-major either way, the same count and order",
 })
 
 STATUS_RE = re.compile(r"^\s+(\S+): (.+)$")

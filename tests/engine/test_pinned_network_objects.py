@@ -647,9 +647,10 @@ def test_random_topology_is_one_uniform_per_pair_row_major(monkeypatch):
     # when the rows are sampled in blocks (here one row per block)
     monkeypatch.setattr(nproj, "_BLOCK_CELLS", 4)
     a, b = Population("lif", 5, label="a"), Population("lif", 4, label="b")
-    proj = Projection(a, b, 1.0, probability=0.5, seed=11)
-    mask = np.random.default_rng(11).random((5, 4)) < 0.5
-    assert (proj.to_dense() != 0).tolist() == mask.tolist()
+    for p in (0.5, 0.25):  # 0.25 is the lowest probability sampled this way
+        proj = Projection(a, b, 1.0, probability=p, seed=11)
+        mask = np.random.default_rng(11).random((5, 4)) < p
+        assert (proj.to_dense() != 0).tolist() == mask.tolist()
 
 
 def test_sparse_random_topology_is_geometric_gaps():
@@ -661,3 +662,22 @@ def test_sparse_random_topology_is_geometric_gaps():
     pos = pos[pos < 30 * 40]
     rows = np.repeat(np.arange(30), np.diff(proj.indptr))
     assert (rows * 40 + proj.indices).tolist() == pos.tolist()
+
+
+def _flat_positions(proj, n_tgt):
+    rows = np.repeat(np.arange(proj.source.n), np.diff(proj.indptr))
+    return (rows * n_tgt + proj.indices).tolist()
+
+
+def test_tiny_probabilities_draw_a_binomial_count_of_distinct_pairs():
+    # 1e10 pairs: below p = 1e-9 the count is Binomial(pairs, p) and the pairs a uniform subset;
+    # at p = 1e-9 itself the geometric gaps are still used
+    a, b = Population("lif", 100_000, label="a"), Population("lif", 100_000, label="b")
+    total = 100_000 ** 2
+    rng = np.random.default_rng(3)
+    k = int(rng.binomial(total, 5e-10))
+    ref = np.sort(rng.choice(total, k, replace=False))
+    assert k >= 2 and _flat_positions(Projection(a, b, 1.0, probability=5e-10, seed=3), 100_000) == ref.tolist()
+    pos = -1 + np.cumsum(np.random.default_rng(4).geometric(1e-9, 1000))
+    ref = pos[pos < total]
+    assert ref.size >= 2 and _flat_positions(Projection(a, b, 1.0, probability=1e-9, seed=4), 100_000) == ref.tolist()
