@@ -681,3 +681,14 @@ def test_tiny_probabilities_draw_a_binomial_count_of_distinct_pairs():
     pos = -1 + np.cumsum(np.random.default_rng(4).geometric(1e-9, 1000))
     ref = pos[pos < total]
     assert ref.size >= 2 and _flat_positions(Projection(a, b, 1.0, probability=1e-9, seed=4), 100_000) == ref.tolist()
+
+
+def test_auto_is_resolved_for_this_network(monkeypatch):
+    # "auto" depends on the network (its size and models), so the network itself must be asked about
+    import engine.backends as backends
+
+    seen = []
+    monkeypatch.setattr(backends, "auto_backend", lambda network=None: seen.append(network) or "numpy")
+    net = Network(Population("lif", 1, label="a"))
+    assert net.simulator().backend_name == "numpy"
+    assert seen == [net]
