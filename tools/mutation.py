@@ -482,6 +482,36 @@ EQUIVALENT.update({
         "reshape(-2, 8, 8): NumPy (2.x) takes any negative size as the one unknown dimension, as -1",
 })
 
+# engine/conversion (round 4)
+_CV = "engine.conversion.converter."
+_PIECE_NAME = "_Piece.name is never read (no message, repr or caller uses it)"
+EQUIVALENT.update({
+    _CVS + "_simulate_chunk__mutmut_12":
+        "v = '' before the layer loop: a model has at least one layer, whose _layer result replaces it",
+    _CVS + "_simulate_chunk__mutmut_23": _NOOP_EXPAND,
+    _CVS + "_simulate_chunk__mutmut_24": _NOOP_EXPAND,
+    _CVS + "_encode__mutmut_11":
+        "const flag True for Poisson input: its spikes already have T steps, so _layer's expand to (T, ...) "
+        "is a no-op",
+    _CVS + "_simulate__mutmut_8": "gen '' for None: only the poisson branch uses gen, and it sets a Generator",
+    _CV + "xǁ_Opǁ__call____mutmut_32":
+        "the text of an AssertionError no input reaches: _parse makes only the four kinds handled above it",
+    _CVS + "__init____mutmut_1": "default signed=True: convert, the only caller, always passes signed",
+    _CV + "x__parse__mutmut_91":
+        "last_weighted '' after pooling: '' is never an op, so `ops[-1] is not last_weighted` refuses a "
+        "BatchNorm there as with None (ops is not empty: it holds the pooling op)",
+    _CV + "x__parse__mutmut_104": "as _parse__mutmut_91 (after Flatten)",
+    _CV + "x__parse__mutmut_113": _PIECE_NAME,
+    _CV + "x__parse__mutmut_131": _PIECE_NAME,
+    _CV + "x__parse__mutmut_135": _PIECE_NAME,
+    _CV + "x__parse__mutmut_136": _PIECE_NAME,
+    _CVS + "_chunk_size__mutmut_27":
+        "max(2, 3 T width): 3 T width >= 3 (T >= 1, width >= 1), so the max never picks its constant",
+    "engine.conversion.experiment.x_train__mutmut_27":
+        "fork_rng(devices=None) also forks the CUDA generators: the CPU generator, the only one training "
+        "draws from, is forked either way",
+})
+
 # engine/models (round 3b)
 _MF, _MM = "engine.models._form.", "engine.models."
 _ZEROS = "np.zeros(n) without dtype: NumPy's default dtype is float64, the same array"

@@ -476,6 +476,12 @@ def test_qcfs_defaults_and_messages():
 
     q = QCFSActivation(1)
     assert q.T == 1 and float(q.theta) == 1.0 and q.theta.dtype == torch.float32
+    before = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:  # theta stays float32, like the weights it scales, whatever torch's default
+        assert QCFSActivation(2, theta=0.5).theta.dtype == torch.float32
+    finally:
+        torch.set_default_dtype(before)
     with pytest.raises(ValueError) as info:
         QCFSActivation(0)
     assert str(info.value) == "T must be a positive int, got 0"
