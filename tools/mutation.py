@@ -624,6 +624,7 @@ EQUIVALENT.update({
     _NW + "declare.x_as_array__mutmut_10": "astype(None) converts to float64, as astype(np.float64)",
     _NW + "network.xǁNetworkǁrun__mutmut_4": "default backend 'AUTO': resolve_backend lower-cases the name",
     _NW + "network.xǁNetworkǁsimulator__mutmut_2": "as Network.run__mutmut_4 ('AUTO')",
+    _NW + "io.x_network_to_dict__mutmut_133": "getattr without its None default: Network.__init__ always sets training",
     _NW + "declare.xǁDeclaredǁ_init_declared__mutmut_58":
         "_init_done = None: __setattr__ asks only whether the key is in __dict__, not its value",
     _NW + "declare.xǁDeclaredǁ_init_declared__mutmut_61": "_init_done = False: as _init_declared__mutmut_58",

@@ -421,3 +421,17 @@ def test_scan_reports_the_first_non_finite_number_of_a_list(values, at):
     with pytest.raises(io.DocumentError) as e:
         io._scan({"a": values})
     assert _msg(e) == f"{at} is not allowed in a network file (numbers must be finite)"
+
+
+def test_saving_a_non_finite_surrogate_choice_names_the_place():
+    # training and surrogate are plain attributes a user may set before saving
+    net = io.network_from_dict(_two_pops())
+    net.training = {"surrogate": "fast_sigmoid", "params": {"slope": float("nan")}}
+    with pytest.raises(ValueError) as e:
+        io.network_to_dict(net)
+    assert _msg(e) == "training.params.slope: cannot store the non-finite value nan in JSON"
+    net.training = None
+    net.populations[0].surrogate = {"name": "triangular", "params": {"width": float("inf")}}
+    with pytest.raises(ValueError) as e:
+        io.network_to_dict(net)
+    assert _msg(e) == "populations[0].surrogate.params.width: cannot store the non-finite value inf in JSON"
