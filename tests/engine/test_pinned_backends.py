@@ -640,3 +640,19 @@ def test_fusion_needs_the_same_model_class_and_hashable_parameters():
     np.testing.assert_array_equal(a.state["v"], single.state["v"])
     np.testing.assert_array_equal(t.state["v"], single.state["v"])
     np.testing.assert_array_equal(b.state["v"], double.state["v"])
+
+
+@pytest.mark.parametrize("how", ["base", "numpy", "run"])
+def test_population_dt_warning_points_at_the_callers_line(how):
+    from engine.backends.numpy_backend import NumpySimulator
+
+    p = Population("LapicqueNeuron", 1, {"dt": 0.5}, label="p")
+    net = Network(p)
+    with pytest.warns(UserWarning, match="^population 'p': its dt=0.5 ms differs") as rec:
+        if how == "base":
+            Simulator(net, 0.001)
+        elif how == "numpy":
+            NumpySimulator(net, 0.001)
+        else:
+            net.run(0.002)
+    assert [w.filename for w in rec] == [__file__]
