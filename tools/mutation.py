@@ -625,6 +625,9 @@ EQUIVALENT.update({
     _NW + "network.xǁNetworkǁrun__mutmut_4": "default backend 'AUTO': resolve_backend lower-cases the name",
     _NW + "network.xǁNetworkǁsimulator__mutmut_2": "as Network.run__mutmut_4 ('AUTO')",
     _NW + "io.x_network_to_dict__mutmut_133": "getattr without its None default: Network.__init__ always sets training",
+    _NW + "monitors.xǁMonitorǁ__init____mutmut_15":
+        "dt = '' before reset(): every monitor's reset() (called next) sets dt = None",
+    _NW + "network.xǁNetworkǁ__init____mutmut_6": "as firing_rates__mutmut_6 (integer(allow_float=None))",
     _NW + "declare.xǁDeclaredǁ_init_declared__mutmut_58":
         "_init_done = None: __setattr__ asks only whether the key is in __dict__, not its value",
     _NW + "declare.xǁDeclaredǁ_init_declared__mutmut_61": "_init_done = False: as _init_declared__mutmut_58",

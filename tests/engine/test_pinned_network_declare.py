@@ -243,7 +243,9 @@ def test_constructor_argument_errors_name_the_class_and_parameter():
     assert str(e.value) == "StepCurrent has no parameter 'bogus'; parameters: onset, offset, amplitude"
 
 
-def test_assigning_a_renamed_parameter_attribute_validates_it():
+def test_assigning_a_renamed_parameter_attribute_validates_it(monkeypatch):
+    # the attribute -> name map is cached per class; drop it so that it is built here
+    monkeypatch.delattr(StateMonitor, "_param_names_cache", raising=False)
     a = Population("lif", 3, label="a")
     m = StateMonitor(a)
     m.record_indices = [2]  # the attribute of the declared "record": validated like set_param

@@ -692,3 +692,16 @@ def test_auto_is_resolved_for_this_network(monkeypatch):
     net = Network(Population("lif", 1, label="a"))
     assert net.simulator().backend_name == "numpy"
     assert seen == [net]
+
+
+def test_population_params_are_checked_against_the_declaration_with_their_name():
+    with pytest.raises(ValueError) as e:
+        Population("lif", 1, params={"tau": -1.0}, label="p")
+    assert str(e.value) == "Population 'p' params.tau must be >= 1e-06, got -1.0"
+
+
+def test_a_monitor_of_a_population_outside_the_network_is_refused():
+    net = Network(Population("lif", 1, label="a"))
+    with pytest.raises(ValueError) as e:
+        net.add(SpikeMonitor(Population("lif", 1, label="x")))
+    assert str(e.value) == "SpikeMonitor population 'x' is not in this network"
