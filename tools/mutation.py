@@ -398,8 +398,11 @@ EQUIVALENT.update({
         "population and the same once-only warning",
     _BB + "_population_dt__mutmut_22": "as _population_dt__mutmut_18",
     _BB + "_population_dt__mutmut_23": "as _population_dt__mutmut_18",
-    _BB + "_population_dt__mutmut_27": "warnings.warn(category=None) issues a UserWarning",
-    _BB + "_population_dt__mutmut_30": "as _population_dt__mutmut_27 (category dropped)",
+    _BB + "_population_dt__mutmut_48": "warnings.warn(category=None) issues a UserWarning",
+    _BB + "_population_dt__mutmut_51": "as _population_dt__mutmut_48 (category dropped)",
+    _BB + "_population_dt__mutmut_40":
+        "default module name 'XXXX' instead of '' for a frame without __name__: neither is an internal "
+        "package, so that frame is the caller either way",
     _BB + "_reset_history__mutmut_3": _RESIZED,
     _BB + "_reset_history__mutmut_9": _RESIZED,
     _BB + "_reset_history__mutmut_10": _RESIZED,

@@ -656,3 +656,11 @@ def test_population_dt_warning_points_at_the_callers_line(how):
         else:
             net.run(0.002)
     assert [w.filename for w in rec] == [__file__]
+
+
+def test_population_dt_warning_from_code_without_a_module_name():
+    # code run through exec with bare globals has no __name__: that frame is the caller
+    p = Population("LapicqueNeuron", 1, {"dt": 0.5}, label="p")
+    with pytest.warns(UserWarning, match="^population 'p': its dt=0.5 ms differs") as rec:
+        exec("Simulator(net, 0.001)", {"Simulator": Simulator, "net": Network(p)})
+    assert [w.filename for w in rec] == ["<string>"]
