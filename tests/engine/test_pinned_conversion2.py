@@ -541,3 +541,31 @@ def test_train_defaults_equal_the_written_out_loop():
     got = train(model, x, y, batch_size=4, rate_noise_T=3)  # an int means (3,)
     for a, b in zip(got.state_dict().values(), ref.state_dict().values()):
         assert torch.equal(a, b)
+
+
+def test_poisson_input_spikes_with_probability_exactly_x():
+    # a uniform draw u on torch's float32 grid has P(u < x) = x: a draw equal to x does not spike
+    snn = _snn()
+    draws = torch.rand((4, 1, 3), generator=torch.Generator().manual_seed(5))
+    x = draws[1].clone()  # the pixel values equal the step-1 draws
+    spikes, const = snn._encode(x, 4, "poisson", torch.Generator().manual_seed(5))
+    assert const is False and spikes.shape == (4, 1, 3)
+    assert spikes[1].tolist() == [[0.0, 0.0, 0.0]]
+    assert torch.equal(spikes, (draws < x).float())
+
+
+def test_calibrate_bias_simulates_constant_input_once_per_layer():
+    snn = _snn()
+    encodings = []
+    encode = snn._encode
+
+    def spy(x, T, encoding, gen):
+        encodings.append(encoding)
+        return encode(x, T, encoding, gen)
+
+    snn._encode = spy
+    snn.calibrate_bias(X, T=4, encoding="constant", n_draws=3)
+    assert encodings == ["constant"] * 3  # 3 layers, one chunk, one draw each
+    encodings.clear()
+    snn.calibrate_bias(X, T=4, encoding="poisson", n_draws=2)
+    assert encodings == ["poisson"] * 6
