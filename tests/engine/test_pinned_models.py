@@ -1442,3 +1442,134 @@ def test_adaptive_threshold_and_spinnaker_exact_landings_fire():
     m = SpiNNakerLIFNeuron(v_thresh=code / 2 ** 15)  # an s16.15 value quantises to itself
     st = m.initial_state(1)
     assert m.step(st, np.array([5.0]), 1.0).tolist() == [True]
+
+
+# -- the recorded replay (NumPy backend) against the form evaluated directly -------------------
+@pytest.fixture
+def fresh_replays(monkeypatch):
+    """An empty replay cache for the test: a replay recorded earlier in the
+    process (mutmut forks each mutant's run from a process that ran the clean
+    tests) would hide the recorder and the buffer planner under test."""
+    monkeypatch.setattr(_form, "_REPLAY_CACHE", {})
+    monkeypatch.setattr(_form, "_replay_bytes", [0])
+
+
+# integer (bit-true) forms return their spikes as integers from np.where on constants, which the
+# recorder refuses, so they run as written
+_NOT_RECORDED = {"LoihiCUBANeuron", "SpiNNakerLIFNeuron", "TrueNorthNeuron"}
+
+
+def _form_models():
+    from engine.models import registry
+    return sorted(n for n, c in registry.items() if c.dynamics is not None)
+
+
+def _run_both(model, n, steps, seed, noisy):
+    lo, hi = getattr(model, "current_range", (0.0, 1.0))
+    cur = np.random.default_rng(seed).uniform(lo, hi, size=(steps, n))
+    if model.integer:
+        cur = np.rint(cur).astype(np.int64)
+    direct, viewed = model.initial_state(n), model.initial_state(n)
+    view = model.view()
+    r1, r2 = np.random.default_rng(5), np.random.default_rng(5)
+    outs = []
+    for c in cur:
+        y1 = model.step(direct, c.copy(), model.default_dt, r1 if noisy else None)
+        y2 = type(model).step(view, viewed, c.copy(), model.default_dt, r2 if noisy else None)
+        np.testing.assert_array_equal(y1, y2)
+        assert np.asarray(y1).dtype == np.asarray(y2).dtype
+        outs.append(np.asarray(y1))
+    for var in direct:
+        np.testing.assert_array_equal(direct[var], viewed[var], err_msg=var)
+        assert direct[var].dtype == viewed[var].dtype, var
+    return view, outs
+
+
+@pytest.mark.parametrize("name", _form_models())
+def test_recorded_replay_equals_the_form_evaluated_directly(name, fresh_replays):
+    from engine.models import registry
+    model = registry[name]()
+    view, _ = _run_both(model, 4, 12, seed=11, noisy=False)
+    replay = view.__dict__["_form_replay"][3]
+    # the replay is used wherever the form is recordable (a speed path: same values either way)
+    assert (replay is None) == (name in _NOT_RECORDED)
+    if replay is not None:
+        assert replay.source.startswith("def replay(I, N, S0")
+        assert replay.nbytes >= 0
+
+
+@pytest.mark.parametrize("name, params", [
+    ("StochasticLIFNeuron", {"noise_std": 0.7}),
+    ("HomeostaticLIFNeuron", {"noise_std": 0.5}),
+    ("SCIzhikevichNeuron", {"noise_std": 3.0}),
+])
+def test_recorded_replay_with_noise_equals_direct(name, params, fresh_replays):
+    from engine.models import registry
+    model = registry[name](**params)
+    view, outs = _run_both(model, 5, 15, seed=12, noisy=True)
+    assert view.__dict__["_form_replay"][3] is not None
+
+
+def _plan_of(dynamics, integer=False):
+    # (p, names, dynamics, std, draws, checks, integer), as _plan builds it
+    return (_form.Constants({"th": 1.0}), ("v",), dynamics, 0.0, None, False, integer)
+
+
+def _state_first(p, I, noise, dt, v):
+    v_new = v + I                      # op 0: the new state, straight into the state array
+    return v_new >= p.th, v_new
+
+
+def _output_first(p, I, noise, dt, v):
+    spikes = I >= p.th                 # op 0: the output
+    return spikes, v + I
+
+
+def test_replay_writes_the_new_state_in_place_and_takes_an_output_computed_first():
+    cur = np.array([0.5, 1.5, 1.0])
+    v = np.array([0.0, 0.0, 0.25])
+    fn = _form._record(_plan_of(_state_first), 1.0, cur, [v.copy()], 0.0)
+    assert fn is not None
+    # v + I goes straight into S0: no scratch buffer, no copy at the end
+    assert fn.nbytes == 0 and "copyto" not in fn.source and "out=S0" in fn.source
+    s = v.copy()
+    np.testing.assert_array_equal(fn(cur, 0.0, s), [False, True, True])
+    np.testing.assert_array_equal(s, [0.5, 1.5, 1.25])
+    fn = _form._record(_plan_of(_output_first), 1.0, cur, [v.copy()], 0.0)
+    assert fn is not None  # the output is the first recorded operation (slot n_in)
+    s = v.copy()
+    np.testing.assert_array_equal(fn(cur, 0.0, s), [False, True, True])
+    np.testing.assert_array_equal(s, [0.5, 1.5, 1.25])
+
+
+def test_record_refuses_a_constant_output_and_other_array_functions():
+    cur, v = np.array([0.5, 2.0]), np.array([0.0, 0.0])
+
+    def constant_output(p, I, noise, dt, v):
+        return False, v + I
+
+    def uses_clip(p, I, noise, dt, v):
+        w = np.clip(v + I, 0.0, 1.0)   # a NumPy function that is not np.where
+        return w >= p.th, w
+
+    assert _form._record(_plan_of(constant_output), 1.0, cur, [v.copy()], 0.0) is None
+    assert _form._record(_plan_of(uses_clip), 1.0, cur, [v.copy()], 0.0) is None
+
+
+def test_replay_casts_a_float_value_into_an_integer_state_as_assignment_does():
+    def count_up(p, I, noise, dt, c):
+        new = c + I                    # int64 state + float input: a float value
+        return new >= p.th, np.where(new >= p.th, 0.0, new)
+
+    cur = np.array([0.75, 1.5, -0.75])
+    c = np.array([0, 0, 2], dtype=np.int64)
+    fn = _form._record(_plan_of(count_up), 1.0, cur, [c.copy()], 0.0)
+    assert fn is not None and "casting='unsafe'" in fn.source
+    s = c.copy()
+    np.testing.assert_array_equal(fn(cur, 0.0, s), [False, True, True])
+    # 0.75 -> 0 (truncated, as arr[...] = 0.75 does), 1.5 fired -> 0, 1.25 fired -> 0
+    np.testing.assert_array_equal(s, [0, 0, 0])
+    assert s.dtype == np.int64
+    s = np.array([0, 0, 0], dtype=np.int64)
+    np.testing.assert_array_equal(fn(np.array([0.5, -1.5, 0.25]), 0.0, s), [False, False, False])
+    np.testing.assert_array_equal(s, [0, -1, 0])  # int(0.5) = 0, int(-1.5) = -1, int(0.25) = 0
