@@ -1573,3 +1573,258 @@ def test_replay_casts_a_float_value_into_an_integer_state_as_assignment_does():
     s = np.array([0, 0, 0], dtype=np.int64)
     np.testing.assert_array_equal(fn(np.array([0.5, -1.5, 0.25]), 0.0, s), [False, False, False])
     np.testing.assert_array_equal(s, [0, -1, 0])  # int(0.5) = 0, int(-1.5) = -1, int(0.25) = 0
+
+
+# -- fixed-point LIF: saturation, rounding, hold, wraps, validation -------------------------------
+def _fp_cfg(**kw):
+    cfg = dict(data_width=8, fraction=4, v_rest=-3, v_reset=-20, v_threshold=100, refractory_period=1,
+               refractory_hold="v_reset", saturate=True, rounding="nearest")
+    cfg.update(kw)
+    return cfg
+
+
+# I codes chosen so the sum leaves the 8-bit range both ways (saturation / wrap) and lands on ties
+_FP_CODES = [127, 127, -128, -128, 9, -7, 100, 3, -128, 127, 0, 24]
+
+
+@pytest.mark.parametrize("kw", [{}, {"saturate": False}, {"rounding": "floor", "refractory_hold": "v_rest"}])
+def test_fixed_point_scalar_neuron_saturate_round_hold_against_reference(kw):
+    from engine.models.fixed_point_lif import FixedPointLIFNeuron, lif_reference_step
+    cfg = _fp_cfg(**kw)
+    n = FixedPointLIFNeuron(**cfg)
+    v, c = cfg["v_rest"], 0
+    for k, code in enumerate(_FP_CODES):
+        noise = (-1) ** k * 3
+        s, v, c = lif_reference_step(v, c, 7, 90, code, noise, **cfg)
+        assert n.step(7, 90, code, noise) == (s, v), k
+        assert n.refractory_counter == c
+
+
+def test_fixed_point_scalar_saturates_to_the_exact_bounds():
+    from engine.models.fixed_point_lif import FixedPointLIFNeuron
+    n = FixedPointLIFNeuron(data_width=8, fraction=4, v_threshold=127, saturate=True, refractory_period=0)
+    # v + (0 - v) * 0 + (127 * 127 >> 4 = 1008) -> clipped to 127 = threshold: spike, reset 0
+    assert n.step(0, 127, 127) == (1, 0)
+    # 0 + (-128 * 127 >> 4 = -1016) -> clipped to -128
+    assert n.step(0, 127, -128) == (0, -128)
+    n = FixedPointLIFNeuron(data_width=8, fraction=4, v_threshold=127, saturate=False, refractory_period=0)
+    # -1016 wraps: -1016 + 1024 = 8
+    assert n.step(0, 127, -128) == (0, 8)
+
+
+@pytest.mark.parametrize("name", ["leak_k", "gain_k", "I_t", "noise_in"])
+def test_fixed_point_scalar_input_checks_name_the_input(name):
+    from engine.models.fixed_point_lif import FixedPointLIFNeuron
+    args = {"leak_k": 1, "gain_k": 1, "I_t": 1, "noise_in": 0}
+    args[name] = 1.5
+    with pytest.raises(ValueError, match=rf"^{name} must be an integer code, got 1.5$"):
+        FixedPointLIFNeuron().step(**args)
+    args[name] = 40000
+    with pytest.raises(ValueError, match=rf"^{name}=40000 does not fit a signed 16-bit input"):
+        FixedPointLIFNeuron().step(**args)
+
+
+@pytest.fixture
+def small_blocks(monkeypatch):
+    from engine.models.fixed_point_lif import FixedPointLIFArray
+    monkeypatch.setattr(FixedPointLIFArray, "BLOCK", 2)  # 5 neurons: blocks of 2, 2, 1
+
+
+@pytest.mark.parametrize("kw", [{}, {"saturate": False}, {"rounding": "floor", "refractory_hold": "v_rest"}])
+@pytest.mark.parametrize("count_wraps", [False, True])
+def test_fixed_point_array_blocks_saturate_wraps_against_reference(kw, count_wraps, small_blocks):
+    from engine.models.fixed_point_lif import FixedPointLIFArray, lif_reference_step
+    cfg = _fp_cfg(**kw)
+    n = 5
+    leak = np.array([7, 0, 15, -3, 2])
+    gain = np.array([90, 127, 16, 64, -100])
+    arr = FixedPointLIFArray(n, **cfg, count_wraps=count_wraps)
+    ref = [(cfg["v_rest"], 0)] * n
+    wraps = [0] * n
+    lo, hi = -128, 127
+    for k, code in enumerate(_FP_CODES):
+        codes = np.array([code, -code, code // 2, 5, -code // 3], dtype=np.int64)
+        noise = np.array([(-1) ** k * 3, 0, 1, -2, 4], dtype=np.int64)
+        spk = arr.step(leak, gain, codes.astype(np.float64), noise.astype(np.float64))  # float codes are cast
+        for i in range(n):
+            v, c = ref[i]
+            s, v2, c2 = lif_reference_step(v, c, int(leak[i]), int(gain[i]), int(codes[i]), int(noise[i]), **cfg)
+            if c == 0:  # the sum of an active neuron that leaves the W-bit range counts as a wrap
+                b = 8 if cfg["rounding"] == "nearest" else 0
+                raw = v + (((cfg["v_rest"] - v) * int(leak[i]) + b) >> 4) + ((int(codes[i]) * int(gain[i]) + b) >> 4) \
+                    + int(noise[i])
+                wraps[i] += not lo <= raw <= hi
+            ref[i] = (v2, c2)
+            assert bool(spk[i]) == bool(s), (k, i)
+        assert arr.v.tolist() == [r[0] for r in ref], k
+        assert arr.counter.tolist() == [r[1] for r in ref], k
+        assert arr.wraps.tolist() == (wraps if count_wraps else [0] * n)
+    assert sum(wraps) > 0  # the codes do make sums leave the range
+
+
+def test_fixed_point_array_defaults_dtypes_and_checks():
+    from engine.models.fixed_point_lif import FixedPointLIFArray, FixedPointLIFNeuron
+    arr, ref = FixedPointLIFArray(3), FixedPointLIFNeuron()  # the same reference-hardware defaults
+    for k in ("data_width", "fraction", "v_rest", "v_reset", "v_threshold", "refractory_period",
+              "refractory_hold", "saturate", "rounding"):
+        assert getattr(arr, k) == getattr(ref, k), k
+    assert arr.count_wraps is False and arr.saturate is False
+    # W + F = 24 <= 32: int32 work dtype; exact (int64) when counting wraps or saturating
+    assert arr.dtype == np.int32 and arr.v.dtype == np.int32 and arr.counter.dtype == np.int32
+    assert arr.wraps.dtype == np.int64 and arr._raw is None
+    assert FixedPointLIFArray(2, count_wraps=True).dtype == np.int64
+    assert FixedPointLIFArray(2, saturate=True).dtype == np.int64
+    assert FixedPointLIFArray(2, count_wraps=1).count_wraps is True
+    assert FixedPointLIFArray(2, saturate=np.True_).saturate is True
+    assert FixedPointLIFArray(1).n == 1
+    for bad in (0, -1, True, 2.0):
+        with pytest.raises(ValueError, match=rf"^n must be a positive integer, got {bad!r}$"):
+            FixedPointLIFArray(bad)
+    # saturate needs 2W - F <= 62: Q30.2 (62) is allowed, Q31.1 (63) is not; without saturate both are
+    FixedPointLIFArray(1, data_width=32, fraction=2, v_threshold=1 << 20, saturate=True)
+    FixedPointLIFArray(1, data_width=32, fraction=1, v_threshold=1 << 20)
+    with pytest.raises(ValueError, match=r"^saturate needs 2\*data_width - fraction <= 62 in the vectorised "
+                                         r"kernel, got Q31\.1$"):
+        FixedPointLIFArray(1, data_width=32, fraction=1, v_threshold=1 << 20, saturate=True)
+
+
+def test_fixed_point_check_config_messages_and_defaults():
+    from engine.models.fixed_point_lif import FixedPointLIFArray, _check_config
+    _check_config(16, 8, 0, 0, 256, 2)  # the option defaults are valid options
+    for name in ("v_rest", "v_reset", "v_threshold"):
+        kw = {"v_rest": 0, "v_reset": 0, "v_threshold": 100, name: 200}
+        with pytest.raises(ValueError, match=rf"^{name}"):
+            FixedPointLIFArray(1, data_width=8, fraction=4, **kw)
+    with pytest.raises(ValueError, match=r"^rounding must be one of"):
+        FixedPointLIFArray(1, rounding="bogus")
+    for bad in (True, -1, 1.0):
+        with pytest.raises(ValueError, match=rf"^refractory_period must be a non-negative integer, got {bad!r}$"):
+            FixedPointLIFArray(1, refractory_period=bad)
+    FixedPointLIFArray(1, refractory_period=65535)
+    with pytest.raises(ValueError, match=r"^refractory_period must be < 65536, got 65536$"):
+        FixedPointLIFArray(1, refractory_period=65536)
+
+
+def test_fixed_point_naive_step_defaults_options_and_wide_products():
+    from engine.models.fixed_point_lif import _naive_step, lif_reference_step
+    base = dict(data_width=24, fraction=4, v_rest=0, v_reset=-5, v_threshold=1 << 22, refractory_period=1)
+    v = np.array([0, 100, 0], dtype=np.int64)
+    cnt = np.array([0, 1, 0], dtype=np.int64)
+    # int32 codes whose product with gain_k needs more than 32 bits: 2**22 * 3000 > 2**31
+    codes = np.array([1 << 22, 7, -(1 << 22)], dtype=np.int32)
+    s, vn, cn = _naive_step(v, cnt, 3, 3000, codes, np.array([1, 2, -3]), **base)  # defaults: v_rest, wrap, floor
+    for i in range(3):
+        ref = lif_reference_step(int(v[i]), int(cnt[i]), 3, 3000, int(codes[i]), [1, 2, -3][i], **base)
+        assert (int(s[i]), int(vn[i]), int(cn[i])) == ref, i
+    s, vn, cn = _naive_step(v, cnt, 3, 3000, codes, 0, **base, refractory_hold="v_reset", saturate=True,
+                            rounding="nearest")
+    cfg = dict(base, refractory_hold="v_reset", saturate=True, rounding="nearest")
+    for i in range(3):
+        assert (int(s[i]), int(vn[i]), int(cn[i])) == lif_reference_step(int(v[i]), int(cnt[i]), 3, 3000,
+                                                                         int(codes[i]), 0, **cfg), i
+    assert vn[1] == -5  # held at v_reset while refractory
+
+
+def test_fixed_point_model_clips_float_input_at_both_ends():
+    from engine.models.fixed_point_lif import FixedPointLIF, lif_reference_step
+    m = FixedPointLIF(data_width=8, fraction=4, v_threshold=100, gain_k=16, leak_k=0, refractory_period=0)
+    st = m.initial_state(2)
+    m.step(st, np.array([-1000.4, 1000.6]))
+    cfg = m.config()
+    # rounded then clipped to [-128, 127]: gain 16 >> 4 is 1, so v is the clipped code (127 >= 100 fires)
+    assert st["v"].tolist() == [lif_reference_step(0, 0, 0, 16, -128, 0, **cfg)[1],
+                                lif_reference_step(0, 0, 0, 16, 127, 0, **cfg)[1]] == [-128, 0]
+
+
+def test_fixed_point_scalar_neuron_validates_rounding():
+    from engine.models.fixed_point_lif import FixedPointLIFNeuron
+    with pytest.raises(ValueError, match=r"^rounding must be one of"):
+        FixedPointLIFNeuron(rounding="bogus")
+
+
+# -- base: Real / Count built at test time, get_model -------------------------------------------
+def test_real_and_count_constructed_here_have_their_defaults():
+    # the model classes build theirs at import time, before a mutant is switched on: build new ones
+    from engine.models.base import Count, Real
+    r, c = Real(), Count()
+    assert r.default == 0.0 and type(r.default) is float and r.unit == ""
+    assert c.default == 0 and c.unit == "steps" and c.bounds == (0, None)
+    r, c = Real(2.5, unit="mV", bounds=(0.0, 5.0)), Count(3, unit="ticks", bounds=(1, 9), doc="d")
+    assert (r.default, r.unit, r.bounds) == (2.5, "mV", (0.0, 5.0))
+    assert (c.default, c.unit, c.bounds, c.doc) == (3, "ticks", (1, 9), "d")
+
+
+def test_count_validation_messages_and_none():
+    import param
+
+    from engine.models.base import Count
+
+    class P(param.Parameterized):
+        k = Count(2, bounds=(1, 10))
+        u = Count(None, bounds=None)
+
+    p = P()
+    with pytest.raises(ValueError, match=r"^parameter 'k' must be <= 10, got 11$"):
+        p.k = 11
+    with pytest.raises(ValueError, match=r"^parameter 'k' must be >= 1, got 0$"):
+        p.k = 0
+    with pytest.raises(ValueError, match=r"^parameter 'u' is out of range: \|9007199254740993\| > 9007199254740992$"):
+        p.u = 2 ** 53 + 1  # no bounds, but |v| <= 2**53 always
+    p.u = -(2 ** 40)
+    assert p.u == -(2 ** 40)
+    p.u = None  # allowed (the default is None)
+    assert p.u is None
+    p.k = 4.0
+    assert p.k == 4 and type(p.k) is int
+
+
+def test_get_model_resolves_scalar_classes_and_explains_unknown_names():
+    import difflib
+
+    from engine.models import base
+    from engine.models.fixed_point_lif import FixedPointLIF, FixedPointLIFNeuron
+    assert base.get_model(FixedPointLIFNeuron) is FixedPointLIF  # via its declaration
+    known = ", ".join(sorted(base.registry))
+    with pytest.raises(ValueError) as e:
+        base.get_model("zzqqxx")
+    assert str(e.value) == f"unknown neuron model 'zzqqxx' (known: {known})"
+    # a name close to many: the three best suggestions (difflib's ranking), comma separated
+    name = "IFNeuron"
+    close = difflib.get_close_matches(name, list(base.registry), n=10)
+    assert len(close) >= 4
+    with pytest.raises(ValueError) as e:
+        base.get_model(name)
+    assert str(e.value) == f"unknown neuron model {name!r}; did you mean {', '.join(close[:3])}? (known: {known})"
+
+
+def test_parameter_view_does_not_forward_protocol_lookups():
+    import copy
+
+    from engine.models.qif import QIF
+    m = QIF()
+    view = m.view()
+    # the model has a __setstate__ (param); the view must not borrow it, or copy.copy(view) would
+    # hand the view's state to the model's __setstate__
+    assert hasattr(m, "__setstate__") and not hasattr(view, "__setstate__")
+    with pytest.raises(AttributeError, match=r"^__setstate__$"):
+        view.__setstate__  # noqa: B018
+    dup = copy.copy(view)
+    assert dup is not view and dup._model is m
+
+
+def test_base_initial_state_dtype_follows_integer_not_the_values():
+    from engine.models import base
+
+    class FloatState(base.NeuronModel):
+        model_name = "PinnedFloatState"
+        state_variables = {"v": 0, "c": 2}  # ints written in a float model: still float64 arrays
+
+    class IntState(base.NeuronModel):
+        model_name = "PinnedIntState"
+        integer = True
+        state_variables = {"u": 0.0, "w": 3}
+
+    st = FloatState().initial_state(3)
+    assert st["v"].dtype == np.float64 and st["c"].dtype == np.float64 and st["c"].tolist() == [2.0] * 3
+    st = IntState().initial_state(2)
+    assert st["u"].dtype == np.int64 and st["w"].dtype == np.int64 and st["w"].tolist() == [3, 3]
