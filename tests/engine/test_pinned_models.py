@@ -1828,3 +1828,76 @@ def test_base_initial_state_dtype_follows_integer_not_the_values():
     assert st["v"].dtype == np.float64 and st["c"].dtype == np.float64 and st["c"].tolist() == [2.0] * 3
     st = IntState().initial_state(2)
     assert st["u"].dtype == np.int64 and st["w"].dtype == np.int64 and st["w"].tolist() == [3, 3]
+
+
+# -- Wang-Buzsaki gates at rest and the capacitance; ExpIF refractory and exact landing ---------
+def _wb_rates_by_hand(v):
+    # Wang & Buzsaki (1996), J. Neurosci. 16:6402, the h and n rates
+    a_h = 0.07 * math.exp(-(v + 58.0) / 20.0)
+    b_h = 1.0 / (1.0 + math.exp(-(v + 28.0) / 10.0))
+    a_n = 0.01 * (v + 34.0) / (1.0 - math.exp(-(v + 34.0) / 10.0))
+    b_n = 0.125 * math.exp(-(v + 44.0) / 80.0)
+    return a_h, b_h, a_n, b_n
+
+
+@pytest.mark.parametrize("v_init", [-64.0, -70.0])
+def test_wang_buzsaki_gates_start_at_their_steady_state(v_init):
+    from engine.models.wang_buzsaki import WangBuzsaki
+    st = WangBuzsaki(v_init=v_init).initial_state(2)
+    a_h, b_h, a_n, b_n = _wb_rates_by_hand(v_init)
+    assert st["v"].tolist() == [v_init, v_init]
+    np.testing.assert_allclose(st["h"], a_h / (a_h + b_h), rtol=1e-12)
+    np.testing.assert_allclose(st["n"], a_n / (a_n + b_n), rtol=1e-12)
+
+
+def test_wang_buzsaki_capacitance_divides_the_current():
+    from engine.models.wang_buzsaki import WangBuzsaki, _wb_rhs
+    assert WangBuzsaki.constants(_form.Constants({"c_m": 2.0}), 0.01) == {"inv_c": 0.5}
+    m = WangBuzsaki(c_m=2.0)
+    p = _form.Constants(_form.form_constants(m, m.values(), 0.01))
+    st = m.initial_state(1)
+    v, h, n = st["v"], st["h"], st["n"]
+    dv0 = _wb_rhs(p, np.array([0.0]), v, h, n)[0]
+    dv1 = _wb_rhs(p, np.array([3.0]), v, h, n)[0]
+    # C dV/dt = I - I_ion: 3 uA/cm2 more adds 3 / C_m = 1.5 mV/ms
+    np.testing.assert_allclose(dv1 - dv0, [1.5], rtol=1e-12)
+
+
+def _expif_by_hand(m, currents, dt):
+    v, refr, out = m.E_L, 0, []
+    for cur in currents:
+        if refr > 0:
+            refr -= 1
+            out.append((False, v))
+            continue
+        x = min((v - m.V_T) / m.delta_T, 50.0)
+        v = v + dt * (-(v - m.E_L) + m.delta_T * math.exp(x) + m.resistance * cur) / m.tau_m
+        if v >= m.V_peak:
+            v, refr = m.V_reset, m.refractory_period
+            out.append((True, v))
+        else:
+            out.append((False, v))
+    return out
+
+
+def test_expif_refractory_and_reset_step_by_step():
+    from engine.models.expif import ExpIF
+    m = ExpIF(refractory_period=2, V_peak=-30.0)
+    st = m.initial_state(1)
+    currents = [6.0] * 200
+    ref = _expif_by_hand(m, currents, 0.1)
+    assert sum(s for s, _ in ref) >= 2
+    for k, cur in enumerate(currents):
+        s = m.step(st, np.array([cur]), 0.1)
+        assert (bool(s[0]), float(st["v"][0])) == (ref[k][0], pytest.approx(ref[k][1], abs=1e-9)), k
+
+
+def test_expif_landing_exactly_on_v_peak_fires():
+    from engine.models.expif import ExpIF
+    probe = ExpIF(V_peak=100.0)
+    st = probe.initial_state(1)
+    probe.step(st, np.array([2.0]), 0.1)
+    m = ExpIF(V_peak=float(st["v"][0]))
+    st = m.initial_state(1)
+    assert m.step(st, np.array([2.0]), 0.1).tolist() == [True]
+    assert st["v"].tolist() == [m.V_reset]
