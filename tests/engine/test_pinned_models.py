@@ -1901,3 +1901,80 @@ def test_expif_landing_exactly_on_v_peak_fires():
     st = m.initial_state(1)
     assert m.step(st, np.array([2.0]), 0.1).tolist() == [True]
     assert st["v"].tolist() == [m.V_reset]
+
+
+def _rb_rec(c, a, k):
+    return _rb_rec(c, a, k - 1) if k > 0 else np.where(c, a, -1.0)  # Python if on a parameter only
+
+
+def _rb_outer_rec(c, a):
+    return _rb_rec(c, a, 3)
+
+
+def _rb_left(c, a):
+    return _rb_helper(c, a, 1.0)
+
+
+def _rb_right(c, a):
+    return _rb_helper(c, a, 2.0)
+
+
+def _rb_outer_two(c, a):
+    return _rb_left(c, a), _rb_right(c, a)
+
+
+def test_rebind_shares_one_copy_per_helper_and_handles_recursion():
+    g = {"np": np}
+    g["_rb_rec"] = _mk(_rb_rec, g)
+    r = _form.rebind(_mk(_rb_outer_rec, g), _FakeNP)  # a helper that calls itself: one copy, no loop
+    assert r(True, 2.0) == ("fake-where", 2.0, -1.0)
+    g = {"np": np}
+    g["_rb_helper"] = _mk(_rb_helper, g)
+    g["_rb_left"], g["_rb_right"] = _mk(_rb_left, g), _mk(_rb_right, g)
+    r = _form.rebind(_mk(_rb_outer_two, g), _FakeNP)
+    assert r(True, 3.0) == (("fake-where", 3.0, 1.0), ("fake-where", 3.0, 2.0))
+    left, right = r.__globals__["_rb_left"], r.__globals__["_rb_right"]
+    assert left.__globals__["_rb_helper"] is right.__globals__["_rb_helper"]  # rebound once, shared
+
+
+def _rhs_unit2(p, I, a, b):
+    return np.ones_like(a), np.zeros_like(b)  # da/dt = 1: one RK4 substep of h adds exactly h
+
+
+def _rhs_unit3(p, I, a, b, c):
+    return np.ones_like(a), np.zeros_like(b), np.zeros_like(c)
+
+
+@pytest.mark.parametrize("which", [2, 3])
+def test_rk4_crossing_counts_an_upward_landing_on_the_threshold_not_a_start_on_it(which):
+    cross = _form.rk4_cross2 if which == 2 else _form.rk4_cross3
+    rhs = _rhs_unit2 if which == 2 else _rhs_unit3
+    # a = 0.5 below 1.0, then 1.0 after one substep of 0.5: an upward crossing (>=), fires
+    # a = 1.0 at the start (not below): no crossing; a = 2.0 above: none
+    a = np.array([0.5, 1.0, 2.0])
+    rest = [np.zeros(3)] * (which - 1)
+    out = cross(rhs, None, 0.0, 0.5, 0.5, 1.0, a, *rest)
+    assert out[0].tolist() == [True, False, False]
+    assert out[1].tolist() == [1.0, 1.5, 2.5]
+    # two substeps (dt 1, max 0.5): 0.25 -> 0.75 -> 1.25 crosses in the second one
+    out = cross(rhs, None, 0.0, 1.0, 0.5, 1.0, np.array([0.25, -5.0]), *[np.zeros(2)] * (which - 1))
+    assert out[0].tolist() == [True, False] and out[1].tolist() == [1.25, -4.0]
+
+
+def _swap_like(p, I, noise, dt, a, b):
+    b_new = a + I          # op 0: b's new value, from a, which nothing reads after it
+    a_new = b * 2.0        # op 1: a's new value, from the old b
+    return a_new > 0.0, a_new, b_new
+
+
+def test_replay_keeps_a_new_state_value_out_of_another_states_array():
+    cur = np.array([1.0, -4.0])
+    a, b = np.array([10.0, 20.0]), np.array([3.0, -1.0])
+    plan = (_form.Constants({}), ("a", "b"), _swap_like, 0.0, None, False, False)
+    fn = _form._record(plan, 1.0, cur, [a.copy(), b.copy()], 0.0)
+    assert fn is not None
+    sa, sb = a.copy(), b.copy()
+    np.testing.assert_array_equal(fn(cur, 0.0, sa, sb), [True, False])
+    # by hand: a_new = 2 b = [6, -2], b_new = a + I = [11, 16]
+    np.testing.assert_array_equal(sa, [6.0, -2.0])
+    np.testing.assert_array_equal(sb, [11.0, 16.0])
