@@ -588,6 +588,91 @@ EQUIVALENT.update({
         "v <= -beta for v < -beta: adds v = -beta, which saturation sets to -beta, the same value",
 })
 
+# engine/models (round 4)
+_SAMECOPY = ("casting='unsafe' spelled out where same_kind already allows the copy: np.copyto converts "
+             "the same values under either rule")
+_FPA = _MM + "fixed_point_lif.xǁFixedPointLIFArrayǁstep__mutmut_"
+_SCALAR_OR_ARRAY = ("the other branch of the scalar-or-array cast: dt(array) casts the array, and a 0-d "
+                    "asarray multiplies like the scalar, so the kernel sees the same values")
+_INT64_OPERAND = ("per-neuron constants left int64: the ufuncs write into the int32 work buffers with "
+                  "out= (same_kind), and the low 32 bits of an int64 product or sum are the int32 result")
+EQUIVALENT.update({
+    _MF + "x__casting__mutmut_3":
+        "t == 'XXsXX': a slot index takes the constant rule (ok iff the destination is float); for a float "
+        "destination every real dtype casts under same_kind, elsewhere 'unsafe' is only added: same values",
+    _MF + "x__casting__mutmut_4": "as _casting__mutmut_3 ('S')",
+    _MF + "x__casting__mutmut_5": _SAMECOPY + " (ok = None for slots)",
+    _MF + "x__casting__mutmut_11": _SAMECOPY + " (can_cast's default 'safe' is stricter than same_kind)",
+    _MF + "x__casting__mutmut_14": _SAMECOPY + " (ok = None for constants)",
+    _MF + "x__casting__mutmut_15":
+        "a bool constant into a float destination without casting=: bool -> float is safe, the same 0.0/1.0",
+    _MF + "x__casting__mutmut_16":
+        "constants into non-float destinations without casting=: np.where's result dtype holds its operands, "
+        "so such a destination only receives int or bool constants, which same_kind allows",
+    _MF + "x__casting__mutmut_17": _SAMECOPY + " (float constants get 'unsafe')",
+    _MF + "x__casting__mutmut_18":
+        "kind != 'f': float destinations get 'unsafe' (same values); int destinations only receive int or "
+        "bool constants (np.where's result dtype holds its operands), which same_kind allows",
+    _MF + "x__casting__mutmut_19": _SAMECOPY + " (kind == 'XXfXX' never holds)",
+    _MF + "x__casting__mutmut_20": _SAMECOPY + " (kind == 'F' never holds for real dtypes)",
+    _MF + "x__casting__mutmut_21": _SAMECOPY + " (always 'unsafe')",
+    _MF + "x__compile__mutmut_5":
+        "last-read starts at +1: a value produced by op 0 or 1 and never read keeps its buffer to the end "
+        "(one buffer more), never an earlier reuse; the same values",
+    _MF + "x__compile__mutmut_6": "last-read starts at -2: below every op index, as -1",
+    **{_MF + f"x__compile__mutmut_{k}": _UNTRACE for k in (21, 22, 23, 30, 31, 32, 39, 40, 41)},
+    **{_MF + f"xǁ_Symǁ__array_function____mutmut_{k}": _UNTRACE for k in range(13, 24)},
+    _MF + "x_rk4_cross2__mutmut_10": "a <= -inf for a < -inf: a state is never -inf, so both are all False",
+    _MF + "x_rk4_cross3__mutmut_10": "as rk4_cross2__mutmut_10",
+    _MF + "x_refractory_count__mutmut_7": "period / 1.0 for period * 1.0: the same float for an int or float",
+    "engine.models.base.x_get_model__mutmut_32": "get_close_matches without n: its default n is 3",
+    _MM + "fixed_point_lif.x__check_config__mutmut_3":
+        "saturate's default True for False: the default is only validated, and True is as valid",
+    _MM + "fixed_point_lif.x__naive_step__mutmut_1":
+        "refractory_hold's default 'XXv_restXX': only compared with 'v_reset', so any other text holds at v_rest",
+    _MM + "fixed_point_lif.x__naive_step__mutmut_2": "as _naive_step__mutmut_1 ('V_REST')",
+    _MM + "fixed_point_lif.x__naive_step__mutmut_4":
+        "rounding's default 'XXfloorXX': shift_product adds a bias only for 'nearest', so any other text is floor",
+    _MM + "fixed_point_lif.x__naive_step__mutmut_5": "as _naive_step__mutmut_4 ('FLOOR')",
+    _MM + "fixed_point_lif.x__naive_step__mutmut_22":
+        "v.astype(None) (float64) of W-bit codes: exact, and fx.wrap converts the float difference to int64",
+    _MM + "fixed_point_lif.x__naive_step__mutmut_24":
+        "wrap(v_rest - v, 3 w) for 2 w: the difference of two w-bit values fits w + 1 bits, neither wrap changes it",
+    _MM + "fixed_point_lif.xǁFixedPointLIFArrayǁ__init____mutmut_131":
+        "_raw as float64: it holds the exact sum only to compare with the wrapped one; a sum inside the W-bit "
+        "range (< 2**31) is exact in float64, and one outside differs from its wrap by at least 1 either way",
+    _MM + "fixed_point_lif.xǁFixedPointLIFArrayǁ__init____mutmut_133": "as FixedPointLIFArray.__init__ 131",
+    **{_FPA + str(k): _SCALAR_OR_ARRAY for k in (4, 5, 7, 8, 9, 15, 16, 18, 19, 20)},
+    **{_FPA + str(k): _INT64_OPERAND for k in (11, 13, 22, 24)},
+    _FPA + "47": "use_refr for refractory_period >= 0: with a period of 0 every counter stays 0, so no neuron "
+                 "is held or kept from spiking",
+    _FPA + "155": "as FixedPointLIFArray.step 47 (the wrap count's refractory mask is all True at period 0)",
+    _FPA + "191": "np.negative of an int8 view into the int32/int64 mask without casting=: int8 widens safely",
+    _FPA + "224": "as FixedPointLIFArray.step 191",
+    _MM + "fixed_point_lif.xǁFixedPointLIFNeuronǁstep__mutmut_55":
+        "v_next <= lo for < lo: at v_next == lo the clip gives lo, the same value",
+    _MM + "fixed_point_lif.xǁFixedPointLIFNeuronǁstep__mutmut_58": "v_next >= hi for > hi: as step__mutmut_55",
+    _MM + "fixed_point_lif.xǁFixedPointLIFNeuronǁstep__mutmut_56":
+        "no clip at the top: v_threshold fits W bits, so a v_next above hi always fires and is reset to v_reset, "
+        "clipped or not",
+    _MM + "fixed_point_lif.xǁFixedPointLIFNeuronǁstep__mutmut_62":
+        "(v_next - half) for (v_next + half) in the wrap: they differ by 2**W, which the mask removes",
+    _MM + "fixed_point_lif.xǁFixedPointLIFǁstep__mutmut_6":
+        "issubdtype(None, ...) is False: integer input then also goes through isfinite and rint, which leave "
+        "integers as they are",
+    _MM + "fixed_point_lif.xǁFixedPointLIFǁstep__mutmut_19":
+        "astype(None) after the clip: _naive_step reads I_t with np.asarray(dtype=np.int64), so rounded float "
+        "codes become the same int64 codes",
+    **{_MM + f"adex.xǁAdExǁinitial_state__mutmut_{k}": _ZEROS for k in (12, 14, 18, 20)},
+    **{_MM + f"expif.xǁExpIFǁinitial_state__mutmut_{k}": _ZEROS for k in (12, 14)},
+    _MM + "expif.xǁExpIFǁinitial_state__mutmut_5":
+        "np.full(n, E_L) without dtype: E_L is a Real, stored as a Python float, so the array is float64 anyway",
+    _MM + "expif.xǁExpIFǁinitial_state__mutmut_8": "as ExpIF.initial_state__mutmut_5",
+    _MM + "wang_buzsaki.xǁWangBuzsakiǁrates__mutmut_7":
+        "asarray(v) without dtype: hh_rates converts v with np.asarray(v, dtype=np.float64) itself",
+    _MM + "wang_buzsaki.xǁWangBuzsakiǁrates__mutmut_9": "as WangBuzsaki.rates__mutmut_7",
+})
+
 # engine/network/io.py (round 3b)
 _NIO = "engine.network.io.x_"
 _GROWN = ("the file was found no larger than the limit just before; reading more of it matters only "
