@@ -1776,6 +1776,8 @@ def test_count_validation_messages_and_none():
     assert p.u is None
     p.k = 4.0
     assert p.k == 4 and type(p.k) is int
+    p.k = lambda: 3  # a dynamic (callable) value is param's to resolve, not checked as a number
+    assert p.k == 3
 
 
 def test_get_model_resolves_scalar_classes_and_explains_unknown_names():
@@ -1978,3 +1980,28 @@ def test_replay_keeps_a_new_state_value_out_of_another_states_array():
     # by hand: a_new = 2 b = [6, -2], b_new = a + I = [11, 16]
     np.testing.assert_array_equal(sa, [6.0, -2.0])
     np.testing.assert_array_equal(sb, [11.0, 16.0])
+
+
+@pytest.mark.parametrize("reset_mode", [0, 1])
+def test_truenorth_mirrored_negative_reset_with_a_random_threshold(reset_mode):
+    from engine.models.truenorth import TrueNorthNeuron
+    m = TrueNorthNeuron(leak=0, threshold=40, neg_threshold=5, neg_saturate=0, reset_mode=reset_mode,
+                        reset_value=3, threshold_mask_bits=3)
+    n, draws = 4, np.random.default_rng(9)
+    st, rng = m.initial_state(n), np.random.default_rng(9)
+    v = [0] * n
+    inputs = [[-4, -7, 20, -2], [-4, -7, 25, -2], [-3, 0, 1, -2], [-6, -7, -30, -2]] * 3
+    for cur in inputs:
+        eta = draws.integers(0, 8, size=n, dtype=np.int64)  # the threshold's random part, [0, 2**3)
+        out = m.step(st, np.array(cur, dtype=np.float64), 1.0, rng)
+        for i in range(n):
+            x = v[i] + cur[i]
+            if x >= 40 + eta[i]:
+                s, x = 1, (3 if reset_mode == 0 else x - (40 + eta[i]))
+            else:
+                s = 0
+                if x < -(5 + eta[i]):  # below -(beta + eta): mirrored reset
+                    x = -3 if reset_mode == 0 else x + (5 + int(eta[i]))
+            v[i] = int(x)
+            assert int(out[i]) == s
+        assert st["v"].tolist() == v
