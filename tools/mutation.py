@@ -671,6 +671,12 @@ EQUIVALENT.update({
     _MM + "wang_buzsaki.xǁWangBuzsakiǁrates__mutmut_7":
         "asarray(v) without dtype: hh_rates converts v with np.asarray(v, dtype=np.float64) itself",
     _MM + "wang_buzsaki.xǁWangBuzsakiǁrates__mutmut_9": "as WangBuzsaki.rates__mutmut_7",
+    _MM + "spinnaker_lif.xǁSpiNNakerLIFNeuronǁdynamics__mutmut_14":
+        "inner 33-bit wrap of the input code: x mod 2**33 is x mod 2**32 too, and the sum with the offset is "
+        "wrapped to 32 bits next",
+    _MM + "spinnaker_lif.xǁSpiNNakerLIFNeuronǁdynamics__mutmut_26":
+        "alpha wrapped to 33 bits: alpha is read only inside 32-bit wraps (wrap(alpha - v), wrap(alpha - ...)), "
+        "which remove a 2**32 difference",
 })
 
 # engine/network/io.py (round 3b)

@@ -2005,3 +2005,26 @@ def test_truenorth_mirrored_negative_reset_with_a_random_threshold(reset_mode):
             v[i] = int(x)
             assert int(out[i]) == s
         assert st["v"].tolist() == v
+
+
+def test_spinnaker_wraps_at_32_bits_with_a_non_integer_resistance():
+    from engine.models.spinnaker_lif import SpiNNakerLIFNeuron, mul_s1615
+    # (2**16 * 2**30) >> 15 = 2**31, one past the largest s16.15 code: wraps to -2**31
+    assert mul_s1615(np.array([2 ** 16], dtype=np.int64), np.array([2 ** 30], dtype=np.int64)).tolist() == [-2 ** 31]
+    # R = tau_m / cm = 20 / 3 MOhm: its code is no multiple of 2**15, so a wrong wrap of i_in shows in alpha
+    m = SpiNNakerLIFNeuron(tau_m=20.0, cm=3.0, i_offset=0.5, v_thresh=900.0, tau_refrac=0.0)
+    # the last input puts alpha - exp_TC (alpha - v) at exactly 2**31 (found by a search with the
+    # reference below): it must wrap to -2**31, below the threshold
+    currents = [65535.9, 65535.9, -65536.0, 30000.0, 0.0, 9839.6643]
+    v0 = [_q1615(-65.0), -(2 ** 31) + 5, _q1615(-65.0), -(2 ** 31) + 7, 2 ** 31 - 9, -(2 ** 31) + 7]
+    st = m.initial_state(len(currents))
+    st["v"][...] = v0
+    out = m.step(st, np.array(currents), 1.0)
+    exp_tc, r_m = _q1615(math.exp(-1 / 20.0)), _q1615(20.0 / 3.0)
+    for k, I in enumerate(currents):
+        i_in = _w32(_w32(_q1615(I)) + _q1615(0.5))
+        alpha = _w32(((i_in * r_m) >> 15) + _q1615(-65.0))
+        v = _w32(alpha - ((exp_tc * _w32(alpha - v0[k])) >> 15))
+        s = v >= _q1615(900.0)
+        assert (int(out[k]), int(st["v"][k])) == (int(s), _q1615(-65.0) if s else v), k
+    assert int(st["v"][5]) == -(2 ** 31)
