@@ -677,6 +677,9 @@ EQUIVALENT.update({
     _MM + "spinnaker_lif.xǁSpiNNakerLIFNeuronǁdynamics__mutmut_26":
         "alpha wrapped to 33 bits: alpha is read only inside 32-bit wraps (wrap(alpha - v), wrap(alpha - ...)), "
         "which remove a 2**32 difference",
+    _MM + "loihi_cuba.xǁLoihiCUBAǁdynamics__mutmut_19":
+        "u_new >= 2**23 for > 2**23: u_new = 2**23 becomes -2**23, which the next line (<= -2**23 gains 2**24) "
+        "turns back into 2**23",
 })
 
 # engine/network/io.py (round 3b)
