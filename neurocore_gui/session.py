@@ -13,6 +13,7 @@ import panel_material_ui as pmui
 import importlib
 import importlib.util
 import inspect
+import weakref
 
 from neurocore_gui.browser_copy import BrowserCopy
 from neurocore_gui.builder import Builder, after_first_paint, example_names
@@ -103,6 +104,36 @@ def forget_document(doc) -> int:
     for ref in stale:
         views.pop(ref, None)
     return len(stale)
+
+
+#: Documents of destroyed sessions, to recognise one left as Bokeh's default
+_destroyed_documents: weakref.WeakSet = weakref.WeakSet()
+
+
+def forget_default_document(doc=None) -> bool:
+    """Make sure Bokeh's process-wide default Document (``curstate().document``)
+    is not a destroyed session's (``doc``, or one destroyed before); returns
+    whether it was.
+
+    Panel's ``run_app`` saves ``bokeh.io.curdoc()`` before it runs the app
+    script for a new session and sets it back as the default afterwards.
+    ``curdoc()`` reads Bokeh's ``_PATCHED_CURDOCS``, one list for all threads,
+    so if another session's callback or model change is being dispatched in
+    another thread at that moment, what is saved and restored is that
+    session's Document.  It then stays the default, held for the life of the
+    server (seen under load: 1 of 6 sessions closed mid-run kept alive).
+    That can happen after the session is destroyed, so a new session checks
+    again once its start is over (``create_app``)."""
+    from bokeh.document import Document
+    from bokeh.io.state import curstate
+
+    if doc is not None:
+        _destroyed_documents.add(doc)
+    state = curstate()
+    if state.document not in _destroyed_documents:
+        return False
+    state.document = Document()
+    return True
 
 
 CSS = """
@@ -225,6 +256,8 @@ def create_app(example: str | None = DEFAULT_EXAMPLE) -> App:
     app = App(example=example)
     if pn.state.curdoc is not None:
         pn.state.on_session_destroyed(lambda ctx: release_session(app, ctx._document))
+        # after Panel's run_app has restored its saved default (see there)
+        pn.state.curdoc.add_next_tick_callback(forget_default_document)
     return app
 
 
@@ -237,3 +270,4 @@ def release_session(app: App, doc) -> None:
     finally:
         release_process_refs(app.page)
         forget_document(doc)
+        forget_default_document(doc)

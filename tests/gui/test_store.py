@@ -171,9 +171,20 @@ def test_a_live_change_that_fails_while_the_page_draws_restarts_the_run(app):
 
     def drain_then_fail():
         chunks = drain()
-        with r._cond:  # what the worker does when the chunk after a live change raises
-            r.state, r.error = "error", "ValueError: planted"
+        sim = r.sim
+
+        def failing(n):  # the chunk after a live change raises, in the worker
+            del sim.advance  # once
             rv._live_applied = (r.steps_done, "tau")
+            raise ValueError("planted")
+
+        # planted in the worker's own path (setting the state from here raced
+        # with a chunk in flight, whose steps then no longer matched the change)
+        sim.advance = failing
+        deadline = time.monotonic() + 60
+        while r.state != "error" and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert r.state == "error", "the planted failure did not happen"
         r.drain = drain
         return chunks
 
