@@ -682,6 +682,31 @@ EQUIVALENT.update({
         "turns back into 2**23",
 })
 
+# engine/models/_form.py buffer planner (round 5)
+_CP = _MF + "x__compile__mutmut_"
+_NAME = ("another prefix for the names that bind constants into the replay's namespace: each name is the "
+         "prefix plus a counter shared by all of them, so it stays unique and binds the same object")
+_WHERE_ALIAS = ("np.where written in place over an operand that is both its third argument and its condition "
+                "or second one: copyto(dst, a, where=dst) and copyto(dst, dst, where=c) give where's values "
+                "element by element (checked on where(m, a, m) and where(c, k, k): same values, fewer buffers)")
+EQUIVALENT.update({
+    **{_CP + str(k): _NAME for k in (80, 83, 84)},
+    **{_CP + str(k): _NAME + " (the output's shape and dtype)" for k in (122, 125, 126, 128, 131, 132)},
+    **{_CP + str(k): _WHERE_ALIAS for k in (90, 95, 97, 98, 101, 102)},
+    _CP + "151": "inplace_ok(..., None) in the state rule: for np.where the operand rule then gives the same "
+                 "state array (the only operand it accepts for where is the third, the state's current value); "
+                 "other operations are in-place-safe whatever the operand",
+    _CP + "167": "the noise array may take a value after its last read: form_step draws it afresh for each step "
+                 "and drops it after the replay, so nobody reads what is written there (checked: same values)",
+    _CP + "168": "as _compile__mutmut_167 ('n')",
+    _CP + "169": "F not kept out of the operand rule: the output's last read is set past the last operation, "
+                 "so it is never an operand at its last read",
+    _CP + "170": "as _compile__mutmut_169 ('f')",
+    _CP + "215": "where's third argument always copied into the target, also when it is already there: "
+                 "a copy of a buffer onto itself",
+    _CP + "216": "as _compile__mutmut_215 ('S')",
+})
+
 # engine/network/io.py (round 3b)
 _NIO = "engine.network.io.x_"
 _GROWN = ("the file was found no larger than the limit just before; reading more of it matters only "

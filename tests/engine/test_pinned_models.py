@@ -2028,3 +2028,259 @@ def test_spinnaker_wraps_at_32_bits_with_a_non_integer_resistance():
         s = v >= _q1615(900.0)
         assert (int(out[k]), int(st["v"][k])) == (int(s), _q1615(-65.0) if s else v), k
     assert int(st["v"][5]) == -(2 ** 31)
+
+
+# -- the buffer planner (round 5): which buffer each recorded value goes into --------------------
+# Each form below is recorded directly (no replay cache involved) on n = 3 float64 values.  The
+# expected scratch memory is worked out by hand from the planner's rules: a value goes into the
+# memory of an operand whose last read is this operation (never I, N or F, never another state's
+# array), a new state value goes straight into its own state array once that array's content is no
+# longer read, np.where writes in place only over its third argument, and a buffer whose value has
+# had its last read goes back to a pool for the next value of the same shape and dtype.
+_F8 = 3 * 8        # bytes of one float64 scratch buffer of 3 values
+_B1 = 3            # bytes of one bool buffer of 3 values
+
+
+def _rec(dynamics, cur, states, **consts):
+    plan = (_form.Constants(consts or {"th": 1.0}), tuple(f"s{i}" for i in range(len(states))),
+            dynamics, 0.0, None, False, False)
+    fn = _form._record(plan, 1.0, cur, [s.copy() for s in states], 0.0)
+    assert fn is not None
+    return fn
+
+
+def _pool_form(p, I, noise, dt, v):
+    a = I * 2.0        # op0: buffer 1
+    b = I * 3.0        # op1: buffer 2 (a is still to be read)
+    c = a + b          # op2: into a's buffer (its last read); b's buffer goes back to the pool
+    d = I * 4.0        # op3: takes b's buffer from the pool
+    e = c + d          # op4: into c's buffer; d's buffer free again
+    v_new = v + e      # op5: the new state, straight into v's array
+    return v_new > p.th, v_new
+
+
+def test_planner_reuses_a_freed_buffer_for_a_later_value():
+    cur, v = np.array([0.5, -1.0, 0.0]), np.array([0.0, 10.0, 0.5])
+    fn = _rec(_pool_form, cur, [v])
+    # two buffers at most are alive at once (a and b); d reuses b's
+    assert fn.nbytes == 2 * _F8
+    s = v.copy()
+    out = fn(cur, 0.0, s)
+    # by hand: e = 2I + 3I + 4I = 9I = [4.5, -9, 0]; v + e = [4.5, 1, 0.5]
+    np.testing.assert_array_equal(s, [4.5, 1.0, 0.5])
+    np.testing.assert_array_equal(out, [True, False, False])
+
+
+def _chain_form(p, I, noise, dt, v):
+    x = I * 2.0        # op0: buffer 1 (I is read again below)
+    z = 1.0 + x        # op1: operands (1.0, x): a constant first, then x at its last read
+    w = I + z          # op2: I at its last read comes first (never written), then z
+    v_new = v + w      # op3: into v's array
+    return v_new > p.th, v_new
+
+
+def test_planner_writes_into_a_dying_operand_after_a_constant_or_the_input():
+    cur, v = np.array([0.25, -1.0, 2.0]), np.array([0.0, 1.0, -7.0])
+    fn = _rec(_chain_form, cur, [v])
+    assert fn.nbytes == _F8          # x, z and w share one buffer
+    c, s = cur.copy(), v.copy()
+    out = fn(c, 0.0, s)
+    np.testing.assert_array_equal(c, cur)   # the caller's current is never written
+    # by hand: v + I + 1 + 2I = v + 3I + 1 = [1.75, -1, 0]
+    np.testing.assert_array_equal(s, [1.75, -1.0, 0.0])
+    np.testing.assert_array_equal(out, [True, False, False])
+
+
+def _via_state_form(p, I, noise, dt, v):
+    d = v * 0.5        # op0: v's last read: d goes into v's array (not a new state, but v is done)
+    v_new = d + I      # op1: the new state over d, in the same array
+    return v_new > p.th, v_new
+
+
+def _unread_state_form(p, I, noise, dt, v):
+    spikes = v >= p.th  # op0: v's last read
+    v_new = I * 2.0     # op1: v's array holds nothing still to be read: v_new goes straight in
+    return spikes, v_new
+
+
+def test_planner_puts_values_into_a_state_array_whose_content_is_done():
+    cur, v = np.array([1.0, -0.5, 0.75]), np.array([2.0, 1.0, 0.5])
+    fn = _rec(_via_state_form, cur, [v])
+    assert fn.nbytes == 0 and "copyto" not in fn.source
+    s = v.copy()
+    out = fn(cur, 0.0, s)
+    np.testing.assert_array_equal(s, [2.0, 0.0, 1.0])   # v / 2 + I
+    np.testing.assert_array_equal(out, [True, False, False])
+    fn = _rec(_unread_state_form, cur, [v])
+    assert fn.nbytes == 0 and "copyto" not in fn.source
+    s = v.copy()
+    out = fn(cur, 0.0, s)
+    np.testing.assert_array_equal(out, [True, True, False])  # the old v against th = 1
+    np.testing.assert_array_equal(s, [2.0, -1.0, 1.5])
+
+
+def _old_read_after_form(p, I, noise, dt, v):
+    v_new = v + I       # op0: the new state, but the old v is read by op1
+    spikes = v >= p.th  # op1: the OLD v
+    return spikes, v_new
+
+
+def test_planner_keeps_a_state_that_is_read_after_its_new_value_is_computed():
+    cur, v = np.array([0.5, -2.0, 0.0]), np.array([0.75, 1.5, 1.0])
+    fn = _rec(_old_read_after_form, cur, [v])
+    assert fn.nbytes == _F8           # v_new waits in a buffer, copied in at the end
+    s = v.copy()
+    out = fn(cur, 0.0, s)
+    np.testing.assert_array_equal(out, [False, True, True])   # 0.75, 1.5, 1.0 against 1
+    np.testing.assert_array_equal(s, [1.25, -0.5, 1.0])
+
+
+def _clamp_form(p, I, noise, dt, v):
+    v_new = v + I                            # op0: into v's array (v's last read)
+    up = v_new > p.floor                     # op1: a bool buffer
+    v_out = np.where(up, v_new, p.floor)     # op2: v_new is where's 2nd argument: not in place
+    return v_out >= p.th, v_out
+
+
+@pytest.mark.parametrize("floor", [-1.0, np.array([-1.0, 0.0, -3.0])])
+def test_planner_where_never_overwrites_its_second_argument(floor):
+    cur, v = np.array([-2.0, 0.5, 4.0]), np.array([0.5, -1.0, -6.0])
+    fn = _rec(_clamp_form, cur, [v], th=0.25, floor=floor)
+    assert fn.nbytes == _B1 + _F8      # up, and v_out's own buffer (copied into v at the end)
+    s = v.copy()
+    out = fn(cur, 0.0, s)
+    # by hand: v + I = [-1.5, -0.5, -2]; floored at -1 (scalar) or at [-1, 0, -3]
+    expected = np.maximum([-1.5, -0.5, -2.0], floor)
+    np.testing.assert_array_equal(s, expected)
+    np.testing.assert_array_equal(out, expected >= 0.25)
+
+
+def _where_b_form(p, I, noise, dt, v):
+    t = I * 2.0                    # op0: float buffer
+    c = I > 0.0                    # op1: bool buffer
+    w = np.where(c, 0.0, t)        # op2: c (bool) and t die here; w goes over t, where's 3rd argument
+    v_new = w + v                  # op3: v's last read: into v's array
+    return v_new > p.th, v_new
+
+
+def test_planner_where_writes_over_its_third_argument():
+    cur, v = np.array([1.0, -1.0, -0.25]), np.array([5.0, 3.5, 0.0])
+    fn = _rec(_where_b_form, cur, [v])
+    assert fn.nbytes == _F8 + _B1
+    s = v.copy()
+    out = fn(cur, 0.0, s)
+    # by hand: w = [0, -2, -0.5]; v + w = [5, 1.5, -0.5]
+    np.testing.assert_array_equal(s, [5.0, 1.5, -0.5])
+    np.testing.assert_array_equal(out, [True, True, False])
+
+
+def _where_cond_form(p, I, noise, dt, v):
+    m = v > 0.5                    # op0: bool
+    a = I > 1.0                    # op1: bool
+    b = I < 0.0                    # op2: bool
+    w = np.where(m, a, b)          # op3: the condition m dies here too, but must not be written first
+    v_new = v + I                  # op4
+    return ~w, v_new               # op5: the output
+
+
+def test_planner_where_never_overwrites_its_condition():
+    cur, v = np.array([2.0, -1.0, 2.0, -1.0]), np.array([1.0, 1.0, 0.0, 0.0])
+    fn = _rec(_where_cond_form, cur, [v])
+    assert fn.nbytes == 3 * 4       # m, a, b: three bool buffers of 4; w goes over b
+    s = v.copy()
+    out = fn(cur, 0.0, s)
+    # by hand: m = [T, T, F, F]; w = a where m else b = [T, F, F, T]
+    np.testing.assert_array_equal(out, [False, True, True, False])
+    np.testing.assert_array_equal(s, [3.0, 0.0, 2.0, -1.0])
+
+
+def _two_state_form(p, I, noise, dt, a, b):
+    t = I * 2.0        # op0: buffer 1
+    a_new = b + t      # op1: a is still read (op2), so not into a's array; b's array is b's own: t's buffer
+    spikes = a > p.th  # op2: the OLD a
+    b_new = I + 1.0    # op3: b's array is done: straight in
+    return spikes, a_new, b_new
+
+
+def test_planner_skips_another_states_array_and_takes_the_next_operand():
+    cur = np.array([0.5, -1.0, 3.0])
+    a, b = np.array([2.0, 0.0, 1.5]), np.array([1.0, 4.0, -6.0])
+    fn = _rec(_two_state_form, cur, [a, b])
+    assert fn.nbytes == _F8
+    sa, sb = a.copy(), b.copy()
+    out = fn(cur, 0.0, sa, sb)
+    np.testing.assert_array_equal(out, [True, False, True])
+    np.testing.assert_array_equal(sa, [2.0, 2.0, 0.0])     # b + 2I
+    np.testing.assert_array_equal(sb, [1.5, 0.0, 4.0])     # I + 1
+
+
+def _state_after_temp_form(p, I, noise, dt, v):
+    t = I * 2.0        # op0: buffer 1
+    v_new = t + v      # op1: v's last read: into v's array, though t (first operand) dies here too
+    u = I * 3.0        # op2: t's buffer is free again
+    return u > p.th, v_new
+
+
+def test_planner_prefers_the_state_array_for_a_new_state():
+    cur, v = np.array([0.5, -1.0, 0.25]), np.array([1.0, 1.0, 1.0])
+    fn = _rec(_state_after_temp_form, cur, [v])
+    assert fn.nbytes == _F8 and "copyto" not in fn.source
+    s = v.copy()
+    out = fn(cur, 0.0, s)
+    np.testing.assert_array_equal(out, [True, False, False])
+    np.testing.assert_array_equal(s, [2.0, -1.0, 1.5])
+
+
+# -- exact landings and the sigmoid cap (round 5) ----------------------------------------------------
+def test_theta_negative_drive_reaching_pi_exactly_at_the_end_of_the_step_fires():
+    # I = -1 (s = 1) from theta = 1.75, above the unstable point pi/2: v = tan(theta/2) blows up when
+    # tanh(T) = q / p (the docstring's condition s q <= p tanh(s T), T included).  This step T lands
+    # on it exactly in floating point (found by a search over the floats next to atanh(q / p)).
+    from engine.models.theta import ThetaNeuron
+
+    sp, q = np.sin(0.875), np.cos(0.875)
+    T = 1.2048491368674443
+    assert T == pytest.approx(math.atanh(q / sp), rel=1e-15)
+    assert sp * np.tanh(T) == q  # the landing is exact in floating point too
+    m = ThetaNeuron(theta_init=1.75)
+    st = m.initial_state(2)
+    out = m.step(st, np.array([-1.0, -1.0]), T)
+    assert out.tolist() == [True, True]
+    assert st["theta"][0] == pytest.approx(-math.pi, abs=1e-6)  # through pi, continued at -pi
+    st = m.initial_state(1)
+    assert m.step(st, np.array([-1.0]), 1.2).tolist() == [False]  # short of the blow-up time
+
+
+@pytest.mark.parametrize("integrator", ["rk4", "baseline_half_euler"])
+def test_sc_izhikevich_resting_exactly_on_the_peak_fires(integrator):
+    # a = 0 keeps u; u = 0 and I = -(0.04 v^2 + 5 v + 140) at v = 30 make dv/dt exactly 0, so both
+    # integrators leave v at 30 mV, the peak itself, which is a spike (v >= 30); I one lower stays below
+    from engine.models.sc_izhikevich import SCIzhikevich
+
+    m = SCIzhikevich(a=0.0, integrator=integrator)
+    st = m.initial_state(2)
+    st["v"][...] = 30.0
+    st["u"][...] = 0.0
+    balance = -(0.04 * 30.0 * 30.0 + 5.0 * 30.0 + 140.0)
+    assert 0.04 * 30.0 * 30.0 + 5.0 * 30.0 + 140.0 - 0.0 + balance == 0.0
+    out = m.step(st, np.array([balance, balance - 1.0]), 0.5)
+    assert out.tolist() == [True, False]
+    assert st["v"][0] == -65.0 and st["u"][0] == 8.0   # reset to c, u + d
+    assert st["v"][1] < 30.0
+
+
+def test_wilson_cowan_sigmoid_exponent_cap():
+    import warnings
+
+    from engine.models.wilson_cowan import _wc_sigmoid
+
+    # the exponent -a (x - theta) is capped at 700 (exp overflows past about 709.8): far below the
+    # threshold S is 1 / (1 + e^700), with no overflow; visible only where the offset s0 is 0
+    floor = 1.0 / (1.0 + math.exp(700.0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        s = _wc_sigmoid(np.array([0.0, -50.0, 1.0]), 100.0, 8.0, 0.0)
+    np.testing.assert_array_equal(s, [floor, floor, floor])
+    # just inside the cap the sigmoid is the plain formula: -a (x - theta) = 699
+    np.testing.assert_array_equal(_wc_sigmoid(np.array([1.01]), 100.0, 8.0, 0.0),
+                                  [1.0 / (1.0 + np.exp(-100.0 * (1.01 - 8.0)))])
