@@ -444,7 +444,10 @@ class RunView(pn.viewable.Viewer):
 
     # -- figures -------------------------------------------------------------------
     def show_figures(self) -> None:
-        """Build the deferred figures (the session's onload callback)."""
+        """Build the deferred figures (once the page has loaded and said
+        whether it kept a copy of the network); later calls do nothing."""
+        if not self._figures_deferred:
+            return
         self._figures_deferred = False
         if self.live is None:
             self._rebuild_figures()

@@ -23,6 +23,9 @@ from neurocore_gui.store import SessionStore
 __all__ = ["create_app", "App"]
 
 DEFAULT_EXAMPLE = "two_population_ei"
+#: figures are drawn this long after the page loaded if it has not said
+#: whether it kept a copy of the network (see ``App.__init__``)
+FIGURES_FALLBACK_MS = 3000
 
 #: Tabs after "Build & run": (title, module under neurocore_gui.labs, class).
 #: Each lab is a ``pn.viewable.Viewer`` taking ``store=``; a lab whose module
@@ -150,8 +153,6 @@ class App(pn.viewable.Viewer):
         self.builder = Builder(store=self.store)
         in_server = pn.state.curdoc is not None and pn.state.curdoc.session_context is not None
         self.run = RunView(self.store, defer_figures=in_server)
-        if in_server:
-            pn.state.onload(self.run.show_figures)
         names = example_names()
         if example and example in names:
             self.builder.load_example(example)
@@ -160,7 +161,14 @@ class App(pn.viewable.Viewer):
             self.builder.notify("Examples are not available yet (assets/networks is empty); "
                                 "build a network from the palette.", "warning")
         # the network survives a reload: a copy in the browser, restored on open
-        self.browser_copy = BrowserCopy(self.store, self._restore_copy)
+        # The figures are drawn once the page has said whether it kept a copy:
+        # drawn at onload they were drawn for the example, then again for the
+        # copy (a reload with a network cost twice the figures' CPU, server and
+        # browser).  A page that never answers gets them after FIGURES_FALLBACK_MS.
+        self.browser_copy = BrowserCopy(self.store, self._restore_copy,
+                                        on_answer=self.run.show_figures if in_server else None)
+        if in_server:
+            pn.state.onload(self._figures_if_unanswered)
         tabs = [("Build & run", self._main())]
         #: lab title -> the lab, made when its tab is first opened
         self.labs: dict = {}
@@ -229,6 +237,11 @@ class App(pn.viewable.Viewer):
             return cls(store=self.store)
         except TypeError:  # a lab that does not work on the session's network
             return cls()
+
+    def _figures_if_unanswered(self) -> None:
+        doc = pn.state.curdoc
+        if doc is not None:
+            doc.add_timeout_callback(self.run.show_figures, FIGURES_FALLBACK_MS)
 
     def _restore_copy(self, text: str) -> None:
         try:

@@ -5,6 +5,7 @@ outside a served page they are there at once."""
 from __future__ import annotations
 
 import weakref
+from pathlib import Path
 
 import panel as pn
 import pytest
@@ -85,3 +86,78 @@ def test_app_first_document_leaves_out_the_palette_and_selection(served_doc):
     assert app.builder.palette._models != {}
     assert app.run.raster_pops._models != {}
     assert len(served_doc.models) > n_first
+
+
+# -- figures: drawn once, for the network that stays ---------------------------
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "assets" / "networks"
+
+
+def _count_figure_draws(app) -> list:
+    """Calls of the run view's figure drawing (made only for shown figures)."""
+    draws = []
+    apply = app.run._apply_figure_format
+    app.run._apply_figure_format = lambda: (draws.append([p for p, _ in app.run._groups()]), apply())[1]
+    return draws
+
+
+def _served_app(served_doc):
+    from neurocore_gui.session import App
+
+    app = App()
+    served_doc.add_root(app.page.get_root(served_doc))
+    return app
+
+
+def test_a_reload_with_a_copy_draws_the_figures_once_for_the_copy(served_doc):
+    import json
+
+    from neurocore_gui.session import FIGURES_FALLBACK_MS
+
+    app = _served_app(served_doc)
+    draws = _count_figure_draws(app)
+    # the copy: another example's network, as a browser would have kept it
+    copy = json.loads((EXAMPLES / "synfire_chain.json").read_text())
+    kept = [p["label"] for p in copy["populations"]]
+    assert kept != [p["label"] for p in app.store.document["populations"]]
+    pn.state._on_load(served_doc)
+    # at onload the figures still wait for the page's answer about a copy;
+    # only the fallback timer is set
+    assert draws == [] and app.run.raster_pane.object is None
+    timers = [cb for cb in served_doc.session_callbacks if getattr(cb, "timeout", None) == FIGURES_FALLBACK_MS]
+    assert len(timers) == 1
+    # the page sends its copy, then its answer (two changes, in this order)
+    app.browser_copy.restored = json.dumps(copy)
+    assert draws == []
+    app.browser_copy.answered = True
+    labels = [p["label"] for p in app.store.document["populations"]]
+    assert labels == kept and draws == [kept]
+    assert app.run.raster_pane.object is app.run.raster.dmap
+    # the fallback firing later, or a second answer, draws nothing more
+    timers[0].callback()
+    app.browser_copy.answered = False
+    app.browser_copy.answered = True
+    assert len(draws) == 1
+
+
+def test_without_a_copy_the_answer_draws_the_example_figures(served_doc):
+    app = _served_app(served_doc)
+    draws = _count_figure_draws(app)
+    pn.state._on_load(served_doc)
+    assert draws == []
+    app.browser_copy.answered = True
+    assert draws == [[p["label"] for p in app.store.document["populations"]]]
+    assert app.store.dirty is False  # the example stays, unchanged
+
+
+def test_a_page_that_never_answers_gets_its_figures_from_the_fallback(served_doc):
+    from neurocore_gui.session import FIGURES_FALLBACK_MS
+
+    app = _served_app(served_doc)
+    draws = _count_figure_draws(app)
+    pn.state._on_load(served_doc)
+    (timer,) = [cb for cb in served_doc.session_callbacks if getattr(cb, "timeout", None) == FIGURES_FALLBACK_MS]
+    timer.callback()
+    assert len(draws) == 1 and app.run.raster_pane.object is app.run.raster.dmap
+    app.browser_copy.answered = True  # a late answer draws nothing more
+    assert len(draws) == 1
