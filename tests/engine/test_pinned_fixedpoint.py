@@ -514,3 +514,301 @@ def test_float_mapping_fields_and_notes(model, params, leak_what, gain_what, lea
     assert m.float_values["leak"] == pytest.approx(leak, rel=1e-9)
     assert m.float_values["gain"] == pytest.approx(gain, rel=1e-9)
     assert (m.float_values["v_rest"], m.float_values["v_threshold"]) == (0.0, 1.0)
+
+
+# -- round 5: the whole fixed-point backend (run loops, state, options) -------------------------
+#
+# A small network (two native populations and one float-mapped Lapicque population, an instant
+# projection, a synaptic-current projection, a delayed recurrent one, stimuli that saturate,
+# drives that wrap) is stepped by a plain Python reference written from the module docstring
+# and the RTL rule (lif_reference_step), and both step loops of the backend (kernel="python"
+# and the numba chunk loop) must give the same codes, spikes, counts and units.
+
+from engine.models.fixed_point_lif import lif_reference_step  # noqa: E402
+from engine.network import SpikeMonitor, TimedArray  # noqa: E402
+from engine.network.plasticity import STDP  # noqa: E402
+
+KERNEL_LOOPS = ("python", "compiled")
+LO, HI = -32768, 32767
+CFG_A = dict(data_width=16, fraction=8, v_threshold=256, v_reset=-20, refractory_period=2, leak_k=20, gain_k=200)
+# gain 256: one LSB more input is one LSB more membrane, so a stray register value shows
+CFG_B = dict(CFG_A, refractory_period=0, leak_k=30, gain_k=256, v_reset=5)
+# LapicqueNeuron(tau 20 ms, R 2, 1 ms steps) in Q8.8, worked out in test_lapicque_quantisation_rule:
+# leak q(1 - e^-0.05) = 12, gain q(2 (1 - e^-0.05)) = 25, threshold q(1.5) = 384, rest = reset q(-0.25) = -64
+LAP = {"tau": 20.0, "resistance": 2.0, "v_threshold": 1.5, "v_rest": -0.25, "v_reset": -0.25,
+       "refractory_period": 3}
+LAP_CODES = dict(leak=12, gain=25, v_threshold=384, v_rest=-64, v_reset=-64, refractory_period=3)
+SYN_K = 210  # q(exp(-1/5)) = round(0.8187 * 256) = round(209.6)
+T_RUN = 30
+
+
+def _q(x):
+    """Round half away from zero to Q8.8 and saturate (the documented input rule)."""
+    c = math.copysign(math.floor(abs(x) * 256 + 0.5), x)
+    return int(min(HI, max(LO, c)))
+
+
+def _stimuli():
+    rng = np.random.default_rng(5)
+    sa = rng.integers(-100, 400, size=(T_RUN, 3)).astype(float)
+    sa[4, 0], sa[5, 1] = 40000.0, -40000.0          # saturating stimulus codes
+    sa[10:16, 2] = -40000.0                          # full negative drive for several steps: wraps
+    sc = rng.uniform(-1.0, 6.0, size=(T_RUN, 2))
+    return sa, sc
+
+
+W_AB = np.array([[120.0, -60.0], [80.0, 200.0], [-30.0, 90.0]])        # instant, a -> b
+W_SYN = np.array([[20000.0, 15.0], [14000.0, -40.0], [300.0, 25.0]])   # tau_syn 5 ms, delay 1, a -> b
+W_BB = np.array([[0.0, -150.0], [70.0, 0.0]])                          # delay 2, b -> b
+W_AC = np.array([[0.8, -0.3], [0.45, 0.6], [-1.25, 0.2]])              # a -> c, float weights
+
+
+def _network(plastic=False, extra=()):
+    a = Population("FixedPointLIFNeuron", 3, params=CFG_A, label="a")
+    b = Population("FixedPointLIFNeuron", 2, params=CFG_B, label="b")
+    c = Population("LapicqueNeuron", 2, params=LAP, label="c")
+    sa, sc = _stimuli()
+    mons = [SpikeMonitor(a), SpikeMonitor(b), SpikeMonitor(c), StateMonitor(b, ["v", "refractory_counter"]),
+            StateMonitor(c, ["v", "refractory"], record=[1])]
+    projs = [Projection(a, b, weight=W_AB, label="ab"),
+             Projection(a, b, weight=W_SYN, delay=1, tau_syn=5.0, label="syn"),
+             Projection(b, b, weight=W_BB, delay=2, label="bb"),
+             Projection(a, c, weight=W_AC, label="ac", plasticity=STDP() if plastic else None)]
+    net = Network(a, b, c, *projs, TimedArray(sa, target=a), TimedArray(sc, target=c), *mons, *extra)
+    return net, mons
+
+
+def _reference(T=T_RUN):
+    """The network above stepped by hand: spikes, membrane codes, counters, saturation and wrap
+    counts per population, and the synaptic register."""
+    sa, sc = _stimuli()
+    pops = {"a": (3, CFG_A), "b": (2, CFG_B),
+            "c": (2, dict(data_width=16, fraction=8, v_threshold=384, v_reset=-64, refractory_period=3,
+                          leak_k=12, gain_k=25, v_rest=-64))}
+    v = {"a": [0] * 3, "b": [0] * 2, "c": [-64] * 2}     # initial v: v_rest
+    cnt = {k: [0] * n for k, (n, _) in pops.items()}
+    spk = {k: np.zeros((T, n), dtype=int) for k, (n, _) in pops.items()}
+    vs = {k: np.zeros((T, n), dtype=int) for k, (n, _) in pops.items()}
+    cs = {k: np.zeros((T, n), dtype=int) for k, (n, _) in pops.items()}
+    sat = {k: 0 for k in pops}
+    wraps = {k: 0 for k in pops}
+    syn = [0, 0]
+    wac = [[_q(x) for x in row] for row in W_AC]
+    for t in range(T):
+        prev = lambda k, back: spk[k][t - back] if t >= back else np.zeros(len(v[k]), int)  # noqa: E731
+        # synaptic register of b: decay (floor shift), then the arrivals of a's spikes 1 + 1 steps back
+        for j in range(2):
+            s = ((syn[j] * SYN_K) >> 8) + int(prev("a", 2) @ W_SYN[:, j])
+            if not LO <= s <= HI:
+                sat["b"] += 1
+                s = min(HI, max(LO, s))
+            syn[j] = s
+        drive = {
+            "a": [(sa[t, i], 0) for i in range(3)],
+            "b": [(0.0, int(prev("a", 1) @ W_AB[:, j]) + int(prev("b", 3) @ W_BB[:, j]) + syn[j])
+                  for j in range(2)],
+            "c": [(sc[t, j], sum(wac[i][j] for i in range(3) if prev("a", 1)[i])) for j in range(2)],
+        }
+        for k, (n, cfg) in pops.items():
+            for i in range(n):
+                x, proj = drive[k][i]
+                code = int(round(x)) if k != "c" else _q(x)
+                if x != 0 and not LO <= code <= HI:
+                    sat[k] += 1
+                code = min(HI, max(LO, code)) + proj
+                if not LO <= code <= HI:
+                    sat[k] += 1
+                    code = min(HI, max(LO, code))
+                if cnt[k][i] == 0:
+                    s = v[k][i] + ((fx.wrap(cfg.get("v_rest", 0) - v[k][i], 32) * cfg["leak_k"]) >> 8) \
+                        + ((code * cfg["gain_k"]) >> 8)
+                    wraps[k] += not LO <= s <= HI
+                spike, v[k][i], cnt[k][i] = lif_reference_step(
+                    v[k][i], cnt[k][i], cfg["leak_k"], cfg["gain_k"], code, 0, data_width=16, fraction=8,
+                    v_rest=cfg.get("v_rest", 0), v_reset=cfg["v_reset"], v_threshold=cfg["v_threshold"],
+                    refractory_period=cfg["refractory_period"])
+                spk[k][t, i], vs[k][t, i], cs[k][t, i] = spike, v[k][i], cnt[k][i]
+    return dict(spikes=spk, v=vs, counter=cs, sat=sat, wraps=wraps, syn=syn)
+
+
+REF = _reference()
+
+
+def _raster(steps_ids, n, t0, T):
+    out = np.zeros((T, n), dtype=int)
+    steps, ids = steps_ids
+    out[np.asarray(steps) - t0, ids] = 1
+    return out
+
+
+def _check_chunk(chunk, t0, T, ref=REF):
+    assert (chunk.start_step, chunk.n_steps, chunk.dt) == (t0, T, 0.001)
+    for k, n in (("a", 3), ("b", 2), ("c", 2)):
+        steps, ids = chunk.spikes[k]
+        assert steps.dtype == np.int64 and ids.dtype == np.int64
+        assert np.array_equal(_raster(chunk.spikes[k], n, t0, T), ref["spikes"][k][t0:t0 + T])
+        assert np.array_equal(chunk.rates[k], ref["spikes"][k][t0:t0 + T].sum(axis=1) / n)
+    (mb, tb), (mc, tc) = [(m, chunk.traces[m]) for m in chunk.traces]
+    assert tb["v"].dtype == np.int64 and np.array_equal(tb["v"], ref["v"]["b"][t0:t0 + T])
+    assert np.array_equal(tb["refractory_counter"], ref["counter"]["b"][t0:t0 + T])
+    # the float-mapped population is recorded in volts (code / 256) and float counts
+    assert tc["v"].dtype == np.float64 and np.array_equal(tc["v"], ref["v"]["c"][t0:t0 + T, [1]] / 256)
+    assert tc["refractory"].dtype == np.float64
+    assert np.array_equal(tc["refractory"], ref["counter"]["c"][t0:t0 + T, [1]].astype(float))
+
+
+def test_reference_network_is_busy():
+    # the reference run exercises what it is meant to: spikes everywhere, saturation, wraps
+    assert all(REF["spikes"][k].sum() >= 3 for k in "abc")
+    assert REF["sat"]["a"] >= 2 and REF["sat"]["b"] >= 1 and REF["wraps"]["a"] >= 1
+    assert REF["counter"]["c"].max() == 3 and REF["syn"] != [0, 0]
+
+
+@pytest.mark.parametrize("kernel", KERNEL_LOOPS)
+def test_both_step_loops_match_the_reference_over_two_chunks(kernel):
+    net, mons = _network()
+    sim = FixedPointSimulator(net, 0.001, kernel=kernel)
+    assert sim.last_kernel is None and sim.kernel_choice == kernel
+    assert sim.stats == {k: {"input_saturated": 0, "v_wrapped": 0} for k in "abc"}
+    first = sim.advance(13)
+    assert sim.last_kernel == kernel and sim.step_count == 13
+    _check_chunk(first, 0, 13)
+    second = sim.advance(T_RUN - 13)
+    assert sim.step_count == T_RUN and sim.t == pytest.approx(T_RUN * 0.001)
+    _check_chunk(second, 13, T_RUN - 13)
+    assert sim.stats == {k: {"input_saturated": REF["sat"][k], "v_wrapped": REF["wraps"][k]} for k in "abc"}
+    for k in "abc":
+        kern = sim.kernel(k)
+        assert kern.v.tolist() == REF["v"][k][-1].tolist()
+        assert kern.counter.tolist() == REF["counter"][k][-1].tolist()
+    # the populations' own state follows: codes for the native ones, volts and float counts for Lapicque
+    a, b, c = net.populations
+    assert b.state["v"].tolist() == REF["v"]["b"][-1].tolist()
+    assert b.state["refractory_counter"].tolist() == REF["counter"]["b"][-1].tolist()
+    assert c.state["v"].tolist() == (REF["v"]["c"][-1] / 256).tolist()
+    assert c.state["refractory"].tolist() == REF["counter"]["c"][-1].astype(float).tolist()
+    # the spike monitors saw both chunks
+    assert np.array_equal(_raster(mons[1].raster_data(), 2, 0, T_RUN), REF["spikes"]["b"])
+
+
+@pytest.mark.parametrize("kernel", KERNEL_LOOPS)
+def test_reset_restarts_every_register(kernel):
+    net, _ = _network()
+    sim = FixedPointSimulator(net, 0.001, kernel=kernel)
+    sim.advance(T_RUN - 1)   # ends with charge in the synaptic register and stimuli pending
+    sim.reset()
+    assert sim.step_count == 0
+    assert sim.stats == {k: {"input_saturated": 0, "v_wrapped": 0} for k in "abc"}
+    _check_chunk(sim.advance(T_RUN), 0, T_RUN)
+    assert sim.stats == {k: {"input_saturated": REF["sat"][k], "v_wrapped": REF["wraps"][k]} for k in "abc"}
+
+
+@pytest.mark.parametrize("kernel", KERNEL_LOOPS)
+def test_a_recompiled_simulator_continues_from_the_snapshot(kernel):
+    net, _ = _network()
+    sim = FixedPointSimulator(net, 0.001, kernel=kernel)
+    sim.advance(13)
+    snap = sim.state_snapshot()
+    assert set(snap["fixed_point_syn"]) == {(id(net.populations[1]), 5.0)}
+    assert snap["fixed_point_syn"][(id(net.populations[1]), 5.0)].tolist() != [0, 0]
+    sim2 = FixedPointSimulator(net, 0.001, kernel=kernel)
+    sim2.inherit(snap)
+    _check_chunk(sim2.advance(T_RUN - 13), 13, T_RUN - 13)
+
+
+def test_a_snapshot_of_the_numpy_simulator_leaves_no_float_current_behind():
+    """Switching from the NumPy backend: its float synaptic currents are not the integer register's,
+    so the fixed-point simulator starts its arrivals at 0 (and its register with no entry at 0)."""
+    from engine.backends.numpy_backend import NumpySimulator
+
+    a = Population("FixedPointLIFNeuron", 1, params=dict(CFG_A, v_rest=300, leak_k=200), label="a")  # fires by itself
+    b = Population("FixedPointLIFNeuron", 1, params=CFG_B, label="b")
+    mon = StateMonitor(b, ["v"])
+    net = Network(a, b, Projection(a, b, weight=50.0, tau_syn=5.0), mon)
+    np_sim = NumpySimulator(net, 0.001)
+    np_sim.advance(20)
+    snap = np_sim.state_snapshot()
+    assert any(abs(buf).max() > 1 for buf in snap["syn"].values())  # a float current in flight
+    net.reset()
+    sim = FixedPointSimulator(net, 0.001, kernel="python")
+    sim.inherit(snap)
+    chunk = sim.advance(1)
+    # b starts at 0 with an empty register; only a spike of a at step 19 (in the ring) arrives now
+    v, c, fired = 300, 0, []   # starts at v_rest
+    for _ in range(20):
+        spike, v, c = lif_reference_step(v, c, 200, 200, 0, 0, data_width=16, fraction=8, v_rest=300,
+                                         v_reset=-20, v_threshold=256, refractory_period=2)
+        fired.append(spike)
+    assert sum(fired) >= 1
+    assert chunk.traces[mon.label]["v"][0].tolist() == [50 * fired[19]]
+
+
+def test_stimuli_without_a_target_drive_the_first_population():
+    a = Population("FixedPointLIFNeuron", 2, params=dict(CFG_B, gain_k=256, leak_k=0), label="a")
+    b = Population("FixedPointLIFNeuron", 2, params=CFG_B, label="b")
+    mon_a, mon_b = StateMonitor(a, ["v"]), StateMonitor(b, ["v"])
+    net = Network(a, b, ConstantCurrent(7.0), mon_a, mon_b)
+    for kernel in KERNEL_LOOPS:
+        sim = FixedPointSimulator(net, 0.001, kernel=kernel)
+        chunk = sim.advance(3)
+        assert chunk.traces[mon_a.label]["v"][:, 0].tolist() == [7, 14, 21]
+        assert chunk.traces[mon_b.label]["v"].tolist() == [[0, 0]] * 3
+        net.reset()
+
+
+@pytest.mark.parametrize("kernel", KERNEL_LOOPS)
+def test_a_non_finite_stimulus_names_its_population(kernel):
+    a = Population("FixedPointLIFNeuron", 2, label="a")
+    c = Population("LapicqueNeuron", 2, params=LAP, label="c")
+    d = Population("FixedPointLIFNeuron", 2, label="d")
+    # each value is finite, their sum is not: c's first neuron (the first column after a's) at step 2
+    late = np.zeros((4, 2))
+    late[2, 0] = 1e308
+    net = Network(a, c, d, TimedArray(np.ones((4, 2)), target=a), ConstantCurrent(1e308, target=c),
+                  TimedArray(late, target=c))
+    sim = FixedPointSimulator(net, 0.001, kernel=kernel)
+    with np.errstate(over="ignore"), pytest.raises(ValueError, match=r"^stimulus current for population 'c' "
+                                                                     r"is not finite$"):
+        sim.advance(4)
+
+
+def test_kernel_choice_and_why_the_compiled_loop_is_refused(monkeypatch):
+    import engine.backends.fixed_point as fpb
+
+    with pytest.raises(ValueError, match=r"^kernel must be one of \('auto', 'compiled', 'python'\), got 'numba'$"):
+        FixedPointSimulator(_network()[0], 0.001, kernel="numba")
+    net, _ = _network(plastic=True)
+    sim = FixedPointSimulator(net, 0.001)
+    sim.advance(2)
+    assert sim.last_kernel == "python"          # auto falls back for plasticity
+    assert sim._compiled_blocker() == "plastic projections"
+    with pytest.raises(NotImplementedError, match=r"^the compiled fixed-point loop cannot run this network: "
+                                                  r"plastic projections$"):
+        FixedPointSimulator(net, 0.001, kernel="compiled").advance(1)
+    noisy = Network(Population("FixedPointLIFNeuron", 2, label="nz", params={"noise_amplitude": 2}))
+    with pytest.raises(NotImplementedError, match=r"cannot run this network: population 'nz' has noise_amplitude$"):
+        FixedPointSimulator(noisy, 0.001, kernel="compiled").advance(1)
+    plain, _ = _network()
+    auto = FixedPointSimulator(plain, 0.001)
+    auto.advance(1)
+    assert auto.last_kernel == "compiled" and auto._compiled_blocker() is None
+    monkeypatch.setattr(fpb, "_KERNEL", [None])   # as if numba could not be imported
+    assert auto._compiled_blocker() == "numba is not importable"
+    auto.advance(1)
+    assert auto.last_kernel == "python"
+    with pytest.raises(NotImplementedError, match=r"cannot run this network: numba is not importable$"):
+        FixedPointSimulator(plain, 0.001, kernel="compiled").advance(1)
+
+
+def test_numba_kernel_is_imported_once_or_missing(monkeypatch):
+    import sys as _sys
+
+    import engine.backends.fixed_point as fpb
+    from engine.backends.fixed_point_kernel import run_chunk
+
+    monkeypatch.setattr(fpb, "_KERNEL", [])
+    assert fpb._numba_kernel() is run_chunk and fpb._KERNEL == [run_chunk]
+    assert fpb._numba_kernel() is run_chunk and len(fpb._KERNEL) == 1
+    monkeypatch.setattr(fpb, "_KERNEL", [])
+    monkeypatch.setitem(_sys.modules, "engine.backends.fixed_point_kernel", None)  # import fails
+    assert fpb._numba_kernel() is None and fpb._KERNEL == [None]
