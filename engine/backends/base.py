@@ -62,12 +62,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from engine.network._warn import warn_at_caller
+
 __all__ = ["Chunk", "Simulator", "deliver_rows"]
 
 #: above this many spiking source rows per step, use one gathered ``add.at``
 _LOOP_ROWS = 4
-#: packages whose frames a warning skips to reach the caller (mutmut: its trampolines under mutation runs)
-_INTERNAL = ("engine", "mutmut")
 
 
 @dataclass
@@ -384,17 +384,9 @@ class Simulator:
             warned = pop.__dict__.setdefault("_dt_warned", set())
             if (own, self.dt_ms) not in warned:
                 warned.add((own, self.dt_ms))
-                import sys
-                import warnings
-
-                # at the user's line: a fixed stacklevel lands inside the engine, as the
-                # depth of engine calls differs between a compile, a run and a backend
-                level, frame = 2, sys._getframe(1)
-                while frame is not None and frame.f_globals.get("__name__", "").partition(".")[0] in _INTERNAL:
-                    frame, level = frame.f_back, level + 1
-                warnings.warn(f"population {pop.label!r}: its dt={own:g} ms differs from the run's step "
-                              f"{self.dt_ms:g} ms; its neurons integrate with dt={own:g} ms per step "
-                              f"(remove 'dt' from its params to follow the run)", UserWarning, stacklevel=level)
+                warn_at_caller(f"population {pop.label!r}: its dt={own:g} ms differs from the run's step "
+                               f"{self.dt_ms:g} ms; its neurons integrate with dt={own:g} ms per step "
+                               f"(remove 'dt' from its params to follow the run)")
         return own
 
     def _prepare_plasticity(self) -> None:

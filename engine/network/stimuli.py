@@ -24,12 +24,11 @@ add into, and ``stim.reset()`` when the network is reset.
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import param
 
 from engine.models.base import Count, Real
+from engine.network._warn import warn_at_caller
 from engine.network.declare import Declared, Field, as_array, finish
 from engine.network.population import Population, check_label
 
@@ -83,9 +82,8 @@ class Stimulus(Declared):
             return run_dt
         if abs(own - run_dt) > _DT_TOLERANCE * max(own, run_dt) and self._warned_dt != run_dt:
             self._warned_dt = run_dt
-            warnings.warn(f"{self._what()}: its dt={own:g} s differs from the run's step {run_dt:g} s; "
-                          f"it keeps its own dt (leave dt unset to follow the run)",
-                          RuntimeWarning, stacklevel=3)
+            warn_at_caller(f"{self._what()}: its dt={own:g} s differs from the run's step {run_dt:g} s; "
+                           f"it keeps its own dt (leave dt unset to follow the run)", RuntimeWarning)
         return own
 
     def bind(self, run_dt: float) -> None:

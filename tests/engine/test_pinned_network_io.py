@@ -534,3 +534,34 @@ def test_document_keys_unknown_and_missing():
         nio._keys({"a": 1}, "stimuli[2]", {"a", "b", "c"}, {"a", "c", "b"})
     assert e.value.path == "stimuli[2]" and str(e.value) == "stimuli[2]: missing key 'b'"
     nio._keys({"a": 1, "b": 2}, "x", {"a", "b"}, {"a", "b"})  # all present: fine
+
+
+@pytest.mark.parametrize("how", ["step_dt", "base", "numpy", "run"])
+def test_stimulus_dt_warning_points_at_the_callers_line(how):
+    # it pointed at a line inside the engine (a fixed stacklevel), whatever the path
+    from engine.backends.base import Simulator
+    from engine.backends.numpy_backend import NumpySimulator
+    from engine.network import PoissonInput
+
+    pop = Population("LapicqueNeuron", 2, label="p")
+    noise = PoissonInput(2, 10.0, 1.0, target=pop, dt=0.002, label="noise")
+    net = Network(pop, noise)
+    with pytest.warns(RuntimeWarning, match="^PoissonInput 'noise': its dt=0.002 s differs") as rec:
+        if how == "step_dt":
+            noise.step_dt(0.001)
+        elif how == "base":
+            Simulator(net, 0.001).advance(1)
+        elif how == "numpy":
+            NumpySimulator(net, 0.001).advance(1)
+        else:
+            net.run(0.002)
+    assert [w.filename for w in rec] == [__file__]
+
+
+def test_warn_at_caller_from_code_without_a_module_name():
+    from engine.network._warn import warn_at_caller
+
+    # exec with bare globals has no __name__: that frame is the caller, not skipped
+    with pytest.warns(UserWarning, match="^here$") as rec:
+        exec("warn_at_caller('here')", {"warn_at_caller": warn_at_caller})
+    assert [w.filename for w in rec] == ["<string>"] and rec[0].category is UserWarning
