@@ -812,3 +812,181 @@ def test_numba_kernel_is_imported_once_or_missing(monkeypatch):
     monkeypatch.setattr(fpb, "_KERNEL", [])
     monkeypatch.setitem(_sys.modules, "engine.backends.fixed_point_kernel", None)  # import fails
     assert fpb._numba_kernel() is None and fpb._KERNEL == [None]
+
+
+def _one(label="x", n=2, **params):
+    return Population("FixedPointLIFNeuron", n, params={**CFG_B, **params}, label=label)
+
+
+def _ref_trace(T, I, cfg, v=0, noise=None, change=None):
+    """Membrane codes of one native neuron under a constant input code (``change``: (step, key, value)
+    switches a parameter from that step on)."""
+    cfg, c, out = dict(cfg), 0, []
+    for t in range(T):
+        if change is not None and t == change[0]:
+            cfg[change[1]] = change[2]
+        _, v, c = lif_reference_step(v, c, cfg["leak_k"], cfg["gain_k"], I, 0 if noise is None else noise[t],
+                                     data_width=16, fraction=8, v_rest=cfg.get("v_rest", 0),
+                                     v_reset=cfg["v_reset"], v_threshold=cfg["v_threshold"],
+                                     refractory_period=cfg["refractory_period"])
+        out.append(v)
+    return out
+
+
+@pytest.mark.parametrize("kernel", KERNEL_LOOPS)
+@pytest.mark.parametrize("which", [0, 1])
+def test_a_parameter_changed_between_chunks_applies_to_the_next(kernel, which):
+    pops = [_one("p0"), _one("p1")]
+    mons = [StateMonitor(p, ["v"]) for p in pops]
+    net = Network(*pops, ConstantCurrent(60.0), ConstantCurrent(60.0, target=pops[1]), *mons)
+    sim = FixedPointSimulator(net, 0.001, kernel=kernel)
+    sim.advance(4)
+    pops[which].set_param("v_threshold", 100)   # only this population changes; the other keeps its kernel
+    sim.advance(6)
+    for k in (0, 1):
+        want = _ref_trace(10, 60, CFG_B, change=(4, "v_threshold", 100) if k == which else None)
+        assert mons[k].traces["v"][:, 0].tolist() == want
+    assert _ref_trace(10, 60, CFG_B, change=(4, "v_threshold", 100)) != _ref_trace(10, 60, CFG_B)  # it matters
+
+
+@pytest.mark.parametrize("kernel", KERNEL_LOOPS)
+def test_noise_is_drawn_from_the_populations_generator(kernel):
+    pop = _one("nz", n=3, noise_amplitude=3, refractory_period=1)
+    mon = StateMonitor(pop, ["v"])
+    net = Network(pop, ConstantCurrent(40.0), mon)  # seed 42, population 0
+    sim = FixedPointSimulator(net, 0.001, kernel="auto" if kernel == "compiled" else kernel)
+    sim.advance(12)
+    assert sim.last_kernel == "python"   # noise always runs the Python loop
+    rng = np.random.default_rng(np.random.SeedSequence([42, 0]))
+    draws = np.array([rng.integers(-3, 4, size=3) for _ in range(12)])
+    assert set(draws.ravel().tolist()) == set(range(-3, 4))    # the whole range [-a, a] is drawn
+    for i in range(3):
+        assert mon.traces["v"][:, i].tolist() == _ref_trace(12, 40, dict(CFG_B, refractory_period=1),
+                                                            noise=draws[:, i])
+
+
+@pytest.mark.parametrize("kernel", KERNEL_LOOPS)
+def test_synaptic_register_at_exactly_its_limits_does_not_count_as_saturated(kernel):
+    src = Population("FixedPointLIFNeuron", 1, params=dict(CFG_A, v_rest=300), label="src")  # fires at step 0
+    tgt = _one("tgt", leak_k=0, v_threshold=32767)
+    mon = StateMonitor(tgt, ["v"])
+    net = Network(src, tgt, Projection(src, tgt, weight=np.array([[32767.0, -32768.0]]), tau_syn=5.0), mon)
+    sim = FixedPointSimulator(net, 0.001, kernel=kernel)
+    sim.advance(2)
+    assert sim.stats["tgt"] == {"input_saturated": 0, "v_wrapped": 0}
+    # step 1: the register holds exactly 32767 and -32768; gain 256 moves v by exactly that
+    assert mon.traces["v"].tolist() == [[0, 0], [5, -32768]]  # 32767 reaches the threshold: reset to 5
+    sim.advance(1)
+    # step 2: (32767 * 210) >> 8 = 26879 and (-32768 * 210) >> 8 = -26880, no arrival: v moves by that
+    assert mon.traces["v"][2].tolist() == [5 + 26879, fx.wrap(-32768 - 26880, 16)]  # the sum wraps
+    assert sim.stats["tgt"] == {"input_saturated": 0, "v_wrapped": 1}
+
+
+def test_the_backends_errors_name_what_is_missing():
+    a, c = _one("a"), Population("LapicqueNeuron", 2, params=LAP, label="c")
+    proj = Projection(a, c, weight=np.array([[0.5, 1.0], [-0.25, 0.75]]))
+    sim = FixedPointSimulator(Network(a, c, proj), 0.001)
+    with pytest.raises(KeyError, match=r"no population labelled 'zz'"):
+        sim.kernel("zz")
+    other = Projection(a, a, weight=1.0)
+    with pytest.raises(KeyError, match=r"projection .* is not in this simulator"):
+        sim.weight_codes(other)
+    codes = sim.weight_codes(proj)
+    assert codes.dtype == np.int64 and sorted(codes.tolist()) == [-64, 128, 192, 256]
+    with pytest.raises(ValueError, match=r"^population 'a' has no state variable 'u' in the fixed_point backend; "
+                                         r"available: v, refractory_counter$"):
+        sim._read_state(0, "u")
+    with pytest.raises(ValueError, match=r"^population 'c' has no state variable 'v_m' in the fixed_point backend; "
+                                         r"available: v, refractory$"):
+        sim._read_state(1, "v_m")
+
+
+def test_one_q_format_per_network_and_live_changes_of_it():
+    a, b = _one("a"), Population("FixedPointLIFNeuron", 1, label="b", params={"data_width": 12, "fraction": 4})
+    with pytest.raises(ValueError, match=r"^FixedPointLIFNeuron populations use different Q-formats "
+                                         r"\('a': Q8\.8, 'b': Q8\.4\); one network runs in one format$"):
+        FixedPointSimulator(Network(a, b), 0.001)
+    sim = FixedPointSimulator(Network(_one("a")), 0.001)
+    assert sim.qformat == QFormat(16, 8)
+    pop = sim.populations[0]
+    for name in ("data_width", "fraction"):
+        assert sim.live_change_blocker(pop, name) == ("the network runs in one Q-format (Q8.8), chosen when it "
+                                                      "is compiled")
+    assert sim.live_change_blocker(pop, "v_threshold") is None
+    assert sim.live_change_blocker(object(), "data_width") is None   # not a population: no model
+
+
+def test_options_come_from_the_argument_or_the_network():
+    from engine.backends.fixed_point import network_options
+
+    c = Population("LapicqueNeuron", 2, params=LAP, label="c")
+    net = Network(c)
+    assert network_options(net) == {"saturate": False, "rounding": "floor"}
+    net.fixed_point_options = {"rounding": "nearest"}
+    assert network_options(net) == {"saturate": False, "rounding": "nearest"}
+    sim = FixedPointSimulator(net, 0.001)
+    assert sim.options == {"saturate": False, "rounding": "nearest"}
+    assert (sim.mappings[0].config["rounding"], sim.kernel("c").rounding) == ("nearest", "nearest")
+    # the argument wins over the attribute
+    sim = FixedPointSimulator(net, 0.001, options={"saturate": True})
+    assert sim.options == {"saturate": True, "rounding": "floor"}
+    assert (sim.mappings[0].config["saturate"], sim.mappings[0].config["rounding"]) == (True, "floor")
+    with pytest.raises(ValueError, match=r"^options must be a dict with saturate / rounding, got \[1, 2\]$"):
+        network_options(net, [1, 2])
+    with pytest.raises(ValueError, match=r"^options has unknown keys \['a', 'z'\]; known: saturate, rounding$"):
+        network_options(net, {"z": 1, "a": 2, "rounding": "floor"})
+    with pytest.raises(ValueError, match=r"^rounding must be one of"):
+        network_options(net, {"rounding": "up"})
+
+
+def test_initial_codes_of_out_of_range_native_state_are_clipped():
+    pop = _one("a", n=3)
+    pop.state["v"][...] = [40000, -40000, 12]
+    pop.state["refractory_counter"][...] = [0, 1, 2]
+    sim = FixedPointSimulator(Network(pop), 0.001)
+    assert sim.kernel("a").v.tolist() == [32767, -32768, 12]
+    assert sim.kernel("a").counter.tolist() == [0, 1, 2]
+
+
+@pytest.mark.parametrize("kernel", KERNEL_LOOPS)
+def test_synaptic_decay_that_rounds_to_zero_warns_with_a_format(kernel):
+    a, b = _one("a"), _one("b")
+    # exp(-1 / tau) = 0.0015: 0.384 LSB in Q8.8; 9 fraction bits keep it (0.768 -> 1) and
+    # the register must also hold 1.0 (code 512 at 9 bits: 11 bits signed): Q2.9
+    tau = -1.0 / math.log(0.0015)
+    with pytest.warns(QuantisationWarning) as rec:
+        FixedPointSimulator(Network(a, b, Projection(a, b, weight=1.0, tau_syn=tau, label="fast")), 0.001,
+                            kernel=kernel)
+    assert [str(w.message) for w in rec] == [
+        "projection 'fast': synaptic decay exp(-dt/tau_syn) = 0.0015 rounds to 0 in Q8.8; smallest Q-format "
+        "that keeps it: Q2.9"]
+
+
+def test_a_weight_no_format_holds_says_so():
+    a, c = _one("a"), Population("LapicqueNeuron", 2, params=LAP, label="c")
+    with pytest.warns(QuantisationWarning, match="smallest Q-format that holds them: none up to 32 bits$"):
+        FixedPointSimulator(Network(a, c, Projection(a, c, weight=1e12, label="huge")), 0.001)
+
+
+def test_a_chunk_longer_than_one_compiled_block():
+    """The compiled loop runs a chunk in blocks of 2**21 // N steps; with N = 2048 neurons a chunk of
+    1029 steps takes two blocks (1024 + 5).  v_rest = 300 is above the threshold and the neuron holds
+    v_rest while refractory, so it fires every refractory_period + 1 steps: a closed form for every
+    step.  The 2046 neurons between them rest at 0 without input."""
+    p0 = _one("p0", n=1, v_rest=300, v_reset=-20, refractory_period=2)
+    quiet = _one("quiet", n=2046)
+    p1 = _one("p1", n=1, v_rest=300, v_reset=-20, refractory_period=3)
+    st = StateMonitor(p1, ["v"])
+    sim = FixedPointSimulator(Network(p0, quiet, p1, st), 0.001, kernel="compiled")
+    sim.advance(2)
+    T = 1029
+    chunk = sim.advance(T)
+    assert sim.step_count == T + 2
+    t = np.arange(2, T + 2)
+    for label, period in (("p0", 3), ("p1", 4)):
+        steps, ids = chunk.spikes[label]
+        assert np.array_equal(steps, t[t % period == 0]) and not ids.any()
+        assert np.array_equal(chunk.rates[label], (t % period == 0).astype(float))
+    assert chunk.spikes["quiet"][0].size == 0 and not chunk.rates["quiet"].any()
+    assert np.array_equal(chunk.traces[st.label]["v"][:, 0], np.where(t % 4 == 0, -20, 300))
+    assert sim.kernel("quiet").v.tolist() == [0] * 2046
