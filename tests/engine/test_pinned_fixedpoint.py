@@ -972,14 +972,18 @@ def test_a_chunk_longer_than_one_compiled_block():
     """The compiled loop runs a chunk in blocks of 2**21 // N steps; with N = 2048 neurons a chunk of
     1029 steps takes two blocks (1024 + 5).  v_rest = 300 is above the threshold and the neuron holds
     v_rest while refractory, so it fires every refractory_period + 1 steps: a closed form for every
-    step.  The 2046 neurons between them rest at 0 without input."""
+    step.  The 2045 neurons between them rest at 0 without input."""
     p0 = _one("p0", n=1, v_rest=300, v_reset=-20, refractory_period=2)
-    quiet = _one("quiet", n=2046)
+    quiet = _one("quiet", n=2045)
     p1 = _one("p1", n=1, v_rest=300, v_reset=-20, refractory_period=3)
-    st = StateMonitor(p1, ["v"])
-    sim = FixedPointSimulator(Network(p0, quiet, p1, st), 0.001, kernel="compiled")
-    sim.advance(2)
+    # and one driven by a stimulus that differs every step (leak 0, gain 256: v is its running sum)
+    drv = _one("drv", n=1, leak_k=0, v_threshold=32767)
+    st, sd = StateMonitor(p1, ["v"]), StateMonitor(drv, ["v"])
     T = 1029
+    x = (np.arange(T + 2) % 7 - 3).astype(float)
+    net = Network(p0, quiet, p1, drv, st, sd, TimedArray(x[:, None], target=drv))
+    sim = FixedPointSimulator(net, 0.001, kernel="compiled")
+    sim.advance(2)
     chunk = sim.advance(T)
     assert sim.step_count == T + 2
     t = np.arange(2, T + 2)
@@ -989,4 +993,102 @@ def test_a_chunk_longer_than_one_compiled_block():
         assert np.array_equal(chunk.rates[label], (t % period == 0).astype(float))
     assert chunk.spikes["quiet"][0].size == 0 and not chunk.rates["quiet"].any()
     assert np.array_equal(chunk.traces[st.label]["v"][:, 0], np.where(t % 4 == 0, -20, 300))
-    assert sim.kernel("quiet").v.tolist() == [0] * 2046
+    assert sim.kernel("quiet").v.tolist() == [0] * 2045
+    assert np.array_equal(chunk.traces[sd.label]["v"][:, 0], np.cumsum(x)[2:])
+
+
+def _fires_every(period, n=1, label="src"):
+    """Neurons that fire at step 0 and then every ``period`` steps by themselves (v_rest above the
+    threshold, v_rest held while refractory)."""
+    return _one(label, n=n, v_rest=300, v_reset=-20, refractory_period=period - 1)
+
+
+def _register_trace(T, weights, k, period, delay=0):
+    """Hand loop of one synaptic register per weight: spikes at 0, period, 2 period, ... arrive
+    1 + delay steps later; returns the register codes and how many saturated."""
+    regs, out, n_sat = [0] * len(weights), [], 0
+    for t in range(T):
+        arrive = t >= 1 + delay and (t - 1 - delay) % period == 0
+        for j, w in enumerate(weights):
+            s = ((regs[j] * k) >> 8) + (w if arrive else 0)
+            if not LO <= s <= HI:
+                n_sat += 1
+                s = min(HI, max(LO, s))
+            regs[j] = s
+        out.append(list(regs))
+    return out, n_sat
+
+
+@pytest.mark.parametrize("kernel", KERNEL_LOOPS)
+def test_two_synaptic_groups_on_two_targets(kernel):
+    """Two register groups (targets t1 = the first population, with tau 5 ms, and t2, tau 10 ms):
+    each group's registers, offsets and decay are its own.  Leak 0 and gain 256 make each membrane
+    the running sum of its register."""
+    t1, t2 = _one("t1", leak_k=0, v_threshold=32767), _one("t2", n=1, leak_k=0, v_threshold=32767)
+    src = _fires_every(3)
+    m1, m2 = StateMonitor(t1, ["v"]), StateMonitor(t2, ["v"])
+    net = Network(t1, t2, src, Projection(src, t1, weight=np.array([[100.0, -200.0]]), tau_syn=5.0),
+                  Projection(src, t2, weight=300.0, tau_syn=10.0, delay=1), m1, m2)
+    sim = FixedPointSimulator(net, 0.001, kernel=kernel)
+    sim.advance(5)
+    sim.advance(7)
+    # q(exp(-1/5)) = 210, q(exp(-1/10)) = round(0.9048 * 256) = round(231.6) = 232
+    r1, _ = _register_trace(12, [100, -200], 210, 3)
+    r2, _ = _register_trace(12, [300], 232, 3, delay=1)
+    assert m1.traces["v"].tolist() == np.cumsum(r1, axis=0).tolist()
+    assert m2.traces["v"].tolist() == np.cumsum(r2, axis=0).tolist()
+
+
+@pytest.mark.parametrize("kernel", KERNEL_LOOPS)
+def test_synaptic_register_saturates_both_ways_and_counts_it(kernel):
+    src = _fires_every(3)
+    tgt = _one("tgt", leak_k=0, v_threshold=32767, saturate=True)
+    net = Network(src, tgt, Projection(src, tgt, weight=np.array([[30000.0, -30000.0]]), tau_syn=5.0))
+    sim = FixedPointSimulator(net, 0.001, kernel=kernel)
+    sim.advance(8)
+    regs, n_sat = _register_trace(8, [30000, -30000], 210, 3)
+    assert n_sat == 4 and regs[4] == [HI, LO]   # the second arrival (step 4) overflows both ways
+    assert sim.stats["tgt"]["input_saturated"] == n_sat   # the input sum stays in range: only these
+
+
+@pytest.mark.parametrize("kernel", KERNEL_LOOPS)
+def test_reset_empties_a_register_that_does_not_decay(kernel):
+    """With tau_syn = 1000 dt the decay code is q(exp(-0.001)) = 256: the register keeps its value, so a
+    register left non-zero by reset would drive the neuron for ever."""
+    src = _fires_every(50)
+    tgt = _one("tgt", n=1, leak_k=0, v_threshold=32767)
+    mon = StateMonitor(tgt, ["v"])
+    net = Network(src, tgt, Projection(src, tgt, weight=1.0, tau_syn=1000.0), mon)
+    sim = FixedPointSimulator(net, 0.001, kernel=kernel)
+    sim.advance(4)
+    assert mon.traces["v"][:, 0].tolist() == [0, 1, 2, 3]
+    net.reset()
+    sim.reset()
+    chunk = sim.advance(3)
+    assert chunk.traces[mon.label]["v"][:, 0].tolist() == [0, 1, 2]
+
+
+@pytest.mark.parametrize("kernel", KERNEL_LOOPS)
+def test_many_spikes_in_one_step_are_delivered(kernel):
+    # more than base._LOOP_ROWS (4) source rows in one step take the CSR position path
+    src = _fires_every(100, n=6)
+    tgt = _one("tgt", n=2, leak_k=0, v_threshold=32767)
+    mon = StateMonitor(tgt, ["v"])
+    w = np.arange(1.0, 13.0).reshape(6, 2)
+    sim = FixedPointSimulator(Network(src, tgt, Projection(src, tgt, weight=w), mon), 0.001, kernel=kernel)
+    sim.advance(3)
+    # step 1 gets every source's row: 1+3+5+7+9+11 = 36 and 2+4+...+12 = 42
+    assert mon.traces["v"].tolist() == [[0, 0], [36, 42], [36, 42]]
+
+
+@pytest.mark.parametrize("kernel", KERNEL_LOOPS)
+def test_an_empty_chunk(kernel):
+    net, _ = _network()
+    sim = FixedPointSimulator(net, 0.001, kernel=kernel)
+    chunk = sim.advance(0)
+    assert (chunk.start_step, chunk.n_steps, sim.step_count) == (0, 0, 0)
+    for k in "abc":
+        steps, ids = chunk.spikes[k]
+        assert steps.dtype == np.int64 and ids.dtype == np.int64 and steps.size == ids.size == 0
+        assert chunk.rates[k].shape == (0,)
+    _check_chunk(sim.advance(T_RUN), 0, T_RUN)
