@@ -21,7 +21,9 @@ started, empty browser cache), warm (``--warm-loads`` more pages, median, in
 the same browser profile: its HTTP cache holds the bundles, as a returning
 user's does) and, per N, a reload of the page that has the N-neuron network
 (the page restores it from the browser's copy; "page -> network N" is the
-time until that network is on the canvas).
+time until that network is on the canvas).  Each page is left only once it
+has finished loading (its figures drawn, the server idle), as a returning
+user's earlier page had.
 
 Every line carries the machine's load average at that moment (the figures
 mean little without it on a shared machine) and the CPU seconds the server
@@ -192,10 +194,39 @@ def summary(loads: list[dict]) -> str:
             f"browser {statistics.median(x['browser_cpu'] for x in loads):.2f} s)")
 
 
-def warm_loads(ctx, url: str, selector: str, k: int, server_pid: int | None) -> list[dict]:
+#: what our page draws last (the figures, after the page's onload and its
+#: answer about a kept copy)
+SETTLED = ".nc-raster canvas"
+
+
+def wait_server_quiet(pid: int | None, window_s: float = 0.5, cpu_s: float = 0.05,
+                      timeout_s: float = 30.0) -> None:
+    """Wait until the server used less than ``cpu_s`` CPU seconds in a
+    ``window_s`` window (or ``timeout_s`` passed)."""
+    t_end = time.time() + timeout_s
+    while time.time() < t_end:
+        c0 = cpu_seconds(pid)
+        time.sleep(window_s)
+        if not cpu_seconds(pid) - c0 >= cpu_s:  # nan (pid unknown) counts as quiet
+            return
+
+
+def settle(page, selector: str | None, server_pid: int | None) -> None:
+    """Let a page finish loading before it is left: a returning user's
+    earlier page had finished, and a page left while its deferred work
+    (palette, selection, figures) still runs on the server charges that
+    work to the next page's load (it waits behind it on the event loop)."""
+    if selector:
+        page.wait_for_selector(selector, timeout=120_000, state="attached")
+    wait_server_quiet(server_pid)
+
+
+def warm_loads(ctx, url: str, selector: str, k: int, server_pid: int | None,
+               settled: str | None = None) -> list[dict]:
     out = []
     for _ in range(k):
         page, r = open_page(ctx, url, selector, server_pid)
+        settle(page, settled, server_pid)
         page.close()
         out.append(r)
     return out
@@ -269,6 +300,7 @@ def _reloads(ctx, page, url: str, n: int, warm: int, server_pid, result: dict) -
     restores it from the browser's copy; timed to the first canvas node and
     to the network's population ("L") on the canvas."""
     # the copy is written once the page is idle after the load: wait for it
+    settle(page, SETTLED, server_pid)
     page.wait_for_function("(n) => { const t = localStorage.getItem('neurocore.network.v1');"
                            " return !!t && new RegExp('\"n\":\\\\s*' + n + '[,}]').test(t) }", arg=n, timeout=60_000)
     page.close()
@@ -284,6 +316,7 @@ def _reloads(ctx, page, url: str, n: int, warm: int, server_pid, result: dict) -
         network.append(dict(r, ms=pg.evaluate("() => performance.now()"), server_cpu=cpu_seconds(server_pid) - cpu0,
                             browser_cpu=browser_cpu_seconds(ctx.browser) - bcpu0))
         canvas.append(r)
+        settle(pg, SETTLED, server_pid)
         pg.close()
     ctx.close()
     return dict(result, reload_canvas=canvas, reload_network=network)
@@ -461,6 +494,7 @@ def run_nengo(browser, python: str, n: int, seconds: float, warm: int, tmp: Path
         drawn = "svg.netgraph g.ens"
         ctx = browser.new_context(viewport={"width": 1500, "height": 1100})
         page, cold = open_page(ctx, url, drawn, proc.pid)
+        settle(page, None, proc.pid)
         page.close()
         loads = warm_loads(ctx, url, drawn, warm, proc.pid)
         page, _ = open_page(ctx, url, drawn, proc.pid)
@@ -559,11 +593,12 @@ def main(argv=None) -> int:
             # warm: more pages in that profile (its HTTP cache holds the bundles)
             ctx = browser.new_context(viewport={"width": 1500, "height": 1100})
             page, cold = open_page(ctx, url, ".react-flow__node", proc.pid)
+            settle(page, SETTLED, proc.pid)
             page.close()
             print(f"page_to_canvas_ms cold={cold['ms']:.0f} (first page after the server started; "
                   f"CPU: server {cold['server_cpu']:.2f} s, browser {cold['browser_cpu']:.2f} s) "
                   f"| load {_load()}")
-            loads = warm_loads(ctx, url, ".react-flow__node", args.warm_loads, proc.pid)
+            loads = warm_loads(ctx, url, ".react-flow__node", args.warm_loads, proc.pid, settled=SETTLED)
             ctx.close()
             print(f"page_to_canvas_ms warm {summary(loads)} | load {_load()}")
             for n in args.sizes:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 
 import pytest
 
@@ -48,3 +49,26 @@ def test_summary_reports_the_median_and_cpu():
     loads = [{"ms": m, "server_cpu": 0.5, "browser_cpu": 2.0} for m in (900.0, 1200.0, 1000.0)]
     text = app_stream.summary(loads)
     assert text.startswith("median 1000 ms") and "server 0.50 s" in text and "browser 2.00 s" in text
+
+
+def test_wait_server_quiet_returns_once_the_process_is_idle():
+    import threading
+
+    stop = threading.Event()
+
+    def spin():
+        while not stop.is_set():
+            pass
+
+    t = threading.Thread(target=spin, daemon=True)
+    t.start()
+    t0 = time.perf_counter()
+    threading.Timer(1.2, stop.set).start()
+    app_stream.wait_server_quiet(os.getpid(), window_s=0.3, cpu_s=0.05, timeout_s=10)
+    waited = time.perf_counter() - t0
+    t.join()
+    # busy for 1.2 s: at least that long; quiet windows of 0.3 s after it
+    assert 1.2 <= waited < 5.0, waited
+    t0 = time.perf_counter()
+    app_stream.wait_server_quiet(None, window_s=0.1)  # unknown pid: nothing to wait for
+    assert time.perf_counter() - t0 < 1.0
