@@ -758,13 +758,13 @@ def test_stimuli_without_a_target_drive_the_first_population():
 
 @pytest.mark.parametrize("kernel", KERNEL_LOOPS)
 def test_a_non_finite_stimulus_names_its_population(kernel):
-    a = Population("FixedPointLIFNeuron", 2, label="a")
+    a = Population("FixedPointLIFNeuron", 3, label="a")
     c = Population("LapicqueNeuron", 2, params=LAP, label="c")
     d = Population("FixedPointLIFNeuron", 2, label="d")
-    # each value is finite, their sum is not: c's first neuron (the first column after a's) at step 2
+    # each value is finite, their sum is not: c's first neuron (the first column after a's) at step 1
     late = np.zeros((4, 2))
-    late[2, 0] = 1e308
-    net = Network(a, c, d, TimedArray(np.ones((4, 2)), target=a), ConstantCurrent(1e308, target=c),
+    late[1, 0] = 1e308
+    net = Network(a, c, d, TimedArray(np.ones((4, 3)), target=a), ConstantCurrent(1e308, target=c),
                   TimedArray(late, target=c))
     sim = FixedPointSimulator(net, 0.001, kernel=kernel)
     with np.errstate(over="ignore"), pytest.raises(ValueError, match=r"^stimulus current for population 'c' "
@@ -1021,21 +1021,24 @@ def _register_trace(T, weights, k, period, delay=0):
 
 @pytest.mark.parametrize("kernel", KERNEL_LOOPS)
 def test_two_synaptic_groups_on_two_targets(kernel):
-    """Two register groups (targets t1 = the first population, with tau 5 ms, and t2, tau 10 ms):
+    """Three register groups (on t1 = the first population, with tau 5 and 20 ms, and on t2, tau 10 ms):
     each group's registers, offsets and decay are its own.  Leak 0 and gain 256 make each membrane
     the running sum of its register."""
     t1, t2 = _one("t1", leak_k=0, v_threshold=32767), _one("t2", n=1, leak_k=0, v_threshold=32767)
     src = _fires_every(3)
     m1, m2 = StateMonitor(t1, ["v"]), StateMonitor(t2, ["v"])
     net = Network(t1, t2, src, Projection(src, t1, weight=np.array([[100.0, -200.0]]), tau_syn=5.0),
-                  Projection(src, t2, weight=300.0, tau_syn=10.0, delay=1), m1, m2)
+                  Projection(src, t2, weight=300.0, tau_syn=10.0, delay=1),
+                  Projection(src, t1, weight=np.array([[7.0, 9.0]]), tau_syn=20.0), m1, m2)
     sim = FixedPointSimulator(net, 0.001, kernel=kernel)
     sim.advance(5)
     sim.advance(7)
-    # q(exp(-1/5)) = 210, q(exp(-1/10)) = round(0.9048 * 256) = round(231.6) = 232
+    # q(exp(-1/5)) = 210, q(exp(-1/10)) = round(0.9048 * 256) = round(231.6) = 232,
+    # q(exp(-1/20)) = round(0.95123 * 256) = round(243.5) = 244; t1 has two groups, t2 one
     r1, _ = _register_trace(12, [100, -200], 210, 3)
+    r1b, _ = _register_trace(12, [7, 9], 244, 3)
     r2, _ = _register_trace(12, [300], 232, 3, delay=1)
-    assert m1.traces["v"].tolist() == np.cumsum(r1, axis=0).tolist()
+    assert m1.traces["v"].tolist() == np.cumsum(np.add(r1, r1b), axis=0).tolist()
     assert m2.traces["v"].tolist() == np.cumsum(r2, axis=0).tolist()
 
 
@@ -1092,3 +1095,22 @@ def test_an_empty_chunk(kernel):
         assert steps.dtype == np.int64 and ids.dtype == np.int64 and steps.size == ids.size == 0
         assert chunk.rates[k].shape == (0,)
     _check_chunk(sim.advance(T_RUN), 0, T_RUN)
+
+
+@pytest.mark.parametrize("kernel", KERNEL_LOOPS)
+def test_spikes_in_the_delay_line_cross_chunk_boundaries(kernel):
+    """Only the third neuron of the source fires (every 2 steps from step 0: stimulus 300 over a
+    threshold of 256, one refractory step), its row of weights is 100, and the delay is 2: the
+    target's membrane (leak 0, gain 256) gains 100 at steps 3, 5, 7, ..., whatever the chunks."""
+    filler = _one("filler", n=1)
+    src = _one("src", n=3, leak_k=0, v_reset=0, refractory_period=1)
+    tgt = _one("tgt", n=1, leak_k=0, v_threshold=32767)
+    mon = StateMonitor(tgt, ["v"])
+    net = Network(filler, src, tgt, Projection(src, tgt, weight=np.array([[1.0], [10.0], [100.0]]), delay=2),
+                  TimedArray(np.array([[0.0, 0.0, 300.0]]), target=src), mon)
+    sim = FixedPointSimulator(net, 0.001, kernel=kernel)
+    for n in (4, 3, 1, 5):
+        sim.advance(n)
+    t = np.arange(13)
+    want = [100 * int(((k >= 3) & (k % 2 == 1)).sum()) for k in (t[:i + 1] for i in range(13))]
+    assert mon.traces["v"][:, 0].tolist() == want
