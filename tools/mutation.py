@@ -181,6 +181,83 @@ EQUIVALENT: dict[str, str] = {
         "the positional noise_amplitude 0 dropped: PopulationMapping's default is 0",
 }
 
+# the whole fixed_point backend (round 5)
+_FPS = _FPB + "xǁFixedPointSimulatorǁ"
+_FPC = _FPS + "_advance_compiled__mutmut_"
+_UNREAD = "a placeholder the compiled loop never reads (no {}): its size or dtype cannot matter"
+_BLOCK = ("the compiled block length only: every block continues the same state, so the codes, spikes and "
+          "traces are the same for any block of at least one step (only the number of calls and the buffer "
+          "sizes change; a two-block chunk is tested)")
+_EXACT_FLOAT = ("{} as float64 instead of int64: numba compiles a float version of the loop; the values are "
+                "whole numbers far below 2**53, so every sum and comparison is exact and the results the same")
+EQUIVALENT.update({
+    _FPB + "x_network_options__mutmut_27": "bool(options.get('saturate', None)): bool(None) is False, the default",
+    _FPB + "x_network_options__mutmut_29": "as network_options__mutmut_27 (get without a default: None)",
+    _FPB + "x_network_options__mutmut_45":
+        "check_options without saturate: out['saturate'] is bool(...), always a valid value",
+    _FPB + "x_network_qformat__mutmut_24": "QFormat(16, ) : QFormat's fraction defaults to 8",
+    _FPS + "__init____mutmut_17":
+        "_kernels = None: _setup_populations (run by the base __init__ next) sets it before any read",
+    _FPS + "__init____mutmut_18": "mappings = None: as __init____mutmut_17",
+    _FPS + "_setup_populations__mutmut_3": "np.zeros(dtype=None) is float64, the dtype written out",
+    _FPS + "_setup_populations__mutmut_5": "as _setup_populations__mutmut_3 (dtype dropped)",
+    _FPS + "_setup_populations__mutmut_6":
+        "_rt_codes = None: _prepare (run by the base __init__ after it) sets it to a dict before any read",
+    _FPS + "_setup_populations__mutmut_21":
+        "load_state=None at setup: every mapping is still None there, so each population gets a new kernel "
+        "and loads its state whatever load_state says",
+    _FPS + "_setup_populations__mutmut_22": "load_state=False: as _setup_populations__mutmut_21",
+    _FPS + "_remap__mutmut_8": "map_population(warn=None): falsy like False, and warn is only tested for truth",
+    _FPS + "_load_state__mutmut_20":
+        "astype(None): float64 whole numbers (np.rint) written into the int64 counter give the same codes",
+    _FPS + "_prepare__mutmut_5": "astype(None) is astype(float64), the dtype written out",
+    _FPS + "_prepare__mutmut_8": "quantise_weights(warn=None): as _remap__mutmut_8",
+    _FPS + "_prepare__mutmut_72": "np.zeros(dtype=None) is float64, the dtype written out",
+    _FPS + "_prepare__mutmut_74": "as _prepare__mutmut_72 (dtype dropped)",
+    _FPS + "_read_state__mutmut_13": "astype(None) is astype(float64), the dtype written out",
+    _FPS + "_deliver__mutmut_3":
+        "vals None for vals: every fixed-point population spikes, so the base loop always passes None",
+    _FPS + "_step_populations__mutmut_41":
+        "rng.integers without dtype: NumPy's default for integer bounds is int64, the dtype written out",
+    _FPS + "_syn_update__mutmut_39":
+        "inner np.maximum into a new array: the outer np.minimum still writes the clipped value into nxt",
+    _FPS + "_syn_update__mutmut_42": "as _syn_update__mutmut_39 (out= dropped)",
+    _FPS + "reset__mutmut_5":
+        "arrivals.fill(None) at reset: _prepare, which starts every advance, gives each register group a new "
+        "zeroed arrivals buffer before any step reads it",
+    _FPS + "reset__mutmut_8": "arrivals.fill(1.0): as reset__mutmut_5",
+    _FPS + "inherit__mutmut_2":
+        "which rt.out are zeroed after the base inherit: the next advance's _prepare points every tau_syn "
+        "projection's rt.out at a new zeroed arrivals buffer before any step reads it",
+    _FPS + "inherit__mutmut_3": "rt.out.fill(None): as inherit__mutmut_2",
+    _FPS + "inherit__mutmut_4": "rt.out.fill(1.0): as inherit__mutmut_2",
+    **{_FPC + str(k): _BLOCK for k in (294, 303, 305, 306, 307, 312)},
+    _FPC + "123": _UNREAD.format("register group"),
+    **{_FPC + str(k): _UNREAD.format("projection") for k in (173, 175, 176, 186, 194, 196, 197)},
+    _FPC + "504": _UNREAD.format("register group"),
+    _FPC + "498": "i64([]) for an empty group list: an empty int64 array the loop never reads (no group)",
+    _FPC + "335": "STIM0 with one row: the loop reads STIM only when there is a stimulus, and then gets its own",
+    _FPC + "384": "a 2-element spike counter: the loop uses element 0 only",
+    _FPC + "210":
+        "the delay-line offsets start at 1: every write, read and write-back uses the same offsets, and the "
+        "buffers are sized from them, so one unused slot is all that changes",
+    _FPC + "227": "a delay-line buffer of at least 2: the size is at least 1 neuron x 1 slot already, larger only "
+                  "adds unused room",
+    _FPC + "236": "as _advance_compiled__mutmut_227 (the count buffer)",
+    _FPC + "47": "np.array of Python bools without dtype is bool already",
+    _FPC + "49": "as _advance_compiled__mutmut_47",
+    _FPC + "61": "as _advance_compiled__mutmut_47 (saturate flags)",
+    _FPC + "63": "as _advance_compiled__mutmut_47 (saturate flags)",
+    _FPC + "69": _EXACT_FLOAT.format("refractory counters"),
+    _FPC + "74": _EXACT_FLOAT.format("the saturation counts"),
+    _FPC + "76": _EXACT_FLOAT.format("the saturation counts") + " (dtype dropped)",
+    _FPC + "191": _EXACT_FLOAT.format("weight codes"),
+    _FPC + "255": "asarray(dtype=None) of record_indices, which the StateMonitor stores as int64 already",
+    _FPC + "257": "as _advance_compiled__mutmut_255",
+    _FPC + "269": "variable code 2 for 1: the loop records v for code 0 and the counter for any other code",
+    _FPC + "588": "astype(None) is astype(float64), the dtype written out",
+})
+
 # the training cells and surrogates
 _TC, _TS = "engine.training.cells.", "engine.training.surrogate."
 _FALSE_FLAG = "a literal False flag passed as None: both are falsy, and the callee only tests its truth"
