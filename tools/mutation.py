@@ -782,6 +782,7 @@ EQUIVALENT.update({
     _CP + "215": "where's third argument always copied into the target, also when it is already there: "
                  "a copy of a buffer onto itself",
     _CP + "216": "as _compile__mutmut_215 ('S')",
+    _MF + "xǁ_Symǁ__array_ufunc____mutmut_8": _UNTRACE,
 })
 
 # engine/network/io.py (round 3b)

@@ -2284,3 +2284,63 @@ def test_wilson_cowan_sigmoid_exponent_cap():
     # just inside the cap the sigmoid is the plain formula: -a (x - theta) = 699
     np.testing.assert_array_equal(_wc_sigmoid(np.array([1.01]), 100.0, 8.0, 0.0),
                                   [1.0 / (1.0 + np.exp(-100.0 * (1.01 - 8.0)))])
+
+
+# -- the replay cache's bounds (round 5) ------------------------------------------------------------
+class _Sized:
+    """A stand-in replay function holding ``nbytes`` of scratch buffers."""
+
+    def __init__(self, nbytes):
+        self.nbytes = nbytes
+
+
+@pytest.fixture
+def small_cache(monkeypatch):
+    """An empty cache bounded at 3 entries and 100 bytes."""
+    monkeypatch.setattr(_form, "_REPLAY_CACHE", {})
+    monkeypatch.setattr(_form, "_replay_bytes", [0])
+    monkeypatch.setattr(_form, "_REPLAY_CACHE_MAX", 3)
+    monkeypatch.setattr(_form, "_REPLAY_CACHE_BYTES", 100)
+    return _form._REPLAY_CACHE
+
+
+def test_cache_put_counts_bytes_and_moves_a_replaced_entry_to_the_end(small_cache):
+    put = _form._cache_put
+    put("a", _Sized(10))
+    assert _form._replay_bytes == [10]
+    put("b", None)                     # a form that cannot be recorded: cached as None, 0 bytes
+    assert _form._replay_bytes == [10]
+    put("a", _Sized(30))               # replaces a: 10 out, 30 in, and a is now the newest
+    assert _form._replay_bytes == [30] and list(small_cache) == ["b", "a"]
+    put("c", _Sized(5))
+    assert list(small_cache) == ["b", "a", "c"] and _form._replay_bytes == [35]  # exactly 3: all kept
+    put("d", _Sized(20))               # 4 > 3 entries: the oldest (b, the None) goes
+    assert list(small_cache) == ["a", "c", "d"] and _form._replay_bytes == [55]
+    put("e", _Sized(45))               # 4 entries and 100 bytes: a goes (count); 70 bytes left
+    assert list(small_cache) == ["c", "d", "e"] and _form._replay_bytes == [70]
+
+
+def test_cache_put_evicts_by_bytes_down_to_the_newest_entry(small_cache):
+    put = _form._cache_put
+    put("a", _Sized(40))
+    put("b", None)
+    put("c", _Sized(60))
+    assert list(small_cache) == ["a", "b", "c"] and _form._replay_bytes == [100]  # exactly at the bound
+    put("d", _Sized(1))                # 101 bytes and 4 entries: a goes (60 + 1 = 61 left)
+    assert list(small_cache) == ["b", "c", "d"] and _form._replay_bytes == [61]
+    put("e", _Sized(50))               # 111 bytes: b (None, 0 bytes) goes, then c -> 51 bytes
+    assert list(small_cache) == ["d", "e"] and _form._replay_bytes == [51]
+    put("f", _Sized(90))               # two entries over the bound: down to f alone
+    assert list(small_cache) == ["f"] and _form._replay_bytes == [90]
+    put("g", _Sized(500))              # the newest stays even alone over the bound
+    assert list(small_cache) == ["g"] and _form._replay_bytes == [500]
+
+
+def test_record_refuses_a_ufunc_called_with_keywords():
+    def float32_form(p, I, noise, dt, v):
+        v_new = np.multiply(v, 0.5, dtype=np.float32)   # keywords change the result: not replayable
+        return v_new > p.th, v_new
+
+    cur, v = np.array([0.0, 0.0]), np.array([0.1, 3.0])
+    plan = (_form.Constants({"th": 1.0}), ("v",), float32_form, 0.0, None, False, False)
+    assert _form._record(plan, 1.0, cur, [v.copy()], 0.0) is None
