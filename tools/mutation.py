@@ -256,6 +256,9 @@ EQUIVALENT.update({
     _FPC + "257": "as _advance_compiled__mutmut_255",
     _FPC + "269": "variable code 2 for 1: the loop records v for code 0 and the counter for any other code",
     _FPC + "588": "astype(None) is astype(float64), the dtype written out",
+    _FPC + "551":
+        "one spike step for an empty chunk (n_steps = 0): no block ran, so the neuron ids are empty and every "
+        "population's empty selection picks nothing (NumPy indexes with an empty boolean array as with no index)",
 })
 
 # the training cells and surrogates
