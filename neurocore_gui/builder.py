@@ -82,6 +82,23 @@ def after_first_paint(make, **column_kw) -> pn.Column:
     return col
 
 
+def placed_when_shown(widget, **column_kw) -> pn.Column:
+    """A column that holds ``widget`` from the first time it is made visible.
+
+    A hidden Material UI widget (a message no one has seen yet) still costs
+    the page its React root at load; placed here, it reaches the browser only
+    when there is something to show."""
+    col = pn.Column(sizing_mode="stretch_width", margin=0, **column_kw)
+
+    def place(event=None) -> None:
+        if widget.visible and not col.objects:
+            col.objects = [widget]
+
+    widget.param.watch(place, "visible")
+    place()
+    return col
+
+
 #: Canvas node type of a population with a self-projection or a back edge
 #: drawn through the gap (graph.ROUTE_LOOKS "loop", "back"): the same node plus
 #: the hidden handles those edges are drawn between.  Other nodes keep one
@@ -1155,7 +1172,7 @@ class Builder(pn.viewable.Viewer):
 
     # -- layout -------------------------------------------------------------------------------------
     def __panel__(self):
-        return pn.Column(self.toolbar(), self.message, self.flow,
+        return pn.Column(self.toolbar(), placed_when_shown(self.message), self.flow,
                          pn.Row(self.code_close, self.code_download), self.code,
                          sizing_mode="stretch_width")
 

@@ -24,7 +24,7 @@ import panel_material_ui as pmui
 import param
 from panel.custom import JSComponent
 
-from neurocore_gui.builder import download_button
+from neurocore_gui.builder import download_button, placed_when_shown
 from neurocore_gui.plots import RasterImage, RateView, SpikeRecorder, TraceView
 from neurocore_gui.runner import Runner
 
@@ -913,5 +913,5 @@ class RunView(pn.viewable.Viewer):
             sizing_mode="stretch_width")
 
     def __panel__(self):
-        return pn.Column(self.message, self.info, self.raster_pane, self.trace_pane, self.rate_pane,
+        return pn.Column(placed_when_shown(self.message), self.info, self.raster_pane, self.trace_pane, self.rate_pane,
                          sizing_mode="stretch_width")

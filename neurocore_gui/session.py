@@ -188,7 +188,8 @@ class App(pn.viewable.Viewer):
         self.tabs.param.watch(self._on_tab, "active")
         self.page = pmui.Page(
             title="NeuroCore",
-            sidebar=[self.run.controls(), pmui.Divider(), self.builder.sidebar(), pmui.Divider(),
+            # Panel's Divider, not Material UI's: a line needs no React root of its own
+            sidebar=[self.run.controls(), pn.layout.Divider(), self.builder.sidebar(), pn.layout.Divider(),
                      after_first_paint(self.run.selection_controls), self.browser_copy],
             main=[self.tabs],
             sidebar_width=330,

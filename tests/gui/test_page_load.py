@@ -161,3 +161,26 @@ def test_a_page_that_never_answers_gets_its_figures_from_the_fallback(served_doc
     assert len(draws) == 1 and app.run.raster_pane.object is app.run.raster.dmap
     app.browser_copy.answered = True  # a late answer draws nothing more
     assert len(draws) == 1
+
+
+def test_a_hidden_message_reaches_the_page_only_when_shown(served_doc):
+    from neurocore_gui.builder import placed_when_shown
+
+    alert = pn.pane.Alert("", visible=False)
+    col = placed_when_shown(alert)
+    assert col.objects == []
+    alert.visible = True
+    assert col.objects == [alert]
+    alert.visible = False  # closed: stays in place, hidden
+    alert.visible = True
+    assert col.objects == [alert]
+    assert placed_when_shown(pn.pane.Alert("x")).objects[0].object == "x"  # shown from the start
+
+
+def test_app_first_document_has_no_hidden_messages(served_doc):
+    app = _served_app(served_doc)
+    assert app.builder.message._models == {} and app.run.message._models == {}
+    app.builder.notify("Saved.", "info")
+    assert app.builder.message._models != {}
+    app.run.show_error("boom")
+    assert app.run.message._models != {}
