@@ -478,11 +478,6 @@ EQUIVALENT.update({
         "population and the same once-only warning",
     _BB + "_population_dt__mutmut_22": "as _population_dt__mutmut_18",
     _BB + "_population_dt__mutmut_23": "as _population_dt__mutmut_18",
-    _BB + "_population_dt__mutmut_48": "warnings.warn(category=None) issues a UserWarning",
-    _BB + "_population_dt__mutmut_51": "as _population_dt__mutmut_48 (category dropped)",
-    _BB + "_population_dt__mutmut_40":
-        "default module name 'XXXX' instead of '' for a frame without __name__: neither is an internal "
-        "package, so that frame is the caller either way",
     _BB + "_reset_history__mutmut_3": _RESIZED,
     _BB + "_reset_history__mutmut_9": _RESIZED,
     _BB + "_reset_history__mutmut_10": _RESIZED,
@@ -997,6 +992,10 @@ def run_module(name: str, budget: float, fresh: bool, workers: int, rerun: bool 
         # tests, name the survivors to have them tried again
         names += sorted(m for m, st in results(d).items()
                         if st in ("survived", "no tests") and m not in EQUIVALENT and _selected(mod, m))
+    if mod.only and not names and (d / "mutants").exists():
+        # nothing of this module's selection to try: a "run" without names would try every
+        # unselected mutant of the shared source file
+        return Score(name, {m: st for m, st in results(d).items() if _selected(mod, m)}, 0.0)
     t0 = time.monotonic()
     rc, out = mutmut(d, "run", "--max-children", str(workers), *names, timeout=budget)
     sc = Score(name, {m: st for m, st in results(d).items() if _selected(mod, m)}, time.monotonic() - t0)
