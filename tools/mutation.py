@@ -74,6 +74,11 @@ MODULES: dict[str, Module] = {
         (E + "test_backends_numpy.py", E + "test_backend_contract.py", E + "test_pinned_delays.py",
          E + "test_pinned_kernels.py", E + "test_pinned_backends.py"),
     ),
+    # the torch backend (CPU); its tests compare it with the NumPy backend
+    "torch_backend": Module(
+        ("engine/backends/torch_backend.py",),
+        (E + "test_backend_torch.py", E + "test_pinned_torch_backend.py"),
+    ),
     "network": Module(
         ("engine/network/*",),
         (E + "test_network.py", E + "test_network_projection.py", E + "test_network_declared.py",
