@@ -786,6 +786,13 @@ EQUIVALENT.update({
                  "a copy of a buffer onto itself",
     _CP + "216": "as _compile__mutmut_215 ('S')",
     _MF + "xǁ_Symǁ__array_ufunc____mutmut_8": _UNTRACE,
+    **{_MF + f"xǁ_Tracerǁrecord__mutmut_{k}": _UNTRACE for k in (4, 5, 6, 21, 22, 23, 29, 30, 31)},
+    _MF + "xǁ_Tracerǁrecord__mutmut_16":
+        "'and' in the not-an-array check: _replay_for records only on plain 1-D arrays, and ufuncs and np.where "
+        "over those and the models' numbers (param.Number values, dt) give plain 1-D arrays, never a 0-d "
+        "result or an ndarray subclass",
+    _MF + "xǁ_Tracerǁrecord__mutmut_39": "the tag of a constant operand ('XXcXX'): every reader tests for 's' only",
+    _MF + "xǁ_Tracerǁrecord__mutmut_40": "as _Tracer.record__mutmut_39 ('C')",
 })
 
 # engine/network/io.py (round 3b)

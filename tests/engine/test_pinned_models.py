@@ -2344,3 +2344,153 @@ def test_record_refuses_a_ufunc_called_with_keywords():
     cur, v = np.array([0.0, 0.0]), np.array([0.1, 3.0])
     plan = (_form.Constants({"th": 1.0}), ("v",), float32_form, 0.0, None, False, False)
     assert _form._record(plan, 1.0, cur, [v.copy()], 0.0) is None
+
+
+# -- the replay's lookup on a view, and what the recorder refuses (round 5) -------------------------
+def _lapicque_pair():
+    from engine.models import registry
+    model = registry["LapicqueNeuron"](tau=10.0, v_threshold=1.5)
+    return model, model.view()
+
+
+class _NoLookups(dict):
+    def get(self, *_a, **_k):
+        raise AssertionError("the replay cache was consulted")
+
+
+def test_view_reuses_its_replay_for_the_same_arrays_and_follows_a_dt_change(fresh_replays, monkeypatch):
+    model, view = _lapicque_pair()
+    cur = np.array([2.0, 0.5, 3.0])
+    st, ref = model.initial_state(3), model.initial_state(3)
+    step = type(model).step
+    for dt in (1.0, 1.0):
+        np.testing.assert_array_equal(step(view, st, cur, dt), model.step(ref, cur.copy(), dt))
+        # after the first call the view answers from its own memo for these very arrays
+        monkeypatch.setattr(_form, "_REPLAY_CACHE", _NoLookups())
+    np.testing.assert_array_equal(st["v"], ref["v"])
+    # another dt is another plan: recorded again, with that dt's decay
+    monkeypatch.setattr(_form, "_REPLAY_CACHE", {})
+    for _ in range(3):
+        np.testing.assert_array_equal(step(view, st, cur, 0.25), model.step(ref, cur.copy(), 0.25))
+        np.testing.assert_array_equal(st["v"], ref["v"])
+    assert len(_form._REPLAY_CACHE) == 1
+
+
+def test_views_with_equal_parameters_share_one_recording(fresh_replays, monkeypatch):
+    from engine.models import registry
+    calls = []
+    real = _form._record
+
+    def counting(*a):
+        calls.append(1)
+        return real(*a)
+
+    monkeypatch.setattr(_form, "_record", counting)
+    cur = np.array([2.0, 0.5])
+    for _ in range(2):
+        model = registry["LapicqueNeuron"](tau=10.0)
+        st = model.initial_state(2)
+        type(model).step(model.view(), st, cur, 1.0)
+        np.testing.assert_allclose(st["v"], cur * (1 - math.exp(-0.1)), rtol=1e-15)
+    assert len(calls) == 1   # the second view found the first one's replay under the same key
+
+
+@pytest.mark.parametrize("cur", [2.0, np.array([2.0])], ids=["python float", "shape (1,)"])
+def test_view_runs_the_form_as_written_for_a_current_that_is_not_per_neuron(cur, fresh_replays):
+    model, view = _lapicque_pair()
+    st, ref = model.initial_state(3), model.initial_state(3)
+    ref["v"][...] = st["v"][...] = [0.0, 1.0, -1.0]
+    out = type(model).step(view, st, cur, 1.0)
+    # the current broadcasts: v <- 2 + (v - 2) exp(-0.1) for every neuron
+    expected = 2.0 + (np.array([0.0, 1.0, -1.0]) - 2.0) * math.exp(-0.1)
+    np.testing.assert_allclose(st["v"], expected, rtol=1e-15)
+    np.testing.assert_array_equal(out, expected >= 1.5)
+    assert view.__dict__["_form_replay"][3] is None
+
+
+def _int_plan(dynamics, std):
+    return (_form.Constants({"th": 0}), ("c",), dynamics, std, None, False, True)
+
+
+def _wide_int_form(p, I, noise, dt, c):
+    # a product past 2**53 (3**19 times about 2**31): exact in int64 arithmetic, not in float64
+    new = (c + I + noise) * 1162261467
+    return new >= p.th, new
+
+
+@pytest.mark.parametrize("std", [0, 7])
+def test_integer_form_replays_in_int64_arithmetic(std):
+    c = np.array([2 ** 31 - 5, -(2 ** 31) + 3, 12345], dtype=np.int64)
+    cur = np.array([3, -1, 0], dtype=np.int64)
+    noise = np.array([6, 0, 4], dtype=np.int64) if std else 0
+    fn = _form._record(_int_plan(_wide_int_form, std), 1.0, cur, [c.copy()], std)
+    assert fn is not None
+    s = c.copy()
+    out = fn(cur, noise, s)
+    nz = [6, 0, 4] if std else [0, 0, 0]
+    exp = [(int(c[k]) + int(cur[k]) + nz[k]) * 1162261467 for k in range(3)]  # Python ints
+    assert s.tolist() == exp and s.dtype == np.int64
+    assert out.tolist() == [e >= 0 for e in exp]
+
+
+def test_float_form_with_noise_replays_the_noise_as_float():
+    def doubled_noise(p, I, noise, dt, v):
+        v_new = v + I + noise * 2      # an int constant: float noise times 2 stays float
+        return v_new > p.th, v_new
+
+    cur, v = np.array([0.5, 0.0, -1.0]), np.array([0.0, 1.0, 2.0])
+    plan = (_form.Constants({"th": 1.0}), ("v",), doubled_noise, 0.5, None, False, False)
+    fn = _form._record(plan, 1.0, cur, [v.copy()], 0.5)
+    assert fn is not None
+    s = v.copy()
+    out = fn(cur, np.array([0.25, -0.125, 0.375]), s)
+    np.testing.assert_array_equal(s, [1.0, 0.75, 1.75])   # v + I + 2 noise, all exact binary fractions
+    np.testing.assert_array_equal(out, [False, False, True])
+
+
+def test_float_form_with_an_integer_current_keeps_a_float_output():
+    def rate(p, I, noise, dt, v):
+        r = I + noise                  # noise is 0.0 for a float form: the output is float64
+        return r, v + r
+
+    cur, v = np.array([1, -2, 3], dtype=np.int64), np.array([0.5, 0.5, 0.5])
+    plan = (_form.Constants({}), ("v",), rate, 0.0, None, False, False)
+    fn = _form._record(plan, 1.0, cur, [v.copy()], 0.0)
+    s = v.copy()
+    out = fn(cur, 0.0, s)
+    assert out.dtype == np.float64 and out.tolist() == [1.0, -2.0, 3.0]
+    np.testing.assert_array_equal(s, [1.5, -1.5, 3.5])
+
+
+def test_record_is_silent_on_floating_point_errors():
+    import warnings
+
+    def divides(p, I, noise, dt, v):
+        r = np.where(v > 0.0, I / v, 0.0)   # 1/0 in the branch np.where leaves out
+        return r > p.th, v + r
+
+    cur, v = np.array([1.0, 1.0]), np.array([2.0, 0.0])
+    plan = (_form.Constants({"th": 0.25}), ("v",), divides, 0.0, None, False, False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fn = _form._record(plan, 1.0, cur, [v.copy()], 0.0)
+    assert fn is not None
+    s = v.copy()
+    with np.errstate(divide="ignore"):
+        np.testing.assert_array_equal(fn(cur, 0.0, s), [True, False])
+    np.testing.assert_array_equal(s, [2.5, 0.0])
+
+
+def test_record_refuses_an_extra_output_and_a_constant_where_condition():
+    cur, v = np.array([0.5, 2.0]), np.array([0.0, 0.0])
+
+    def extra(p, I, noise, dt, v):
+        w = v + I
+        return w >= p.th, w, w * 2.0     # one value more than there are state variables
+
+    def constant_condition(p, I, noise, dt, v):
+        w = v + I
+        return w >= p.th, np.where(p.th, w, v)   # np.copyto's where= takes booleans only
+
+    for form in (extra, constant_condition):
+        assert _form._record(_plan_of(form), 1.0, cur, [v.copy()], 0.0) is None, form.__name__
