@@ -347,6 +347,9 @@ EQUIVALENT.update({
     _NW + "monitors.xǁStateMonitorǁ__getattr____mutmut_8": "as StateMonitor.__getattr____mutmut_6",
     _NW + "network.xǁNetworkǁ__getstate____mutmut_4": "pop('_lock') without default: _lock always exists",
     _NW + "stimuli.xǁPoissonInputǁ_changed__mutmut_1": "Stimulus._changed ignores its name argument",
+    _NW + "_warn.x_warn_at_caller__mutmut_15":
+        "default module name 'XXXX' instead of '' for a frame without __name__: neither is an internal "
+        "package, so that frame is the caller either way",
     _NW + "declare.x__check_items__mutmut_30":
         "kinds < {float, float64} instead of <=: a row with both types goes through the per-item loop, "
         "which accepts them",
