@@ -76,4 +76,6 @@ class ThetaNeuron(NeuronModel):
         fire_zero = (sp > 0.0) & (q <= sp * t)
         spikes = np.where(pos, fire_pos, np.where(neg, fire_neg, fire_zero))
         new = 2.0 * np.arctan2(c * sp + I * sn * q, c * q - sn * sp)
-        return spikes, np.mod(new + np.pi, 2.0 * np.pi) - np.pi
+        # back into [-pi, pi) by an exact +-2 pi (new is in [-2 pi, 2 pi]): np.mod(new + pi) rounds, and
+        # sent a phase one ulp short of pi to -pi, the far side of the spike it had not yet fired
+        return spikes, np.where(new >= np.pi, new - 2.0 * np.pi, np.where(new < -np.pi, new + 2.0 * np.pi, new))

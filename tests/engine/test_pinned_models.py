@@ -2494,3 +2494,31 @@ def test_record_refuses_an_extra_output_and_a_constant_where_condition():
 
     for form in (extra, constant_condition):
         assert _form._record(_plan_of(form), 1.0, cur, [v.copy()], 0.0) is None, form.__name__
+
+
+def test_theta_one_ulp_short_of_pi_keeps_its_side_of_the_spike():
+    # bug found by mutant theta.dynamics 120: I = 0 from theta = 1 blows up at T = 1 / tan(1/2); this step
+    # ends one ulp short of pi (no spike yet), and np.mod(new + pi, 2 pi) - pi rounded that to -pi, the far
+    # side of the spike, so the neuron never fired at I = 0 again.  The wrap is now an exact +-2 pi.
+    from engine.models.theta import ThetaNeuron
+
+    m = ThetaNeuron(theta_init=1.0)
+    st = m.initial_state(1)
+    assert m.step(st, np.array([0.0]), 1.8304877217124518).tolist() == [False]
+    assert st["theta"][0] == np.nextafter(np.pi, 0.0)
+    assert m.step(st, np.array([0.0]), 0.1).tolist() == [True]   # q = cos(theta/2) ~ 1e-16 <= p T
+
+
+def test_theta_wrap_is_exact():
+    # I = 0: (p, q) <- (p, q - T p) (the docstring's map), theta = 2 atan2(p, q - T p), in [-pi, pi) as is
+    # and otherwise shifted by exactly 2 pi (a difference of floats within a factor 2 is exact)
+    from engine.models.theta import ThetaNeuron
+
+    for theta0, T, fires in ((-1.0, 2.0, False), (0.5, 0.25, False), (2.0, 1.0, True)):
+        m = ThetaNeuron(theta_init=theta0)
+        st = m.initial_state(1)
+        assert m.step(st, np.array([0.0]), T).tolist() == [fires]
+        p, q = np.sin(0.5 * theta0), np.cos(0.5 * theta0)
+        new = 2.0 * np.arctan2(p, q - T * p)
+        assert st["theta"][0] == (new - 2.0 * np.pi if new >= np.pi else new)
+        assert -np.pi <= st["theta"][0] < np.pi
