@@ -707,6 +707,7 @@ EQUIVALENT.update({
     **{_MF + f"xǁ_Symǁ__array_function____mutmut_{k}": _UNTRACE for k in range(13, 24)},
     _MF + "x_rk4_cross2__mutmut_10": "a <= -inf for a < -inf: a state is never -inf, so both are all False",
     _MF + "x_rk4_cross3__mutmut_10": "as rk4_cross2__mutmut_10",
+    _MF + "x_rk4_cross4__mutmut_10": "as rk4_cross2__mutmut_10",
     _MF + "x_refractory_count__mutmut_7": "period / 1.0 for period * 1.0: the same float for an int or float",
     "engine.models.base.x_get_model__mutmut_32": "get_close_matches without n: its default n is 3",
     _MM + "fixed_point_lif.x__check_config__mutmut_3":
@@ -796,6 +797,9 @@ EQUIVALENT.update({
         "result or an ndarray subclass",
     _MF + "xǁ_Tracerǁrecord__mutmut_39": "the tag of a constant operand ('XXcXX'): every reader tests for 's' only",
     _MF + "xǁ_Tracerǁrecord__mutmut_40": "as _Tracer.record__mutmut_39 ('C')",
+    _MF + "x__replay_for__mutmut_53":
+        "integer left out of the cache key: integer models keep int64 state and float models float64 "
+        "(initial_state), and the state dtypes are in the key; no two registered classes share a dynamics",
 })
 
 # engine/network/io.py (round 3b)

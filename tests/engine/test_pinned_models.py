@@ -2522,3 +2522,73 @@ def test_theta_wrap_is_exact():
         new = 2.0 * np.arctan2(p, q - T * p)
         assert st["theta"][0] == (new - 2.0 * np.pi if new >= np.pi else new)
         assert -np.pi <= st["theta"][0] < np.pi
+
+
+def _late_current_form(p, I, noise, dt, v):
+    v_new = v * 0.5        # op0: straight into v's array (v's last read)
+    return I > p.th, v_new  # op1: reads I after v's array was written
+
+
+def test_replay_is_not_used_when_the_current_shares_memory_with_a_state():
+    view = type("View", (), {})()
+    v = np.array([2.0, 0.0, 1.5])
+    plan = _plan_of(_late_current_form)
+    # the current is the state array itself, or a view of it: the form runs as written
+    assert _form._replay_for(view, plan, 1.0, v, [v], 0.0) is None
+    assert _form._replay_for(type("View", (), {})(), plan, 1.0, v[::1], [v], 0.0) is None
+    a = np.array([2.0, 0.0, 1.5])
+    assert _form._replay_for(type("View", (), {})(), _plan_of(_late_current_form), 1.0, a.copy(), [a], 0.0) \
+        is not None
+
+
+def _weighted_form(p, I, noise, dt, v):
+    v_new = v + I * p.w
+    return v_new > p.th, v_new
+
+
+def test_replay_for_array_constants_is_recorded_per_view(fresh_replays):
+    # constants that cannot be hashed (a per-neuron array): each view keeps its own recording
+    cur = np.array([1.0, 2.0])
+    outs = []
+    for w in (np.array([0.5, 1.0]), np.array([2.0, -1.0])):
+        p = _form.Constants({"w": w, "th": 1.0})
+        plan = (p, ("v",), _weighted_form, 0.0, None, False, False)
+        v = np.array([0.0, 0.25])
+        fn = _form._replay_for(type("View", (), {})(), plan, 1.0, cur, [v], 0.0)
+        assert fn is not None
+        outs.append((fn(cur, 0.0, v).tolist(), v.tolist()))
+    # by hand: v + I w = [0.5, 2.25] and [2, -1.75]
+    assert outs == [([False, True], [0.5, 2.25]), ([True, False], [2.0, -1.75])]
+
+
+def test_a_noisy_view_does_not_take_the_replay_of_a_noiseless_one(fresh_replays):
+    from engine.models.stochastic_lif import StochasticLIF
+
+    class Quiet(StochasticLIF):       # the same form and parameters, but no noise
+        @staticmethod
+        def step_noise(p, dt):
+            return 0.0
+
+    cur = np.array([0.5, 0.25, 0.0])
+    quiet, noisy = Quiet(noise_std=0.5), StochasticLIF(noise_std=0.5)
+    st_quiet = quiet.initial_state(3)
+    type(quiet).step(quiet.view(), st_quiet, cur, 1.0)
+    st, ref = noisy.initial_state(3), noisy.initial_state(3)
+    type(noisy).step(noisy.view(), st, cur, 1.0, np.random.default_rng(4))
+    noisy.step(ref, cur.copy(), 1.0, np.random.default_rng(4))   # the form evaluated directly
+    np.testing.assert_array_equal(st["v"], ref["v"])
+    assert np.all(ref["v"] != st_quiet["v"])   # the noise is there
+
+
+def test_view_dt_is_the_value_at_its_last_refresh():
+    from engine.models import registry
+
+    for first in (None, 0.5):          # unset (values() leaves it out) and set
+        m = registry["LapicqueNeuron"](dt=first)
+        view = m.view()
+        assert view.dt == first
+        m.dt = 0.25
+        # a copy, not a live attribute: live edits apply when the simulator refreshes (each advance)
+        assert view.dt == first
+        view.refresh()
+        assert view.dt == 0.25
