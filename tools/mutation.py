@@ -797,6 +797,11 @@ EQUIVALENT.update({
         "result or an ndarray subclass",
     _MF + "xǁ_Tracerǁrecord__mutmut_39": "the tag of a constant operand ('XXcXX'): every reader tests for 's' only",
     _MF + "xǁ_Tracerǁrecord__mutmut_40": "as _Tracer.record__mutmut_39 ('C')",
+    _MM + "hodgkin_huxley.xǁHodgkinHuxleyǁrates__mutmut_7":
+        "asarray(v) without dtype: hh_rates converts v with np.asarray(v, dtype=np.float64) itself",
+    _MM + "hodgkin_huxley.xǁHodgkinHuxleyǁrates__mutmut_9": "as HodgkinHuxley.rates__mutmut_7",
+    _MM + "hodgkin_huxley.xǁHodgkinHuxleyǁsteady_gates__mutmut_10":
+        "r[3:7] for r[3:6]: hh_rates stacks exactly six rows, so both slices are rows 3-5",
     _MF + "x__replay_for__mutmut_53":
         "integer left out of the cache key: integer models keep int64 state and float models float64 "
         "(initial_state), and the state dtypes are in the key; no two registered classes share a dynamics",

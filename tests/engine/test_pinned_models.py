@@ -1947,10 +1947,14 @@ def _rhs_unit3(p, I, a, b, c):
     return np.ones_like(a), np.zeros_like(b), np.zeros_like(c)
 
 
-@pytest.mark.parametrize("which", [2, 3])
+def _rhs_unit4(p, I, a, b, c, d):
+    return np.ones_like(a), np.zeros_like(b), np.zeros_like(c), np.zeros_like(d)
+
+
+@pytest.mark.parametrize("which", [2, 3, 4])
 def test_rk4_crossing_counts_an_upward_landing_on_the_threshold_not_a_start_on_it(which):
-    cross = _form.rk4_cross2 if which == 2 else _form.rk4_cross3
-    rhs = _rhs_unit2 if which == 2 else _rhs_unit3
+    cross = {2: _form.rk4_cross2, 3: _form.rk4_cross3, 4: _form.rk4_cross4}[which]
+    rhs = {2: _rhs_unit2, 3: _rhs_unit3, 4: _rhs_unit4}[which]
     # a = 0.5 below 1.0, then 1.0 after one substep of 0.5: an upward crossing (>=), fires
     # a = 1.0 at the start (not below): no crossing; a = 2.0 above: none
     a = np.array([0.5, 1.0, 2.0])
@@ -2592,3 +2596,16 @@ def test_view_dt_is_the_value_at_its_last_refresh():
         assert view.dt == first
         view.refresh()
         assert view.dt == 0.25
+
+
+def test_hh_rates_compute_in_float64_whatever_the_voltage_dtype():
+    from engine.models.hodgkin_huxley import HodgkinHuxley, hh_rates
+
+    v32 = np.array([-65.0, -40.0, 10.5], dtype=np.float32)   # exactly representable in both
+    shifts = np.array([40.0, 65.0, 55.0, 65.0, 35.0, 65.0])
+    want = np.array([_hh_rates_ref(float(x)) for x in v32]).T   # the 1952 rates written out, per voltage
+    got = hh_rates(v32, shifts)
+    assert got.dtype == np.float64
+    np.testing.assert_allclose(got, want, rtol=1e-13)
+    np.testing.assert_array_equal(got, hh_rates(v32.astype(np.float64), shifts))
+    np.testing.assert_array_equal(HodgkinHuxley().rates(v32), got)
