@@ -802,6 +802,9 @@ EQUIVALENT.update({
     _MM + "hodgkin_huxley.xǁHodgkinHuxleyǁrates__mutmut_9": "as HodgkinHuxley.rates__mutmut_7",
     _MM + "hodgkin_huxley.xǁHodgkinHuxleyǁsteady_gates__mutmut_10":
         "r[3:7] for r[3:6]: hh_rates stacks exactly six rows, so both slices are rows 3-5",
+    _MF + "x_lin_rate__mutmut_23":
+        "placeholder denominator 2.0 for 1.0 where x = 0: the outer np.where takes c f there, and the "
+        "placeholder only keeps that branch's division finite",
     _MF + "x__replay_for__mutmut_53":
         "integer left out of the cache key: integer models keep int64 state and float models float64 "
         "(initial_state), and the state dtypes are in the key; no two registered classes share a dynamics",

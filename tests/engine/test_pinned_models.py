@@ -2609,3 +2609,37 @@ def test_hh_rates_compute_in_float64_whatever_the_voltage_dtype():
     np.testing.assert_allclose(got, want, rtol=1e-13)
     np.testing.assert_array_equal(got, hh_rates(v32.astype(np.float64), shifts))
     np.testing.assert_array_equal(HodgkinHuxley().rates(v32), got)
+
+
+def test_a_models_own_step_evaluates_the_form_as_written(monkeypatch):
+    # model.step (not a view) is the reference evaluation: it neither records nor looks up a replay
+    from engine.models import registry
+
+    monkeypatch.setattr(_form, "_REPLAY_CACHE", _NoLookups())
+    monkeypatch.setattr(_form, "_numpy_forms", {})      # and re-binds the form to NumPy's helpers afresh
+    m = registry["LapicqueNeuron"](tau=10.0)
+    st = m.initial_state(2)
+    assert m.step(st, np.array([20.0, 5.0]), 1.0).tolist() == [True, False]
+    # by hand: v = I (1 - e^-0.1) = [1.903, 0.476] against v_threshold 1; the spiking one is reset to 0
+    np.testing.assert_allclose(st["v"], [0.0, 5.0 * (1 - math.exp(-0.1))], rtol=1e-15)
+    assert "_form_replay" not in m.__dict__
+    assert set(_form._numpy_forms) == {type(m).dynamics}
+
+
+def test_real_parameter_accepts_none_and_callables_and_names_bad_values():
+    from engine.models import registry
+
+    m = registry["LapicqueNeuron"](dt=0.5)
+    m.dt = None                        # the unset dt (allow_None)
+    assert m.dt is None
+    m.tau = lambda: 5.0                # param's dynamic value: called when read
+    assert m.tau == 5.0
+    m.tau = 7                          # an int is stored as a float
+    assert m.tau == 7.0 and type(m.tau) is float
+    with pytest.raises(ValueError, match=r"^parameter 'tau' must be a real number, got 'abc'$"):
+        m.tau = "abc"
+    with pytest.raises(ValueError, match=r"^parameter 'tau' must be a real number, got a list of length 1$"):
+        m.tau = [1.0]
+    with pytest.raises(ValueError, match=r"^parameter 'tau' is out of range: an integer of about 401 digits"):
+        m.tau = 10 ** 400
+    assert m.tau == 7.0
