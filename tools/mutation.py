@@ -805,6 +805,8 @@ EQUIVALENT.update({
     _MF + "x_lin_rate__mutmut_23":
         "placeholder denominator 2.0 for 1.0 where x = 0: the outer np.where takes c f there, and the "
         "placeholder only keeps that branch's division finite",
+    _MF + "x_form_step__mutmut_28":
+        "_numpy_forms.get(None) always misses, and numpy_form(dynamics) then looks the same cache up itself",
     _MF + "x__replay_for__mutmut_53":
         "integer left out of the cache key: integer models keep int64 state and float models float64 "
         "(initial_state), and the state dtypes are in the key; no two registered classes share a dynamics",
