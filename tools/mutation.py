@@ -807,6 +807,10 @@ EQUIVALENT.update({
         "placeholder only keeps that branch's division finite",
     _MF + "x_form_step__mutmut_28":
         "_numpy_forms.get(None) always misses, and numpy_form(dynamics) then looks the same cache up itself",
+    _MM + "hodgkin_huxley.x_hh_rates__mutmut_6":
+        "asarray(v) without dtype: every rate starts with v plus a shift, and np.ravel(shifts) yields NumPy "
+        "float64 scalars, which promote a float32 or integer v to float64 (NEP 50): the same float64 rates",
+    _MM + "hodgkin_huxley.x_hh_rates__mutmut_8": "as hh_rates__mutmut_6",
     _MF + "x__replay_for__mutmut_53":
         "integer left out of the cache key: integer models keep int64 state and float models float64 "
         "(initial_state), and the state dtypes are in the key; no two registered classes share a dynamics",
