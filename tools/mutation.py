@@ -789,6 +789,11 @@ EQUIVALENT.update({
     _CP + "215": "where's third argument always copied into the target, also when it is already there: "
                  "a copy of a buffer onto itself",
     _CP + "216": "as _compile__mutmut_215 ('S')",
+    **{_CP + str(k): _NAME + " (the ufuncs)" for k in (238, 241, 242)},
+    _CP + "259": "last[r] <= j for < j: a value is never read by the operation that makes it, so its last "
+                 "read is never j",
+    _CP + "272": "the tag of a constant new state ('XXcXX'): ref and _casting test for 's' only",
+    _CP + "273": "as _compile__mutmut_272 ('C')",
     _MF + "xǁ_Symǁ__array_ufunc____mutmut_8": _UNTRACE,
     **{_MF + f"xǁ_Tracerǁrecord__mutmut_{k}": _UNTRACE for k in (4, 5, 6, 21, 22, 23, 29, 30, 31)},
     _MF + "xǁ_Tracerǁrecord__mutmut_16":
@@ -805,6 +810,9 @@ EQUIVALENT.update({
     _MF + "x_lin_rate__mutmut_23":
         "placeholder denominator 2.0 for 1.0 where x = 0: the outer np.where takes c f there, and the "
         "placeholder only keeps that branch's division finite",
+    _MF + "x_form_step__mutmut_38":
+        "0.0 for an integer model's noise: the next lines replace it with _int_noise's integer for integer "
+        "models, so only float models reach it, which get 0.0 anyway",
     _MF + "x_form_step__mutmut_28":
         "_numpy_forms.get(None) always misses, and numpy_form(dynamics) then looks the same cache up itself",
     _MM + "hodgkin_huxley.x_hh_rates__mutmut_6":

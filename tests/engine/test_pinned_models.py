@@ -2643,3 +2643,81 @@ def test_real_parameter_accepts_none_and_callables_and_names_bad_values():
     with pytest.raises(ValueError, match=r"^parameter 'tau' is out of range: an integer of about 401 digits"):
         m.tau = 10 ** 400
     assert m.tau == 7.0
+
+
+def _stale_state_form(p, I, noise, dt, v):
+    d = v * 0.5            # op0: v's last read: d goes into v's array
+    v_new = I * 2.0        # op1: v's array still holds d, read below: v_new must not go there
+    return d > p.th, v_new  # op2: reads d
+
+
+def _dead_value_form(p, I, noise, dt, v):
+    unused = I * 2.0       # op0: never read: its buffer is free again at once
+    u = I * 3.0            # op1: takes that buffer
+    v_new = v + u          # op2: into v's array
+    return v_new > p.th, v_new
+
+
+def _constant_state_form(p, I, noise, dt, v, r):
+    v_new = v + I
+    return v_new > p.th, v_new, 0.0     # r is set to the constant 0 every step
+
+
+def test_planner_tracks_what_a_state_array_holds_and_frees_unread_values():
+    cur = np.array([1.0, -1.0, 4.0])
+    v = np.array([4.0, 1.0, 0.5])
+    fn = _rec(_stale_state_form, cur, [v])
+    s = v.copy()
+    np.testing.assert_array_equal(fn(cur, 0.0, s), [True, False, False])   # v / 2 = [2, 0.5, 0.25] > 1
+    np.testing.assert_array_equal(s, [2.0, -2.0, 8.0])                      # 2 I
+    fn = _rec(_dead_value_form, cur, [v])
+    assert fn.nbytes == _F8
+    s = v.copy()
+    np.testing.assert_array_equal(fn(cur, 0.0, s), [True, False, True])
+    np.testing.assert_array_equal(s, [7.0, -2.0, 12.5])                     # v + 3 I
+    r = np.array([3.0, 0.0, -2.0])
+    fn = _rec(_constant_state_form, cur, [v, r])
+    s, sr = v.copy(), r.copy()
+    np.testing.assert_array_equal(fn(cur, 0.0, s, sr), [True, False, True])
+    np.testing.assert_array_equal(sr, [0.0, 0.0, 0.0])
+    np.testing.assert_array_equal(s, [5.0, 0.0, 4.5])
+
+
+def test_replay_code_is_named_in_warnings():
+    import warnings
+
+    def divides(p, I, noise, dt, v):
+        r = I / v                     # 1/0 warns where the replay runs it
+        return r > p.th, v + 0.0 * r
+
+    cur, v = np.array([1.0, 1.0]), np.array([2.0, 0.0])
+    fn = _rec(divides, cur, [v])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fn(cur, 0.0, v.copy())
+    assert [w.filename for w in caught if issubclass(w.category, RuntimeWarning)][:1] == ["<form replay>"]
+
+
+def test_form_step_refuses_a_non_finite_current_with_its_message():
+    from engine.models.theta import ThetaNeuron
+
+    m = ThetaNeuron()
+    st = m.initial_state(2)
+    with pytest.raises(ValueError, match=r"^current must be finite$"):
+        m.step(st, np.array([0.5, np.nan]), 0.1)
+    assert st["theta"].tolist() == [0.0, 0.0]
+
+
+def test_float_form_gets_float_noise_without_noise():
+    from engine.models.perfect_integrator import PerfectIntegrator
+
+    class Relay(PerfectIntegrator):    # not registered: a graded output that is the input plus the noise
+        @staticmethod
+        def dynamics(p, I, noise, dt, v, refractory):
+            return I + noise, v + I * dt, refractory
+
+    m = Relay()
+    st = m.initial_state(3)
+    out = m.step(st, np.array([1, -2, 3], dtype=np.int64), 1.0)
+    # a float form's noise is 0.0 when it draws none, so an integer current gives a float output
+    assert out.dtype == np.float64 and out.tolist() == [1.0, -2.0, 3.0]
