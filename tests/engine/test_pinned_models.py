@@ -2514,18 +2514,25 @@ def test_theta_one_ulp_short_of_pi_keeps_its_side_of_the_spike():
 
 
 def test_theta_wrap_is_exact():
-    # I = 0: (p, q) <- (p, q - T p) (the docstring's map), theta = 2 atan2(p, q - T p), in [-pi, pi) as is
-    # and otherwise shifted by exactly 2 pi (a difference of floats within a factor 2 is exact)
+    # one step is the docstring's linear map (p, q) <- (C p + I S q, C q - S p): C = 1, S = T at I = 0,
+    # C = cos(T), S = sin(T) at I = 1; theta = 2 atan2 of that, kept as is in [-pi, pi) and otherwise
+    # shifted by exactly 2 pi (a difference of floats within a factor 2 of each other is exact)
     from engine.models.theta import ThetaNeuron
 
-    for theta0, T, fires in ((-1.0, 2.0, False), (0.5, 0.25, False), (2.0, 1.0, True)):
+    cases = ((-1.0, 0.0, 2.0, False), (0.5, 0.0, 0.25, False), (2.0, 0.0, 1.0, True),
+             (0.0, 1.0, 4.0, True),      # 2 atan2 = 8 - 4 pi < -pi: gains 2 pi (theta = 8 - 2 pi)
+             (-np.pi, 0.0, 1e-20, False))  # the step keeps 2 atan2 at exactly -pi, which stays -pi
+    for theta0, I, T, fires in cases:
         m = ThetaNeuron(theta_init=theta0)
         st = m.initial_state(1)
-        assert m.step(st, np.array([0.0]), T).tolist() == [fires]
+        assert m.step(st, np.array([I]), T).tolist() == [fires]
         p, q = np.sin(0.5 * theta0), np.cos(0.5 * theta0)
-        new = 2.0 * np.arctan2(p, q - T * p)
-        assert st["theta"][0] == (new - 2.0 * np.pi if new >= np.pi else new)
+        C, S = (np.cos(T), np.sin(T)) if I else (1.0, T)
+        new = 2.0 * np.arctan2(C * p + I * S * q, C * q - S * p)
+        assert st["theta"][0] == (new - 2.0 * np.pi if new >= np.pi else new + 2.0 * np.pi if new < -np.pi
+                                  else new), (theta0, I, T)
         assert -np.pi <= st["theta"][0] < np.pi
+    assert st["theta"][0] == -np.pi
 
 
 def _late_current_form(p, I, noise, dt, v):
