@@ -43,14 +43,15 @@ def default_device() -> str:
 
 # -- the NumPy names the forms use, answered by torch ---------------------------------------
 def _like(x, ref):
-    """``x`` as a tensor matching ``ref``'s device (and dtype for Python scalars)."""
+    """``x`` as a tensor matching ``ref``'s device (and dtype for scalars)."""
     if isinstance(x, torch.Tensor):
         return x
     if isinstance(x, bool):
         return torch.tensor(x, device=ref.device)
-    dtype = ref.dtype if ref.dtype != torch.bool else (torch.int64 if isinstance(x, int) else torch.float64)
-    if isinstance(x, float) and not dtype.is_floating_point:
-        dtype = torch.float64
+    dtype = ref.dtype if ref.dtype != torch.bool else (torch.int64 if isinstance(x, (int, np.integer))
+                                                       else torch.float64)
+    if isinstance(x, (float, np.floating)) and not dtype.is_floating_point:
+        dtype = torch.float64  # a float scalar is never truncated to an integer tensor's dtype
     return torch.as_tensor(x, dtype=dtype, device=ref.device)
 
 
@@ -83,11 +84,8 @@ def _where(cond, a, b):
         dtype = torch.float64 if isinstance(a, float) or isinstance(b, float) else torch.int64
         a = torch.as_tensor(a, dtype=dtype, device=cond.device)
     ref = _first_tensor((a, b))
-    a, b = _like(a, ref), _like(b, ref)
-    if a.dtype != b.dtype:
-        common = torch.promote_types(a.dtype, b.dtype)
-        a, b = a.to(common), b.to(common)
-    return torch.where(cond, a, b)
+    # torch.where promotes mixed dtypes (int64 with float64 -> float64) as np.where does
+    return torch.where(cond, _like(a, ref), _like(b, ref))
 
 
 def _int64(x):

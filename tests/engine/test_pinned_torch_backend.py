@@ -184,3 +184,74 @@ def test_a_non_finite_current_is_refused_naming_the_population():
     with pytest.raises(ValueError, match="^population 'bad': current must be finite$"), \
             np.errstate(over="ignore"):
         sim.advance(20)
+
+
+def test_like_with_numpy_scalars():
+    # a NumPy float is never truncated to an integer tensor's dtype; a NumPy int with a mask is int64
+    for value, ref, dtype in [(np.float32(2.5), I64, torch.float64), (np.float32(2.5), BOOL, torch.float64),
+                              (np.int64(3), BOOL, torch.int64), (np.float64(0.25), I64, torch.float64)]:
+        x = tb._like(value, ref)
+        assert x.dtype == dtype and x.item() == value, (value, ref.dtype)
+
+
+def test_where_keeps_a_float32_tensor_with_an_int_scalar():
+    cond = torch.tensor([True, False])
+    r = tb._where(cond, torch.tensor([1.5, 2.5], dtype=torch.float32), 1)
+    assert r.dtype == torch.float32 and r.tolist() == [1.5, 1.0]
+    r = tb._where(cond, torch.tensor([True, True]), 3)  # bool with int: int64, as np.where
+    assert r.dtype == torch.int64 and r.tolist() == [1, 3]
+
+
+def test_ufunc_on_tensors_is_torchs_own_function():
+    # where the two libraries round differently, the tensor path gives torch's value
+    x = torch.tensor([3.631789223498865, 0.3], dtype=torch.float64)
+    got = tb._ufunc(np.tanh, torch.tanh)(x)
+    assert torch.equal(got, torch.tanh(x))
+
+
+def test_torch_forms_are_made_once_per_model(monkeypatch):
+    monkeypatch.setattr(tb, "_forms", {})
+    dyn = registry["LapicqueNeuron"].dynamics
+    fn = tb.torch_form(dyn)
+    assert callable(fn) and fn is not dyn and tb.torch_form(dyn) is fn and tb._forms == {dyn: fn}
+    # the new form runs on tensors, through the torch names
+    pop, sim, chunk = _run("torch", "LapicqueNeuron")
+    ref_pop, _, ref_chunk = _run("numpy", "LapicqueNeuron")
+    np.testing.assert_array_equal(pop.state["v"], ref_pop.state["v"])
+
+
+def test_the_device_given_is_the_device_used():
+    pop = Population("LapicqueNeuron", 2)
+    sim = tb.TorchSimulator(Network(pop), 0.001, device="meta")  # a device with no data: nothing runs
+    assert sim.device == torch.device("meta")
+    assert tb.TorchSimulator(Network(pop), 0.001).device == torch.device(tb.default_device())
+
+
+def test_backend_offered_with_no_reason_given():
+    from engine.backends import available_backends
+
+    assert available_backends()["torch"] == (True, "")
+
+
+def test_an_integer_model_without_noise_fires_on_its_threshold_exactly():
+    # TrueNorth with no threshold mask: no noise (0, not 1) is added to its threshold
+    ref_pop, ref = _noisy_run("numpy", "TrueNorthNeuron", {"threshold": 10, "leak": 0}, 2.0, steps=30)
+    pop, chunk = _noisy_run("torch", "TrueNorthNeuron", {"threshold": 10, "leak": 0}, 2.0, steps=30)
+    # +2 a tick from 0: v reaches 10 on the 5th tick, then resets to 0
+    assert sorted(set(ref.spikes["p"][0].tolist())) == [4, 9, 14, 19, 24, 29]
+    np.testing.assert_array_equal(chunk.spikes["p"][0], ref.spikes["p"][0])
+    np.testing.assert_array_equal(pop.state["v"], ref_pop.state["v"])
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("name,params,amp", NOISY[:2], ids=[n for n, _, _ in NOISY[:2]])
+def test_on_cuda_the_state_goes_to_the_device_and_back(name, params, amp):
+    ref_pop, ref = _noisy_run("numpy", name, params, amp)
+    pop = Population(name, 4, params, label="p")
+    sim = tb.TorchSimulator(Network(pop, ConstantCurrent(amp, target=pop), seed=11), 0.001, device="cuda")
+    chunk = sim.advance(60)
+    assert all(t.device.type == "cuda" for t in sim._tstate[0])
+    for var in ref_pop.state:
+        np.testing.assert_allclose(pop.state[var], ref_pop.state[var], rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(sim._read_state(0, var), ref_pop.state[var], rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(chunk.spikes["p"][0], ref.spikes["p"][0])
