@@ -813,6 +813,7 @@ EQUIVALENT.update({
     _MF + "x_form_step__mutmut_38":
         "0.0 for an integer model's noise: the next lines replace it with _int_noise's integer for integer "
         "models, so only float models reach it, which get 0.0 anyway",
+    _MF + "x_form_step__mutmut_40": "1 for an integer model's noise: replaced by _int_noise as form_step__mutmut_38",
     _MF + "x_form_step__mutmut_28":
         "_numpy_forms.get(None) always misses, and numpy_form(dynamics) then looks the same cache up itself",
     _MM + "hodgkin_huxley.x_hh_rates__mutmut_6":

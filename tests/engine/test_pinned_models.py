@@ -2728,3 +2728,23 @@ def test_float_form_gets_float_noise_without_noise():
     out = m.step(st, np.array([1, -2, 3], dtype=np.int64), 1.0)
     # a float form's noise is 0.0 when it draws none, so an integer current gives a float output
     assert out.dtype == np.float64 and out.tolist() == [1.0, -2.0, 3.0]
+
+
+def test_a_recorded_integer_form_answers_0_1_in_int64(fresh_replays):
+    from engine.models.truenorth import TrueNorthNeuron
+
+    class Counter(TrueNorthNeuron):    # not registered: an integer form that the recorder accepts
+        @staticmethod
+        def dynamics(p, I, noise, dt, v):
+            v_new = v + I + noise
+            spikes = v_new >= p.threshold
+            return spikes, np.where(spikes, 0, v_new)
+
+    m = Counter(threshold=5)
+    view = m.view()
+    st = m.initial_state(3)
+    for cur, want_out, want_v in (([2, 6, 5], [0, 1, 1], [2, 0, 0]), ([3, 4, -1], [1, 0, 0], [0, 4, -1])):
+        out = type(m).step(view, st, np.array(cur, dtype=np.int64), 1.0)
+        assert out.dtype == np.int64 and out.tolist() == want_out   # by hand: v + I against 5, reset to 0
+        assert st["v"].tolist() == want_v and st["v"].dtype == np.int64
+    assert view.__dict__["_form_replay"][3] is not None     # it went through the replay
