@@ -2748,3 +2748,30 @@ def test_a_recorded_integer_form_answers_0_1_in_int64(fresh_replays):
         assert out.dtype == np.int64 and out.tolist() == want_out   # by hand: v + I against 5, reset to 0
         assert st["v"].tolist() == want_v and st["v"].dtype == np.int64
     assert view.__dict__["_form_replay"][3] is not None     # it went through the replay
+
+
+def test_a_recorded_integer_form_with_noise_replays_the_draws(fresh_replays):
+    from engine.models.truenorth import TrueNorthNeuron
+
+    class NoisyCounter(TrueNorthNeuron):   # not registered: noise in [0, 2**3) added each tick
+        @staticmethod
+        def dynamics(p, I, noise, dt, v):
+            v_new = v + I + noise
+            spikes = v_new >= p.threshold
+            return spikes, np.where(spikes, 0, v_new)
+
+    m = NoisyCounter(threshold=9, threshold_mask_bits=3)
+    view = m.view()
+    st, ref = m.initial_state(4), m.initial_state(4)
+    r1, r2, draws = np.random.default_rng(8), np.random.default_rng(8), np.random.default_rng(8)
+    v = [0, 0, 0, 0]
+    for _ in range(4):
+        cur = np.array([2, 5, 0, 1], dtype=np.int64)
+        out = type(m).step(view, st, cur, 1.0, r1)
+        assert out.tolist() == m.step(ref, cur.copy(), 1.0, r2).tolist()
+        eta = draws.integers(0, 8, size=4, dtype=np.int64)          # by hand from the same stream
+        x = [v[k] + int(cur[k]) + int(eta[k]) for k in range(4)]
+        assert out.tolist() == [int(e >= 9) for e in x]
+        v = [0 if e >= 9 else e for e in x]
+        assert st["v"].tolist() == v == ref["v"].tolist()
+    assert view.__dict__["_form_replay"][3] is not None
