@@ -985,6 +985,46 @@ def results(d: Path) -> dict[str, str]:
     return {m.group(1): m.group(2).strip() for line in out.splitlines() if (m := STATUS_RE.match(line))}
 
 
+# -- the torch backend (round 5) ---------------------------------------------------------------
+_TB = "engine.backends.torch_backend."
+_TBS = _TB + "xǁTorchSimulatorǁ"
+EQUIVALENT.update({
+    _TB + "x__like__mutmut_10":
+        "int64 for every scalar with a mask as reference: the scalars here are ints or floats (Python or NumPy); "
+        "an int gets int64 either way, a float float64 from the next line",
+    _TBS + "_noise__mutmut_11": "rng.integers(std) is rng.integers(0, std): the same range and the same draws",
+    _TBS + "_noise__mutmut_14": "rng.integers without dtype: NumPy's default for integer bounds is int64",
+    _TBS + "_noise__mutmut_21":
+        "draws(None, ...): the one model family with a draw mask (StochasticLIF) does not read p in draws",
+    _TBS + "_setup_populations__mutmut_1":
+        "_forms = None at setup: _prepare, run by the base __init__ next and at every advance, sets it again",
+    # a device type that is never "XXcpuXX" or "CPU": the other branch, which on a CPU reads (or copies back
+    # to itself) the same memory, and on CUDA is the branch taken anyway
+    **{_TBS + f"_read_state__mutmut_{k}": "device type compared with a name no device has: on a CPU the "
+       "tensor path reads the memory it shares with population.state" for k in (2, 3)},
+    **{_TBS + f"_finish_advance__mutmut_{k}": "device type compared with a name no device has: on a CPU the "
+       "copy back writes population.state's memory onto itself" for k in (2, 3)},
+    **{_TBS + f"_prepare__mutmut_{k}": "on_cpu False (or the tensor always moved): on a CPU .to(cpu) returns the "
+       "tensor itself, on CUDA it is the move the code makes anyway" for k in (3, 5, 6, 25)},
+})
+
+#: Mutants that only change what happens on a device this machine does not
+#: have (CUDA): where a tensor is placed and the copies to and from it.  On a
+#: CPU every placement is the CPU and ``.to(cpu)`` returns the tensor itself, so
+#: no test can tell them apart here.  They are left out of the score and listed
+#: as "device only"; on a machine with CUDA, ``test_pinned_torch_backend.py``'s
+#: CUDA tests run and count them as killed or survived.
+_CUDA = "places a tensor on the CPU instead of the simulator's device: the same on a CPU-only machine"
+DEVICE_ONLY: dict[str, str] = {
+    **{_TB + f"x__like__mutmut_{k}": _CUDA for k in (2, 4, 16, 19)},
+    **{_TB + f"x__where__mutmut_{k}": _CUDA for k in (13, 15, 26, 29)},
+    **{_TBS + f"_noise__mutmut_{k}": _CUDA for k in (5, 48)},
+    **{_TBS + f"_torch_params__mutmut_{k}": _CUDA for k in (6, 9)},
+    **{_TBS + f"_prepare__mutmut_{k}": "on CUDA the state tensors would stay on the CPU; on a CPU they are there"
+       for k in (4, 26, 27)},
+}
+
+
 @dataclass
 class Score:
     name: str
@@ -992,12 +1032,15 @@ class Score:
     seconds: float = 0.0
 
     def counts(self):
-        c = {"killed": 0, "survived": 0, "no tests": 0, "other": 0, "not checked": 0, "equivalent": 0}
+        c = {"killed": 0, "survived": 0, "no tests": 0, "other": 0, "not checked": 0, "equivalent": 0,
+             "device only": 0}
         for m, s in self.status.items():
             if m in EQUIVALENT:
                 c["equivalent"] += 1
             elif s in KILLED:
                 c["killed"] += 1
+            elif m in DEVICE_ONLY:
+                c["device only"] += 1
             elif s in ("survived", "no tests", "not checked"):
                 c[s] += 1
             else:
@@ -1048,19 +1091,20 @@ def run_module(name: str, budget: float, fresh: bool, workers: int, rerun: bool 
 
 def report(scores: list[Score], show_survivors: bool = True) -> str:
     lines = [f"{'module':26} {'score':>7} {'killed':>7} {'surv.':>6} {'no test':>7} {'other':>6} "
-             f"{'unrun':>6} {'equiv.':>6} {'secs':>6}"]
+             f"{'unrun':>6} {'equiv.':>6} {'device':>6} {'secs':>6}"]
     for s in scores:
         c, pct = s.counts(), s.score()
         lines.append(f"{s.name:26} {('%.1f%%' % pct) if pct is not None else '-':>7} {c['killed']:7} "
                      f"{c['survived']:6} {c['no tests']:7} {c['other']:6} {c['not checked']:6} "
-                     f"{c['equivalent']:6} {s.seconds:6.0f}")
+                     f"{c['equivalent']:6} {c['device only']:6} {s.seconds:6.0f}")
     if show_survivors:
         for s in scores:
             left = sorted(m for m, st in s.status.items()
                           if m not in EQUIVALENT and st not in KILLED and st != "not checked")
             if left:
                 lines.append(f"\n{s.name}: {len(left)} not killed (mutmut show NAME in mutants/{s.name}/)")
-                lines += [f"  {m}: {s.status[m]}" for m in left]
+                lines += [f"  {m}: {s.status[m]}" + (" (device only)" if m in DEVICE_ONLY else "")
+                          for m in left]
     return "\n".join(lines)
 
 

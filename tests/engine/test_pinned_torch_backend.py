@@ -255,3 +255,27 @@ def test_on_cuda_the_state_goes_to_the_device_and_back(name, params, amp):
         np.testing.assert_allclose(pop.state[var], ref_pop.state[var], rtol=1e-12, atol=1e-12)
         np.testing.assert_allclose(sim._read_state(0, var), ref_pop.state[var], rtol=1e-12, atol=1e-12)
     np.testing.assert_array_equal(chunk.spikes["p"][0], ref.spikes["p"][0])
+
+
+def test_off_cpu_branches_read_and_copy_back_each_variables_own_tensor():
+    # the CUDA branches' own logic, run on the CPU: the state tensors are made to
+    # stand apart from population.state, and only the device's type is read there
+    import types
+
+    pop = Population("StochasticLIFNeuron", 3, {"refractory_period": 2}, label="p")
+    sim = tb.TorchSimulator(Network(pop, ConstantCurrent(2.0, target=pop)), 0.001)
+    sim.advance(5)
+    names = sim._plans[0][1]
+    assert len(names) >= 2
+    sim._tstate[0] = [t.clone() + 10.0 * (i + 1) for i, t in enumerate(sim._tstate[0])]
+    sim.device = types.SimpleNamespace(type="cuda")
+    for var, t in zip(names, sim._tstate[0]):
+        np.testing.assert_array_equal(sim._read_state(0, var), t.numpy())
+        assert not np.array_equal(pop.state[var], t.numpy())  # not copied back yet
+    sim._finish_advance()
+    for var, t in zip(names, sim._tstate[0]):
+        np.testing.assert_array_equal(pop.state[var], t.numpy())
+
+
+def test_backend_reports_no_reason_when_available():
+    assert tb._available() == (True, "")
