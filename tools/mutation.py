@@ -79,6 +79,14 @@ MODULES: dict[str, Module] = {
         ("engine/backends/torch_backend.py",),
         (E + "test_backend_torch.py", E + "test_pinned_torch_backend.py"),
     ),
+    # the compiled (numba) backend: its driver and the generator of the whole-chunk
+    # loop.  A mutant that changes the generated source costs a numba compile of each
+    # test's network (~36 s for the subset with an empty cache, 11 s with a warm one);
+    # run it with NEUROCORE_CACHE_DIR pointing into mutants/ (see docs/mutation.md)
+    "compiled": Module(
+        ("engine/backends/compiled.py", "engine/backends/compiled_codegen.py"),
+        (E + "test_backend_compiled.py", E + "test_fixed_point_compiled.py", E + "test_pinned_compiled.py"),
+    ),
     "network": Module(
         ("engine/network/*",),
         (E + "test_network.py", E + "test_network_projection.py", E + "test_network_declared.py",
