@@ -82,7 +82,7 @@ MODULES: dict[str, Module] = {
     # the compiled (numba) backend: its driver and the generator of the whole-chunk
     # loop.  A mutant that changes the generated source costs a numba compile of each
     # test's network (~36 s for the subset with an empty cache, 11 s with a warm one);
-    # run it with NEUROCORE_CACHE_DIR pointing into mutants/ (see docs/mutation.md)
+    # the kernels go into the module's scratch copy (mutmut() sets NEUROCORE_CACHE_DIR)
     "compiled": Module(
         ("engine/backends/compiled.py", "engine/backends/compiled_codegen.py"),
         (E + "test_backend_compiled.py", E + "test_fixed_point_compiled.py", E + "test_pinned_compiled.py"),
@@ -972,8 +972,11 @@ def prepare(name: str, mod: Module, fresh: bool) -> Path:
 def mutmut(d: Path, *args: str, timeout: float | None = None) -> tuple[int, str]:
     exe = Path(sys.executable).with_name("mutmut")
     cmd = [str(exe) if exe.exists() else "mutmut", *args]
+    # the compiled backend's generated kernels (one per mutant of the generator)
+    # go into the scratch copy, not the user's cache
+    env = dict(os.environ, NEUROCORE_CACHE_DIR=os.environ.get("NEUROCORE_CACHE_DIR") or str(d / "kernel_cache"))
     proc = subprocess.Popen(cmd, cwd=d, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)
+                            start_new_session=True, env=env)
     try:
         out, _ = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
