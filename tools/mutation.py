@@ -822,6 +822,8 @@ EQUIVALENT.update({
         "0.0 for an integer model's noise: the next lines replace it with _int_noise's integer for integer "
         "models, so only float models reach it, which get 0.0 anyway",
     _MF + "x_form_step__mutmut_40": "1 for an integer model's noise: replaced by _int_noise as form_step__mutmut_38",
+    _MF + "x_form_step__mutmut_82": "np.zeros without dtype for the noise array: its default is float64",
+    _MF + "x_form_step__mutmut_84": "as form_step__mutmut_82",
     _MF + "x_form_step__mutmut_28":
         "_numpy_forms.get(None) always misses, and numpy_form(dynamics) then looks the same cache up itself",
     _MM + "hodgkin_huxley.x_hh_rates__mutmut_6":

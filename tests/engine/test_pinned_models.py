@@ -2775,3 +2775,48 @@ def test_a_recorded_integer_form_with_noise_replays_the_draws(fresh_replays):
         v = [0 if e >= 9 else e for e in x]
         assert st["v"].tolist() == v == ref["v"].tolist()
     assert view.__dict__["_form_replay"][3] is not None
+
+
+def test_form_step_noise_for_a_one_state_model_whose_mask_reads_parameters():
+    from engine.models.theta import ThetaNeuron
+
+    class Jitter(ThetaNeuron):         # not registered: one state variable, noise masked by a parameter
+        @staticmethod
+        def step_noise(p, dt):
+            return 0.5
+
+        @staticmethod
+        def draws(p, theta):
+            return theta < p.tau         # tau = 1: the neurons below 1 draw, in index order
+
+        @staticmethod
+        def dynamics(p, I, noise, dt, theta):
+            new = theta + noise
+            return new > 1.0, new
+
+    m = Jitter()
+    st = m.initial_state(3)
+    st["theta"][...] = [0.0, 2.0, -1.0]
+    m.step(st, np.zeros(3), 0.1, np.random.default_rng(6))
+    eta = np.random.default_rng(6).normal(0.0, 0.5, size=2)   # neurons 0 and 2
+    assert st["theta"].tolist() == [0.0 + eta[0], 2.0, -1.0 + eta[1]]
+    with pytest.raises(ValueError, match=r"^noise_std > 0 needs a random generator \(rng\); "
+                                         r"the population owns one$"):
+        m.step(st, np.zeros(3), 0.1)
+
+
+def test_an_integer_form_evaluated_directly_reads_dt():
+    from engine.models.truenorth import TrueNorthNeuron
+
+    class Ticks(TrueNorthNeuron):      # not registered: an integer form that reads dt (ticks per step)
+        @staticmethod
+        def dynamics(p, I, noise, dt, v):
+            v_new = v + I * round(dt)
+            spikes = v_new >= p.threshold
+            return spikes, np.where(spikes, 0, v_new)
+
+    m = Ticks(threshold=10)
+    st = m.initial_state(3)
+    out = m.step(st, np.array([2, 5, -1], dtype=np.int64), 2.0)
+    assert out.tolist() == [0, 1, 0] and out.dtype == np.int64   # 2 I = [4, 10, -2] against 10
+    assert st["v"].tolist() == [4, 0, -2]
