@@ -824,6 +824,11 @@ EQUIVALENT.update({
     _MF + "x_form_step__mutmut_40": "1 for an integer model's noise: replaced by _int_noise as form_step__mutmut_38",
     _MF + "x_form_step__mutmut_82": "np.zeros without dtype for the noise array: its default is float64",
     _MF + "x_form_step__mutmut_84": "as form_step__mutmut_82",
+    **{_MF + f"x__plan__mutmut_{k}": (
+        "float(std) for TrueNorth's integer noise bound 2**bits: rng.integers(0, 8.0) draws as "
+        "rng.integers(0, 8) (checked), and the bound is exact in float64") for k in (38, 40, 41, 42)},
+    _MF + "x__plan__mutmut_39": "std not cast to float for normal noise: step_noise gives noise_std * sqrt(dt) "
+                                "(a float) or 0, which rng.normal and the truth tests take alike",
     _MF + "x_form_step__mutmut_28":
         "_numpy_forms.get(None) always misses, and numpy_form(dynamics) then looks the same cache up itself",
     _MM + "hodgkin_huxley.x_hh_rates__mutmut_6":

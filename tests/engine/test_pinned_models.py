@@ -2820,3 +2820,15 @@ def test_an_integer_form_evaluated_directly_reads_dt():
     out = m.step(st, np.array([2, 5, -1], dtype=np.int64), 2.0)
     assert out.tolist() == [0, 1, 0] and out.dtype == np.int64   # 2 I = [4, 10, -2] against 10
     assert st["v"].tolist() == [4, 0, -2]
+
+
+def test_a_model_without_a_form_or_a_step_says_so():
+    from engine.models.perfect_integrator import PerfectIntegrator
+
+    class NoForm(PerfectIntegrator):   # not registered
+        model_name = "NoFormNeuron"
+        dynamics = None
+
+    m = NoForm()
+    with pytest.raises(NotImplementedError, match=r"^model NoFormNeuron has no dynamics form and no step of its own$"):
+        m.step(m.initial_state(2), np.zeros(2), 1.0)
