@@ -86,6 +86,7 @@ MODULES: dict[str, Module] = {
     "compiled": Module(
         ("engine/backends/compiled.py", "engine/backends/compiled_codegen.py"),
         (E + "test_backend_compiled.py", E + "test_fixed_point_compiled.py", E + "test_pinned_compiled.py"),
+        copy=("assets",),  # the CUBA network the tests load
     ),
     "network": Module(
         ("engine/network/*",),
