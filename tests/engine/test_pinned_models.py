@@ -2832,3 +2832,14 @@ def test_a_model_without_a_form_or_a_step_says_so():
     m = NoForm()
     with pytest.raises(NotImplementedError, match=r"^model NoFormNeuron has no dynamics form and no step of its own$"):
         m.step(m.initial_state(2), np.zeros(2), 1.0)
+
+
+def test_form_constants_leave_out_dt_and_give_plain_python_numbers():
+    from engine.models import registry
+
+    m = registry["LapicqueNeuron"](tau=10.0, dt=0.5, refractory_period=2)
+    c = _form.form_constants(m, m.values(), 1.0)
+    assert "dt" not in c and "dt" in m.values()       # the dt parameter is left out (dt is an argument)
+    # NumPy scalars become Python numbers (a NumPy scalar left of a torch tensor would make it an array)
+    assert type(c["decay"]) is float and c["decay"] == math.exp(-0.1)
+    assert type(c["refractory_period"]) is int and type(c["tau"]) is float
