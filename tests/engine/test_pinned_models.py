@@ -2843,3 +2843,5 @@ def test_form_constants_leave_out_dt_and_give_plain_python_numbers():
     # NumPy scalars become Python numbers (a NumPy scalar left of a torch tensor would make it an array)
     assert type(c["decay"]) is float and c["decay"] == math.exp(-0.1)
     assert type(c["refractory_period"]) is int and type(c["tau"]) is float
+    c = _form.form_constants(m, {**m.values(), "refractory_period": np.int64(3)}, 1.0)
+    assert type(c["refractory_period"]) is int and c["refractory_period"] == 3
